@@ -1,0 +1,93 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig, type StampedeConfig } from './config';
+import { systemClock, type Clock } from './domain/clock';
+import { EventService } from './domain/event-service';
+import type { StrategyName } from './domain/model';
+import type { Telemetry } from './domain/ports';
+import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
+import { defaultRetryPolicy, realSleep, type RetryPolicy, type Sleep } from './domain/retry';
+import { createDocumentClient } from './data/dynamodb-client';
+import { DynamoEventRepository } from './data/event-repository';
+import { readInventory } from './data/inventory/inventory-reads';
+import { InventorySnapshots } from './data/inventory/inventory-snapshots';
+import { InventoryViews } from './data/inventory/inventory-view';
+import { DynamoReservationRepository } from './data/reservation-repository';
+import { Retrier } from './data/retrier';
+import { ConditionalStrategy } from './data/strategies/conditional';
+import { OptimisticStrategy } from './data/strategies/optimistic';
+import { ShardedStrategy } from './data/strategies/sharded';
+import type { StrategyDeps } from './data/strategies/strategy-deps';
+import { TransactionalStrategy } from './data/strategies/transactional';
+import { UnsafeStrategy } from './data/strategies/unsafe';
+import { createLogger, type Log } from './observability/log';
+import { InMemoryTelemetry } from './observability/telemetry';
+
+/** Everything a handler needs, built once per process. */
+export interface App {
+  readonly config: StampedeConfig;
+  readonly events: EventService;
+  readonly reservations: ReservationService;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly telemetry: Telemetry;
+}
+
+/** Seams for tests: a clock that does not move, a client with injected faults, no sleeping. */
+export interface AppOptions {
+  readonly config: StampedeConfig;
+  readonly db?: DynamoDBDocumentClient;
+  readonly clock?: Clock;
+  readonly sleep?: Sleep;
+  readonly random?: () => number;
+  readonly retryPolicy?: RetryPolicy;
+  readonly telemetry?: Telemetry;
+  readonly log?: Log;
+}
+
+export function createApp(options: AppOptions): App {
+  const { config } = options;
+  const db = options.db ?? createDocumentClient(config);
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const telemetry = options.telemetry ?? new InMemoryTelemetry();
+  const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random);
+
+  const strategyDeps: StrategyDeps = {
+    db,
+    tableName: config.tableName,
+    maxTransactionItems: config.maxTransactionItems,
+    retrier,
+    random,
+    telemetry,
+    views: new InventoryViews(),
+    snapshots: new InventorySnapshots(async (event) =>
+      (await readInventory(db, config.tableName, event, { atomic: true, retrier, maxTransactionItems: config.maxTransactionItems })).map((shard) => shard.available),
+    ),
+  };
+  const strategies: StrategyRegistry = {
+    sharded: new ShardedStrategy(strategyDeps),
+    transactional: new TransactionalStrategy(strategyDeps),
+    conditional: new ConditionalStrategy(strategyDeps),
+    optimistic: new OptimisticStrategy(strategyDeps),
+    unsafe: new UnsafeStrategy(strategyDeps),
+  } satisfies Record<StrategyName, unknown>;
+
+  const events = new DynamoEventRepository(db, config.tableName, retrier, config.maxTransactionItems);
+  const reservations = new DynamoReservationRepository(db, config.tableName, retrier);
+  return {
+    config,
+    clock,
+    telemetry,
+    log: options.log ?? createLogger(),
+    events: new EventService(events, clock, config.allowUnsafe),
+    reservations: new ReservationService(events, reservations, strategies, clock, config.allowUnsafe, telemetry),
+  };
+}
+
+let processApp: App | undefined;
+
+/** The app every handler module builds at cold start, configured from the environment. */
+export function defaultApp(): App {
+  processApp ??= createApp({ config: loadConfig() });
+  return processApp;
+}

@@ -1,0 +1,202 @@
+import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Reservation, TicketEvent } from '../domain/model';
+import { buyerTallyItemType, fromBuyerTallyItem, type BuyerTally } from '../data/items/buyer-tally-item';
+import { eventKey, fromEventItem } from '../data/items/event-item';
+import { fromInventoryItem, inventoryKey, type InventoryShard } from '../data/items/inventory-item';
+import { fromReservationItem, reservationItemType } from '../data/items/reservation-item';
+
+export type ViolationKind =
+  | 'oversold'
+  | 'lost_tickets'
+  | 'shard_out_of_range'
+  | 'shard_mismatch'
+  | 'buyer_over_limit'
+  | 'tally_mismatch'
+  | 'double_hold'
+  | 'malformed_reservation';
+
+export interface Violation {
+  readonly kind: ViolationKind;
+  readonly message: string;
+}
+
+export interface AuditReport {
+  readonly eventId: string;
+  readonly strategy: string;
+  readonly capacity: number;
+  /** Tickets still in inventory. */
+  readonly remaining: number;
+  /** Tickets in live holds, and in expired holds not yet given back (they are still out). */
+  readonly held: number;
+  readonly heldExpired: number;
+  readonly confirmed: number;
+  /** Tickets out of inventory in buyers' hands: held + confirmed. */
+  readonly sold: number;
+  /** Tickets handed out beyond what existed (remaining + held + confirmed - capacity, if > 0). */
+  readonly oversold: number;
+  /** Tickets taken from inventory that no reservation accounts for. */
+  readonly lost: number;
+  readonly reservations: number;
+  readonly buyers: number;
+  readonly buyersOverLimit: number;
+  readonly doubleHolds: number;
+  readonly violations: readonly Violation[];
+}
+
+/**
+ * Recompute an event's books from the table and check the invariants every safe strategy
+ * promises: remaining + held + confirmed == capacity, per shard and in total; every buyer's
+ * tally equals their live reservations and stays within the limit; one reservation per
+ * Idempotency-Key. Run it on a quiet event (after a rush), not in the middle of one.
+ */
+export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, eventId: string, now: number): Promise<AuditReport> {
+  const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: eventKey(eventId), ConsistentRead: true }));
+  if (!Item) throw new Error(`No event with id '${eventId}' in table ${tableName}`);
+  const event = fromEventItem(Item);
+  const [shards, items] = await Promise.all([readShards(db, tableName, event), scanEventItems(db, tableName, eventId)]);
+
+  const violations: Violation[] = [];
+  const reservations: Reservation[] = [];
+  const tallies: BuyerTally[] = [];
+  for (const item of items) {
+    if (item.type === reservationItemType) reservations.push(fromReservationItem(item));
+    else if (item.type === buyerTallyItemType) tallies.push(fromBuyerTallyItem(item));
+  }
+  const outstanding = reservations.filter((r) => r.status === 'HELD' || r.status === 'CONFIRMED');
+
+  // Inventory against reservations, shard by shard and in total.
+  const takenPerShard = new Map<number, number>();
+  for (const reservation of outstanding) {
+    for (const take of reservation.takes) takenPerShard.set(take.shard, (takenPerShard.get(take.shard) ?? 0) + take.quantity);
+  }
+  for (const shard of shards) {
+    if (shard.available < 0 || shard.available > shard.allocated) {
+      violations.push({ kind: 'shard_out_of_range', message: `Shard ${shard.shard} has ${shard.available} available of ${shard.allocated}` });
+    }
+    const taken = shard.allocated - shard.available;
+    const accounted = takenPerShard.get(shard.shard) ?? 0;
+    if (taken !== accounted) {
+      violations.push({
+        kind: 'shard_mismatch',
+        message: `Shard ${shard.shard}: ${taken} ticket(s) taken from inventory but reservations account for ${accounted}`,
+      });
+    }
+  }
+  const remaining = sum(shards.map((s) => s.available));
+  const isExpired = (r: Reservation) => now >= r.expiresAt;
+  const held = sum(outstanding.filter((r) => r.status === 'HELD').map((r) => r.quantity));
+  const heldExpired = sum(outstanding.filter((r) => r.status === 'HELD' && isExpired(r)).map((r) => r.quantity));
+  const confirmed = sum(outstanding.filter((r) => r.status === 'CONFIRMED').map((r) => r.quantity));
+  const accountedTotal = remaining + held + confirmed;
+  const oversold = Math.max(0, accountedTotal - event.capacity);
+  const lost = Math.max(0, event.capacity - accountedTotal);
+  if (oversold > 0) {
+    violations.push({ kind: 'oversold', message: `${oversold} ticket(s) oversold: ${remaining} remaining + ${held} held + ${confirmed} confirmed > capacity ${event.capacity}` });
+  }
+  if (lost > 0) {
+    violations.push({ kind: 'lost_tickets', message: `${lost} ticket(s) lost: ${remaining} remaining + ${held} held + ${confirmed} confirmed < capacity ${event.capacity}` });
+  }
+
+  // Reservations are well formed.
+  for (const reservation of reservations) {
+    const takes = sum(reservation.takes.map((t) => t.quantity));
+    if (takes !== reservation.quantity || reservation.quantity < 1 || reservation.quantity > event.maxPerBuyer) {
+      violations.push({
+        kind: 'malformed_reservation',
+        message: `Reservation ${reservation.reservationId} has quantity ${reservation.quantity} but takes ${takes}`,
+      });
+    }
+  }
+
+  // Buyers: tallies match their live reservations and stay within the limit.
+  const perBuyer = new Map<string, number>();
+  for (const reservation of outstanding) perBuyer.set(reservation.buyerId, (perBuyer.get(reservation.buyerId) ?? 0) + reservation.quantity);
+  const tallyByBuyer = new Map(tallies.map((tally) => [tally.buyerId, tally.tickets]));
+  let buyersOverLimit = 0;
+  for (const buyerId of new Set([...perBuyer.keys(), ...tallyByBuyer.keys()])) {
+    const tickets = perBuyer.get(buyerId) ?? 0;
+    const tally = tallyByBuyer.get(buyerId) ?? 0;
+    if (tickets > event.maxPerBuyer || tally > event.maxPerBuyer) {
+      buyersOverLimit++;
+      violations.push({ kind: 'buyer_over_limit', message: `Buyer '${buyerId}' has ${tickets} ticket(s); the limit is ${event.maxPerBuyer}` });
+    }
+    if (tally !== tickets) {
+      violations.push({ kind: 'tally_mismatch', message: `Buyer '${buyerId}' tally says ${tally} but reservations hold ${tickets}` });
+    }
+  }
+
+  // One request, one hold: an Idempotency-Key never yields two reservations.
+  const perKey = new Map<string, number>();
+  for (const reservation of reservations) {
+    if (reservation.idempotencyKey) perKey.set(reservation.idempotencyKey, (perKey.get(reservation.idempotencyKey) ?? 0) + 1);
+  }
+  let doubleHolds = 0;
+  for (const [key, count] of perKey) {
+    if (count < 2) continue;
+    doubleHolds += count - 1;
+    violations.push({ kind: 'double_hold', message: `Idempotency-Key '${key}' produced ${count} reservations` });
+  }
+
+  return {
+    eventId,
+    strategy: event.strategy,
+    capacity: event.capacity,
+    remaining,
+    held,
+    heldExpired,
+    confirmed,
+    sold: held + confirmed,
+    oversold,
+    lost,
+    reservations: reservations.length,
+    buyers: perBuyer.size,
+    buyersOverLimit,
+    doubleHolds,
+    violations,
+  };
+}
+
+async function readShards(db: DynamoDBDocumentClient, tableName: string, event: TicketEvent): Promise<InventoryShard[]> {
+  const shards = await Promise.all(
+    Array.from({ length: event.shards }, (_, shard) =>
+      db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(event.eventId, shard), ConsistentRead: true })),
+    ),
+  );
+  return shards.map(({ Item }, shard) => {
+    if (!Item) throw new Error(`Event ${event.eventId} is missing inventory shard ${shard}`);
+    return fromInventoryItem(Item);
+  });
+}
+
+/**
+ * Reservations and buyer tallies live in their own partitions (so buyers never contend), so
+ * the audit finds them with a parallel Scan. It is an offline check, not a request path.
+ */
+async function scanEventItems(db: DynamoDBDocumentClient, tableName: string, eventId: string, segments = 4) {
+  const scanSegment = async (segment: number) => {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new ScanCommand({
+          TableName: tableName,
+          Segment: segment,
+          TotalSegments: segments,
+          ConsistentRead: true,
+          FilterExpression: 'eventId = :eventId AND (#type = :reservation OR #type = :tally)',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':eventId': eventId, ':reservation': reservationItemType, ':tally': buyerTallyItemType },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  };
+  return (await Promise.all(Array.from({ length: segments }, (_, segment) => scanSegment(segment)))).flat();
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

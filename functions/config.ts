@@ -1,0 +1,74 @@
+/**
+ * Configuration, read once per process (Lambda cold start or local server start) and
+ * injected from there. A missing or malformed variable fails the cold start with a message
+ * that names it, instead of failing the 1,000th request.
+ */
+export interface StampedeConfig {
+  readonly tableName: string;
+  readonly region: string;
+  /** Set for DynamoDB Local; unset on AWS. */
+  readonly endpoint?: string;
+  /** The unsafe strategy oversells on purpose; only test and benchmark processes enable it. */
+  readonly allowUnsafe: boolean;
+  /** Max concurrent HTTP connections to DynamoDB from this process. */
+  readonly maxSockets: number;
+  /**
+   * Items per TransactWriteItems/TransactGetItems: 100 on AWS since 2022, but DynamoDB Local
+   * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
+   */
+  readonly maxTransactionItems: number;
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): StampedeConfig {
+  const problems: string[] = [];
+  const tableName = env.TABLE_NAME;
+  if (!tableName || tableName.length < 3 || tableName.length > 255) {
+    problems.push('TABLE_NAME must name the DynamoDB table (3-255 characters)');
+  }
+  const endpoint = env.DYNAMODB_ENDPOINT || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    problems.push(`DYNAMODB_ENDPOINT must be an http(s) URL, got '${endpoint}'`);
+  }
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? localRegion : undefined);
+  if (!region) problems.push('AWS_REGION must be set (Lambda sets it; DynamoDB Local does not need it)');
+  const allowUnsafe = parseFlag(env.STAMPEDE_ALLOW_UNSAFE, 'STAMPEDE_ALLOW_UNSAFE', problems);
+  const maxSockets = parsePositiveInt(env.STAMPEDE_MAX_SOCKETS, 'STAMPEDE_MAX_SOCKETS', 64, problems);
+  const maxTransactionItems = parsePositiveInt(
+    env.STAMPEDE_MAX_TRANSACTION_ITEMS,
+    'STAMPEDE_MAX_TRANSACTION_ITEMS',
+    endpoint ? 10 : 100,
+    problems,
+  );
+  if (maxTransactionItems < 3 || maxTransactionItems > 100) {
+    problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
+  }
+  if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
+  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxTransactionItems };
+}
+
+/** DynamoDB Local keeps tables per access key and region: every local process must use the same ones. */
+export const localRegion = 'us-east-1';
+export const localCredentials = { accessKeyId: 'stampedelocal', secretAccessKey: 'stampedelocal' } as const;
+
+function parseFlag(value: string | undefined, name: string, problems: string[]): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  problems.push(`${name} must be 1/true or 0/false, got '${value}'`);
+  return false;
+}
+
+function parsePositiveInt(value: string | undefined, name: string, fallback: number, problems: string[]): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    problems.push(`${name} must be a positive integer, got '${value}'`);
+    return fallback;
+  }
+  return parsed;
+}

@@ -1,0 +1,77 @@
+import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TicketEvent } from '../domain/model';
+import type { EventRepository } from '../domain/ports';
+import { eventKey, fromEventItem, toEventItem } from './items/event-item';
+import { allocateCapacity, toInventoryItem } from './items/inventory-item';
+import { chunk, readInventory } from './inventory/inventory-reads';
+import type { Retrier } from './retrier';
+
+const maxBatchWriteItems = 25;
+
+export class DynamoEventRepository implements EventRepository {
+  /** Events never change after creation, so a process can keep them: no read per reservation. */
+  private readonly cache = new Map<string, TicketEvent>();
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retrier: Retrier,
+    private readonly maxTransactionItems: number,
+    private readonly maxCachedEvents = 1_000,
+  ) {}
+
+  /**
+   * Inventory first, the event item last: until the event item exists nobody can reserve,
+   * so a crash half-way leaves only unreachable inventory items, never a half-stocked event.
+   */
+  async create(event: TicketEvent): Promise<void> {
+    const items = allocateCapacity(event.capacity, event.shards).map((allocated, shard) =>
+      toInventoryItem(event.eventId, shard, allocated),
+    );
+    for (const batch of chunk(items, maxBatchWriteItems)) await this.writeAll(batch);
+    await this.retrier.run(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toEventItem(event),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    this.remember(event);
+  }
+
+  async find(eventId: string): Promise<TicketEvent | undefined> {
+    const cached = this.cache.get(eventId);
+    if (cached) return cached;
+    // Strongly consistent: the event may have been created a moment ago by another process.
+    const { Item } = await this.retrier.run(() =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: eventKey(eventId), ConsistentRead: true })),
+    );
+    if (!Item) return undefined;
+    const event = fromEventItem(Item);
+    this.remember(event);
+    return event;
+  }
+
+  async remaining(event: TicketEvent): Promise<number> {
+    const shards = await readInventory(this.db, this.tableName, event, { atomic: false, retrier: this.retrier, maxTransactionItems: this.maxTransactionItems });
+    return shards.reduce((sum, shard) => sum + shard.available, 0);
+  }
+
+  private async writeAll(items: Record<string, unknown>[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 1; pending.length > 0; round++) {
+      const { UnprocessedItems } = await this.retrier.run(() =>
+        this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })),
+      );
+      pending = (UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      if (pending.length > 0) await this.retrier.pause(round);
+    }
+  }
+
+  private remember(event: TicketEvent): void {
+    if (this.cache.size >= this.maxCachedEvents) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(event.eventId, event);
+  }
+}

@@ -1,0 +1,100 @@
+import { reservationStatuses, type HoldRequest, type Reservation, type ReservationStatus, type ShardTake } from '../../domain/model';
+
+/**
+ * A hold and what became of it. Item: pk `RESERVATION#<reservationId>`, sk `RESERVATION`.
+ * Its own partition, so buyers never contend on reservations. The id is derived from the
+ * Idempotency-Key when there is one, so `attribute_not_exists` on this item is what makes
+ * a replayed request a no-op.
+ *
+ * `takes` records which inventory shards the tickets came from ({"<shard>": quantity}),
+ * so a release or expiry gives each ticket back to the shard it was taken from.
+ */
+export const reservationItemType = 'Reservation';
+
+/** Finished reservations are cleaned up by TTL after this long (their tickets are already back). */
+const finishedRetentionSeconds = 30 * 24 * 3600;
+
+export function reservationKey(reservationId: string) {
+  return { pk: `RESERVATION#${reservationId}`, sk: 'RESERVATION' };
+}
+
+export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[]) {
+  return {
+    ...reservationKey(hold.reservationId),
+    type: reservationItemType,
+    reservationId: hold.reservationId,
+    eventId,
+    buyerId: hold.buyerId,
+    quantity: hold.quantity,
+    status: 'HELD' as ReservationStatus,
+    createdAt: hold.createdAt,
+    expiresAt: hold.expiresAt,
+    takes: Object.fromEntries(takes.map((take) => [String(take.shard), take.quantity])),
+    requestFingerprint: hold.requestFingerprint,
+    idempotencyKey: hold.idempotencyKey,
+  };
+}
+
+export function fromReservationItem(item: Record<string, unknown>): Reservation {
+  const status = item.status as ReservationStatus;
+  if (!reservationStatuses.includes(status)) throw new Error(`Reservation item has unknown status '${String(status)}'`);
+  const takes = Object.entries((item.takes ?? {}) as Record<string, unknown>)
+    .map(([shard, quantity]) => ({ shard: Number(shard), quantity: Number(quantity) }))
+    .sort((a, b) => a.shard - b.shard);
+  return {
+    reservationId: String(item.reservationId),
+    eventId: String(item.eventId),
+    buyerId: String(item.buyerId),
+    quantity: Number(item.quantity),
+    status,
+    expiresAt: Number(item.expiresAt),
+    createdAt: Number(item.createdAt),
+    takes,
+    requestFingerprint: String(item.requestFingerprint),
+    idempotencyKey: item.idempotencyKey === undefined ? undefined : String(item.idempotencyKey),
+  };
+}
+
+const names = { '#pk': 'pk' };
+
+/** Create the reservation only if its id is new: a replay finds the original instead. */
+export function putNewReservation(tableName: string, item: ReturnType<typeof toReservationItem>) {
+  return {
+    TableName: tableName,
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: names,
+  };
+}
+
+/** Move a live hold (HELD, not past expiry) to CONFIRMED. */
+export function confirmHold(tableName: string, reservationId: string, now: number) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    UpdateExpression: 'SET #status = :confirmed, confirmedAt = :now',
+    ConditionExpression: '#status = :held AND expiresAt > :now',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':held': 'HELD', ':now': now },
+  };
+}
+
+/**
+ * Finish a HELD reservation as RELEASED (a live hold given back) or EXPIRED (a hold past its
+ * expiry). The status condition is what makes returning its tickets happen exactly once.
+ */
+export function finishHold(tableName: string, reservationId: string, outcome: 'RELEASED' | 'EXPIRED', now: number) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    UpdateExpression: 'SET #status = :outcome, finishedAt = :now, #ttl = :ttl',
+    ConditionExpression: outcome === 'RELEASED' ? '#status = :held AND expiresAt > :now' : '#status = :held AND expiresAt <= :now',
+    ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+    ExpressionAttributeValues: {
+      ':outcome': outcome,
+      ':held': 'HELD',
+      ':now': now,
+      ':ttl': Math.floor(now / 1000) + finishedRetentionSeconds,
+    },
+  };
+}

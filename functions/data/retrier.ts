@@ -1,0 +1,53 @@
+import { Contention, ThroughputExceeded } from '../domain/errors';
+import { backoffDelay, retryAfterSeconds, type RetryPolicy, type Sleep } from '../domain/retry';
+import { cancellationReasons, isRetryableReason, isThrottle, isTransactionConflict } from './dynamodb-errors';
+
+export type RetryReason = 'conflict' | 'throttle';
+
+/**
+ * Bounded retries with capped exponential backoff and full jitter for DynamoDB calls that
+ * lost a race (TransactionConflict) or were throttled after the SDK's own retries.
+ * When the attempts run out the caller gets a domain error that maps to 503 + Retry-After.
+ */
+export class Retrier {
+  constructor(
+    readonly policy: RetryPolicy,
+    private readonly sleep: Sleep,
+    private readonly random: () => number,
+  ) {}
+
+  async run<T>(call: () => Promise<T>, onRetry?: (reason: RetryReason) => void): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const reason = retryReason(error);
+        if (!reason) throw error;
+        if (attempt >= this.policy.maxAttempts) throw this.exhausted(reason, attempt);
+        onRetry?.(reason);
+        await this.pause(attempt);
+      }
+    }
+  }
+
+  /** Wait before retry number `retry` (1-based). */
+  pause(retry: number): Promise<void> {
+    return this.sleep(backoffDelay(this.policy, retry, this.random));
+  }
+
+  exhausted(reason: RetryReason, attempts: number): Contention | ThroughputExceeded {
+    const after = retryAfterSeconds(this.policy);
+    return reason === 'throttle' ? new ThroughputExceeded(after) : new Contention(after, attempts);
+  }
+}
+
+/** Why an error is worth retrying, or undefined when it is not. */
+export function retryReason(error: unknown): RetryReason | undefined {
+  if (isTransactionConflict(error)) return 'conflict';
+  if (isThrottle(error)) return 'throttle';
+  const reasons = cancellationReasons(error);
+  if (reasons && reasons.length > 0 && reasons.every((r) => r.code === 'None' || isRetryableReason(r))) {
+    return reasons.some((r) => r.code === 'TransactionConflict') ? 'conflict' : 'throttle';
+  }
+  return undefined;
+}

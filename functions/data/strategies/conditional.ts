@@ -1,0 +1,48 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { SoldOut } from '../../domain/errors';
+import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
+import type { ReservationStrategy } from '../../domain/ports';
+import { conditionFailureItem, isConditionalCheckFailed } from '../dynamodb-errors';
+import { takeFromShard } from '../items/inventory-item';
+import { recordHoldAfterTake } from './record-hold';
+import { refuseIfSoldOut, type StrategyDeps } from './strategy-deps';
+
+/**
+ * `conditional`: one inventory item; take the tickets with a single UpdateItem whose
+ * condition `available >= :qty` DynamoDB checks atomically with the write. No read, no
+ * retry loop: a failed condition is the sold-out answer. The buyer tally and reservation
+ * follow as their own conditional writes (see record-hold.ts for what that means on a crash).
+ */
+export class ConditionalStrategy implements ReservationStrategy {
+  readonly name = 'conditional' as const;
+
+  constructor(private readonly deps: StrategyDeps) {}
+
+  async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
+    const { deps } = this;
+    const view = deps.views.of(event);
+    const take = { shard: 0, quantity: request.quantity };
+    if (!view.pickShard(request.quantity, deps.random)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
+    try {
+      const { Attributes } = await deps.retrier.run(
+        () =>
+          deps.db.send(
+            new UpdateCommand({
+              ...takeFromShard(deps.tableName, event.eventId, take),
+              ReturnValues: 'UPDATED_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        () => deps.telemetry.count('Retry', this.name),
+      );
+      view.recordExact(0, Number(Attributes?.available));
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const returned = conditionFailureItem(error)?.available;
+      const available = returned === undefined ? undefined : Number(returned);
+      view.recordShortfall(take, available);
+      throw new SoldOut(request.quantity, available);
+    }
+    return recordHoldAfterTake(deps, event, request, take);
+  }
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { HoldRequest, Reservation, ShardTake, TicketEvent } from '../../domain/model';
+import { cancellationReasons, isRetryableReason } from '../dynamodb-errors';
+import { addToBuyerTally } from '../items/buyer-tally-item';
+import { takeFromShard } from '../items/inventory-item';
+import { fromReservationItem, putNewReservation, toReservationItem } from '../items/reservation-item';
+import { retryReason, type RetryReason } from '../retrier';
+import { findReservation, type StrategyDeps } from './strategy-deps';
+
+/** A hold's transaction has the reservation and the buyer tally besides its shards. */
+export function maxShardsPerHold(deps: StrategyDeps): number {
+  return deps.maxTransactionItems - 2;
+}
+
+export type HoldVerdict =
+  | { readonly kind: 'held'; readonly reservation: Reservation }
+  | { readonly kind: 'existing'; readonly reservation: Reservation }
+  | { readonly kind: 'buyerLimit'; readonly alreadyHeld?: number }
+  /** Shards that had fewer tickets than we tried to take; `available` when DynamoDB said. */
+  | { readonly kind: 'short'; readonly shortfalls: readonly { take: ShardTake; available?: number }[] }
+  | { readonly kind: 'retry'; readonly reason: RetryReason };
+
+/**
+ * One all-or-nothing hold: take tickets from the shard(s) (`available >= take`), create the
+ * reservation (`attribute_not_exists`), count them against the buyer (`tickets + qty <= max`).
+ * If any condition fails nothing is written, so there is no oversell, no double hold and no
+ * buyer over the limit, whatever the interleaving.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+ */
+export async function attemptHoldTransaction(
+  deps: StrategyDeps,
+  event: TicketEvent,
+  hold: HoldRequest,
+  takes: readonly ShardTake[],
+): Promise<HoldVerdict> {
+  const { tableName } = deps;
+  const reservationItem = toReservationItem(event.eventId, hold, takes);
+  const onFailure = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+  try {
+    await deps.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          ...takes.map((take) => ({ Update: { ...takeFromShard(tableName, event.eventId, take), ...onFailure } })),
+          { Put: { ...putNewReservation(tableName, reservationItem), ...onFailure } },
+          {
+            Update: {
+              ...addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer),
+              ...onFailure,
+            },
+          },
+        ],
+        // Makes the SDK's own retries of this exact call idempotent (e.g. after a timeout).
+        ClientRequestToken: randomUUID(),
+      }),
+    );
+    return { kind: 'held', reservation: fromReservationItem(reservationItem) };
+  } catch (error) {
+    return interpretCancellation(deps, error, takes, hold.reservationId);
+  }
+}
+
+async function interpretCancellation(
+  deps: StrategyDeps,
+  error: unknown,
+  takes: readonly ShardTake[],
+  reservationId: string,
+): Promise<HoldVerdict> {
+  const reasons = cancellationReasons(error);
+  if (!reasons) {
+    const reason = retryReason(error);
+    if (reason) return { kind: 'retry', reason };
+    throw error;
+  }
+  const failed = (index: number) => reasons[index]?.code === 'ConditionalCheckFailed';
+  const reservationIndex = takes.length;
+  const tallyIndex = takes.length + 1;
+
+  // Precedence: a replay beats everything, then the buyer's limit, then empty shards.
+  if (failed(reservationIndex)) {
+    const item = reasons[reservationIndex]?.item;
+    const existing = item ? fromReservationItem(item) : await findReservation(deps, reservationId);
+    return existing ? { kind: 'existing', reservation: existing } : { kind: 'retry', reason: 'conflict' };
+  }
+  if (failed(tallyIndex)) {
+    const tickets = reasons[tallyIndex]?.item?.tickets;
+    return { kind: 'buyerLimit', alreadyHeld: tickets === undefined ? undefined : Number(tickets) };
+  }
+  const shortfalls = takes.flatMap((take, index) => {
+    if (!failed(index)) return [];
+    const available = reasons[index]?.item?.available;
+    return [{ take, available: available === undefined ? undefined : Number(available) }];
+  });
+  if (shortfalls.length > 0) return { kind: 'short', shortfalls };
+  const retryable = reasons.find(isRetryableReason);
+  if (retryable) return { kind: 'retry', reason: retryable.code === 'TransactionConflict' ? 'conflict' : 'throttle' };
+  throw error;
+}

@@ -1,0 +1,68 @@
+/** Domain types. Nothing here knows about DynamoDB or HTTP. */
+
+export const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'unsafe'] as const;
+export type StrategyName = (typeof strategies)[number];
+
+export const defaultStrategy: StrategyName = 'sharded';
+/** 16 shards × ~500 transactions/s per partition ≈ 8,000 reservations/s per event on AWS. */
+export const defaultShardCount = 16;
+export const defaultHoldSeconds = 600;
+export const defaultMaxPerBuyer = 10;
+
+export interface TicketEvent {
+  readonly eventId: string;
+  readonly name: string;
+  readonly capacity: number;
+  readonly strategy: StrategyName;
+  /** Number of inventory items (partition keys) the capacity is split across. */
+  readonly shards: number;
+  readonly holdSeconds: number;
+  readonly maxPerBuyer: number;
+  readonly createdAt: number;
+}
+
+export const reservationStatuses = ['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'] as const;
+export type ReservationStatus = (typeof reservationStatuses)[number];
+
+/** Tickets a reservation took from one inventory shard; a release gives them back to it. */
+export interface ShardTake {
+  readonly shard: number;
+  readonly quantity: number;
+}
+
+export interface Reservation {
+  readonly reservationId: string;
+  readonly eventId: string;
+  readonly buyerId: string;
+  readonly quantity: number;
+  /** As stored. A HELD reservation past `expiresAt` is reported as EXPIRED: see `effectiveStatus`. */
+  readonly status: ReservationStatus;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+  readonly takes: readonly ShardTake[];
+  /** Fingerprint of the request that created it, to tell an idempotent replay from a reused key. */
+  readonly requestFingerprint: string;
+  readonly idempotencyKey?: string;
+}
+
+/** The status a client sees: an expired hold is EXPIRED even before its tickets are swept back. */
+export function effectiveStatus(reservation: Reservation, now: number): ReservationStatus {
+  if (reservation.status === 'HELD' && now >= reservation.expiresAt) return 'EXPIRED';
+  return reservation.status;
+}
+
+/** Everything a strategy needs to place one hold. Ids and times are decided before the write. */
+export interface HoldRequest {
+  readonly reservationId: string;
+  readonly buyerId: string;
+  readonly quantity: number;
+  readonly requestFingerprint: string;
+  readonly idempotencyKey?: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export type HoldOutcome =
+  | { readonly kind: 'created'; readonly reservation: Reservation }
+  /** A reservation with this id already existed (idempotent replay or reused key). */
+  | { readonly kind: 'existing'; readonly reservation: Reservation };

@@ -1,0 +1,59 @@
+import type { HoldOutcome, HoldRequest, Reservation, StrategyName, TicketEvent } from './model';
+
+/** What the domain needs from storage. The DynamoDB implementations live in functions/data/. */
+
+export interface EventRepository {
+  /** Store a new event and its inventory. */
+  create(event: TicketEvent): Promise<void>;
+  find(eventId: string): Promise<TicketEvent | undefined>;
+  /** Tickets not held or sold right now (a strongly consistent read). */
+  remaining(event: TicketEvent): Promise<number>;
+}
+
+/**
+ * One way to place a hold. Every implementation but `unsafe` guarantees, in DynamoDB, that
+ * holds never exceed the inventory and a buyer never exceeds `maxPerBuyer`.
+ * Throws SoldOut, BuyerLimitExceeded, Contention or ThroughputExceeded.
+ */
+export interface ReservationStrategy {
+  readonly name: StrategyName;
+  hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome>;
+}
+
+/** The result of a conditional state change on a reservation. */
+export type Transition =
+  | { readonly kind: 'done'; readonly reservation: Reservation }
+  /** The condition did not hold: `current` is what the reservation is now. */
+  | { readonly kind: 'refused'; readonly current: Reservation }
+  | { readonly kind: 'missing' };
+
+export interface ReservationRepository {
+  find(reservationId: string): Promise<Reservation | undefined>;
+  /** HELD and not expired → CONFIRMED. */
+  confirm(reservationId: string, now: number): Promise<Transition>;
+  /** HELD and not expired → RELEASED, tickets back to inventory and the buyer's tally, atomically. */
+  release(reservationId: string, now: number): Promise<Transition>;
+  /** HELD and expired → EXPIRED, tickets back, atomically. Safe to call any number of times. */
+  expire(reservationId: string, now: number): Promise<Transition>;
+}
+
+export type MetricName =
+  | 'ReservationCreated'
+  | 'ReservationReplayed'
+  | 'SoldOut'
+  | 'BuyerLimitExceeded'
+  /** A write lost a race (condition on a changed version, or a transaction conflict). */
+  | 'Conflict'
+  /** A write found its shard emptier than expected and tried another. */
+  | 'ShardMiss'
+  | 'Retry'
+  | 'ContentionExhausted'
+  /** A sold-out answer decided by a read, without writing. */
+  | 'SoldOutWithoutWrite';
+
+/** Counters by strategy: Powertools Metrics (EMF) on Lambda, in memory locally. */
+export interface Telemetry {
+  count(metric: MetricName, strategy: StrategyName, value?: number): void;
+}
+
+export const noTelemetry: Telemetry = { count: () => undefined };

@@ -1,0 +1,133 @@
+import type { Clock } from './clock';
+import {
+  BuyerLimitExceeded,
+  EventNotFound,
+  HoldExpired,
+  IdempotencyKeyReused,
+  InvalidRequest,
+  NotHeld,
+  ReservationNotFound,
+  SoldOut,
+  Contention,
+  UnsafeStrategyDisabled,
+} from './errors';
+import { newReservationId, requestFingerprint, reservationIdForKey } from './ids';
+import { effectiveStatus, type Reservation, type StrategyName } from './model';
+import type { EventRepository, ReservationRepository, ReservationStrategy, Telemetry, Transition } from './ports';
+
+export interface ReserveCommand {
+  readonly eventId: string;
+  readonly buyerId: string;
+  readonly quantity: number;
+  readonly idempotencyKey?: string;
+}
+
+export interface ReserveResult {
+  readonly reservation: Reservation;
+  /** True when this answered a replay of an earlier request with the same Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
+export type StrategyRegistry = Readonly<Record<StrategyName, ReservationStrategy>>;
+
+/** A state change can lose a race with another one; after this many tries something is wrong. */
+const maxTransitionAttempts = 3;
+
+export class ReservationService {
+  constructor(
+    private readonly events: EventRepository,
+    private readonly reservations: ReservationRepository,
+    private readonly strategies: StrategyRegistry,
+    private readonly clock: Clock,
+    private readonly allowUnsafe: boolean,
+    private readonly telemetry: Telemetry,
+  ) {}
+
+  async reserve(command: ReserveCommand): Promise<ReserveResult> {
+    const event = await this.events.find(command.eventId);
+    if (!event) throw new EventNotFound(command.eventId);
+    if (command.quantity > event.maxPerBuyer) {
+      throw new InvalidRequest(`This event allows at most ${event.maxPerBuyer} ticket(s) per buyer.`, [
+        { field: 'quantity', problem: `must be at most ${event.maxPerBuyer}` },
+      ]);
+    }
+    if (event.strategy === 'unsafe' && !this.allowUnsafe) throw new UnsafeStrategyDisabled();
+
+    const now = this.clock.now();
+    const fingerprint = requestFingerprint(event.eventId, command.buyerId, command.quantity);
+    const outcome = await this.countOutcome(event.strategy, () =>
+      this.strategies[event.strategy].hold(event, {
+        reservationId: command.idempotencyKey ? reservationIdForKey(command.idempotencyKey) : newReservationId(),
+        buyerId: command.buyerId,
+        quantity: command.quantity,
+        requestFingerprint: fingerprint,
+        idempotencyKey: command.idempotencyKey,
+        createdAt: now,
+        expiresAt: now + event.holdSeconds * 1000,
+      }),
+    );
+    if (outcome.kind === 'existing') {
+      if (outcome.reservation.requestFingerprint !== fingerprint) throw new IdempotencyKeyReused();
+      this.telemetry.count('ReservationReplayed', event.strategy);
+      return { reservation: this.present(outcome.reservation), replayed: true };
+    }
+    this.telemetry.count('ReservationCreated', event.strategy);
+    return { reservation: this.present(outcome.reservation), replayed: false };
+  }
+
+  async get(reservationId: string): Promise<Reservation> {
+    const reservation = await this.reservations.find(reservationId);
+    if (!reservation) throw new ReservationNotFound(reservationId);
+    return this.present(reservation);
+  }
+
+  /** Idempotent: confirming a confirmed reservation returns it unchanged. */
+  async confirm(reservationId: string): Promise<Reservation> {
+    return this.transition(reservationId, (now) => this.reservations.confirm(reservationId, now), 'CONFIRMED');
+  }
+
+  /** Idempotent: releasing a released reservation changes nothing. */
+  async release(reservationId: string): Promise<Reservation> {
+    return this.transition(reservationId, (now) => this.reservations.release(reservationId, now), 'RELEASED');
+  }
+
+  private async transition(
+    reservationId: string,
+    attempt: (now: number) => Promise<Transition>,
+    target: 'CONFIRMED' | 'RELEASED',
+  ): Promise<Reservation> {
+    for (let tries = 1; tries <= maxTransitionAttempts; tries++) {
+      const now = this.clock.now();
+      const result = await attempt(now);
+      if (result.kind === 'missing') throw new ReservationNotFound(reservationId);
+      if (result.kind === 'done') return this.present(result.reservation);
+      const current = result.current;
+      if (current.status === target) return this.present(current);
+      if (current.status === 'HELD' && now >= current.expiresAt) {
+        // The hold ran out before anyone swept it: give its tickets back now, exactly once.
+        await this.reservations.expire(reservationId, now);
+        throw new HoldExpired(reservationId, current.expiresAt);
+      }
+      if (current.status === 'EXPIRED') throw new HoldExpired(reservationId, current.expiresAt);
+      if (current.status !== 'HELD') throw new NotHeld(reservationId, current.status);
+      // Still HELD and live: our condition raced with a clock edge; look again.
+    }
+    throw new Contention(1, maxTransitionAttempts);
+  }
+
+  private present(reservation: Reservation): Reservation {
+    const status = effectiveStatus(reservation, this.clock.now());
+    return status === reservation.status ? reservation : { ...reservation, status };
+  }
+
+  private async countOutcome<T>(strategy: StrategyName, hold: () => Promise<T>): Promise<T> {
+    try {
+      return await hold();
+    } catch (error) {
+      if (error instanceof SoldOut) this.telemetry.count('SoldOut', strategy);
+      else if (error instanceof BuyerLimitExceeded) this.telemetry.count('BuyerLimitExceeded', strategy);
+      else if (error instanceof Contention) this.telemetry.count('ContentionExhausted', strategy);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { defaultApp, type App } from '../app';
+import { parseReserveBody } from '../http/bodies';
+import { httpHandler } from '../http/handler';
+import { eventIdParameter } from '../http/path-parameters';
+import { json } from '../http/responses';
+import { parseIdempotencyKey } from '../http/validation';
+import { reservationView } from '../http/views';
+
+/** POST /events/{eventId}/reservations: 201 for a new hold, 200 for a replay of the same key. */
+export function createHandler(app: App) {
+  return httpHandler(app, async (request) => {
+    const eventId = eventIdParameter(request);
+    const idempotencyKey = parseIdempotencyKey(request.header('idempotency-key'));
+    const { buyerId, quantity } = parseReserveBody(request.jsonBody());
+    const { reservation, replayed } = await app.reservations.reserve({ eventId, buyerId, quantity, idempotencyKey });
+    return json(replayed ? 200 : 201, reservationView(reservation));
+  });
+}
+
+export const handler = createHandler(defaultApp());

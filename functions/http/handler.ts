@@ -1,0 +1,21 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { App } from '../app';
+import { HttpRequest } from './request';
+import { errorResponse, type HttpResult } from './responses';
+
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<HttpResult>;
+
+/**
+ * Wraps one route: the route parses input, calls the domain and shapes the answer; every
+ * error, expected or not, becomes a response here, in one place.
+ */
+export function httpHandler(app: App, route: (request: HttpRequest) => Promise<HttpResult>): LambdaHttpHandler {
+  return async (event) => {
+    const request = new HttpRequest(event);
+    try {
+      return await route(request);
+    } catch (error) {
+      return errorResponse(error, app.log, request.requestId);
+    }
+  };
+}

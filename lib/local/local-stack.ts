@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import { routes } from '../routes';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { createLocalApi, listen, loadRouteHandlers } from './http-server';
+import { ensureLocalTable } from './local-table';
+
+export interface LocalStackOptions {
+  /** API port; 0 picks a free one. */
+  readonly port: number;
+  readonly tableName: string;
+  /** Use this DynamoDB instead of starting DynamoDB Local. */
+  readonly dynamoDbEndpoint?: string;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly dynamoDbEndpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * DynamoDB Local (unless an endpoint is given) + the table + the API serving every route of
+ * the route table through its real handler module. Used by `npm start`, the tests and the rush.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  let dynamo: DynamoDbLocal | undefined;
+  const endpoint = options.dynamoDbEndpoint ?? (dynamo = await startDynamoDbLocal()).endpoint;
+  let server: Server | undefined;
+  try {
+    await ensureLocalTable(endpoint, options.tableName);
+    // The handlers read their configuration once, when their modules load: set it first.
+    process.env.DYNAMODB_ENDPOINT = endpoint;
+    process.env.TABLE_NAME = options.tableName;
+    const handlers = await loadRouteHandlers(routes);
+    // Loaded after the environment is set, like the handlers.
+    const { defaultApp } = await import('../../functions/app.js');
+    const telemetry = defaultApp().telemetry as { snapshot?: () => unknown };
+    server = createLocalApi(routes, handlers, {
+      'GET /_local/telemetry': () => telemetry.snapshot?.() ?? {},
+    });
+    const port = await listen(server, options.port);
+    const running = server;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      dynamoDbEndpoint: endpoint,
+      stop: async () => {
+        running.closeAllConnections();
+        await new Promise<void>((resolve) => running.close(() => resolve()));
+        await dynamo?.stop();
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await dynamo?.stop();
+    throw error;
+  }
+}
