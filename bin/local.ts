@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     port,
     tableName: process.env.TABLE_NAME ?? 'stampede-local',
     dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT || undefined,
+    announce: true,
   });
   const url = stack.url;
   console.log(`Stampede is running at ${url}  (DynamoDB: ${stack.dynamoDbEndpoint})

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig, type StampedeConfig } from './config';
 import { systemClock, type Clock } from './domain/clock';
+import { ConcurrencyLimiter } from './domain/concurrency-limiter';
 import { EventService } from './domain/event-service';
 import type { StrategyName } from './domain/model';
 import type { Telemetry } from './domain/ports';
@@ -30,6 +31,8 @@ export interface App {
   readonly clock: Clock;
   readonly log: Log;
   readonly telemetry: Telemetry;
+  /** Bounds the API requests this process works on at once (see ConcurrencyLimiter). */
+  readonly admission: ConcurrencyLimiter;
 }
 
 /** Seams for tests: a clock that does not move, a client with injected faults, no sleeping. */
@@ -79,6 +82,7 @@ export function createApp(options: AppOptions): App {
     clock,
     telemetry,
     log: options.log ?? createLogger(),
+    admission: new ConcurrencyLimiter(config.maxConcurrentRequests, config.maxQueuedRequests),
     events: new EventService(events, clock, config.allowUnsafe),
     reservations: new ReservationService(events, reservations, strategies, clock, config.allowUnsafe, telemetry),
   };

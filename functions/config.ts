@@ -10,8 +10,12 @@ export interface StampedeConfig {
   readonly endpoint?: string;
   /** The unsafe strategy oversells on purpose; only test and benchmark processes enable it. */
   readonly allowUnsafe: boolean;
-  /** Max concurrent HTTP connections to DynamoDB from this process. */
+  /** Max DynamoDB requests in flight from this process (and HTTP connections to it). */
   readonly maxSockets: number;
+  /** Max API requests this process works on at once (the local server; Lambda sends one). */
+  readonly maxConcurrentRequests: number;
+  /** Max API requests waiting for a slot before the process answers 503. */
+  readonly maxQueuedRequests: number;
   /**
    * Items per TransactWriteItems/TransactGetItems: 100 on AWS since 2022, but DynamoDB Local
    * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
@@ -39,6 +43,8 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   if (!region) problems.push('AWS_REGION must be set (Lambda sets it; DynamoDB Local does not need it)');
   const allowUnsafe = parseFlag(env.STAMPEDE_ALLOW_UNSAFE, 'STAMPEDE_ALLOW_UNSAFE', problems);
   const maxSockets = parsePositiveInt(env.STAMPEDE_MAX_SOCKETS, 'STAMPEDE_MAX_SOCKETS', 64, problems);
+  const maxConcurrentRequests = parsePositiveInt(env.STAMPEDE_MAX_CONCURRENT_REQUESTS, 'STAMPEDE_MAX_CONCURRENT_REQUESTS', 64, problems);
+  const maxQueuedRequests = parsePositiveInt(env.STAMPEDE_MAX_QUEUED_REQUESTS, 'STAMPEDE_MAX_QUEUED_REQUESTS', 20_000, problems);
   const maxTransactionItems = parsePositiveInt(
     env.STAMPEDE_MAX_TRANSACTION_ITEMS,
     'STAMPEDE_MAX_TRANSACTION_ITEMS',
@@ -49,7 +55,7 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
   }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
-  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxTransactionItems };
+  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxTransactionItems };
 }
 
 /** DynamoDB Local keeps tables per access key and region: every local process must use the same ones. */

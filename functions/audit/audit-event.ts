@@ -13,6 +13,7 @@ export type ViolationKind =
   | 'buyer_over_limit'
   | 'tally_mismatch'
   | 'double_hold'
+  | 'pending_hold'
   | 'malformed_reservation';
 
 export interface Violation {
@@ -40,6 +41,8 @@ export interface AuditReport {
   readonly buyers: number;
   readonly buyersOverLimit: number;
   readonly doubleHolds: number;
+  /** Stepwise holds interrupted half-way (see stepwise-hold.ts); zero on a quiet event. */
+  readonly pending: number;
   readonly violations: readonly Violation[];
 }
 
@@ -97,6 +100,15 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     violations.push({ kind: 'lost_tickets', message: `${lost} ticket(s) lost: ${remaining} remaining + ${held} held + ${confirmed} confirmed < capacity ${event.capacity}` });
   }
 
+  // A PENDING reservation on a quiet event is a stepwise hold that crashed half-way.
+  const pending = reservations.filter((r) => r.status === 'PENDING');
+  for (const reservation of pending) {
+    violations.push({
+      kind: 'pending_hold',
+      message: `Reservation ${reservation.reservationId} is stuck half-way through a stepwise hold (PENDING)`,
+    });
+  }
+
   // Reservations are well formed.
   for (const reservation of reservations) {
     const takes = sum(reservation.takes.map((t) => t.quantity));
@@ -152,6 +164,7 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     buyers: perBuyer.size,
     buyersOverLimit,
     doubleHolds,
+    pending: pending.length,
     violations,
   };
 }

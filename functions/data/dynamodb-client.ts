@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { localCredentials, type StampedeConfig } from '../config';
+import { ConcurrencyLimiter } from '../domain/concurrency-limiter';
 
 /**
  * One DynamoDB client per process, built at cold start and reused by every invocation
@@ -22,6 +23,12 @@ export function createDocumentClient(config: StampedeConfig): DynamoDBDocumentCl
       connectionTimeout: 1_000,
       requestTimeout: 5_000,
     }),
+  });
+  const limiter = new ConcurrencyLimiter(config.maxSockets);
+  client.middlewareStack.add((next) => (args) => limiter.run(() => next(args)), {
+    step: 'initialize',
+    name: 'stampedeConcurrencyLimit',
+    priority: 'high',
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },

@@ -24,6 +24,13 @@ export interface TicketEvent {
 export const reservationStatuses = ['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'] as const;
 export type ReservationStatus = (typeof reservationStatuses)[number];
 
+/**
+ * PENDING exists only in storage, while a stepwise (non-transactional) hold is half-way;
+ * clients never see it: such a reservation does not exist for them yet.
+ */
+export const storedStatuses = ['PENDING', ...reservationStatuses] as const;
+export type StoredStatus = (typeof storedStatuses)[number];
+
 /** Tickets a reservation took from one inventory shard; a release gives them back to it. */
 export interface ShardTake {
   readonly shard: number;
@@ -36,7 +43,7 @@ export interface Reservation {
   readonly buyerId: string;
   readonly quantity: number;
   /** As stored. A HELD reservation past `expiresAt` is reported as EXPIRED: see `effectiveStatus`. */
-  readonly status: ReservationStatus;
+  readonly status: StoredStatus;
   readonly expiresAt: number;
   readonly createdAt: number;
   readonly takes: readonly ShardTake[];
@@ -46,7 +53,7 @@ export interface Reservation {
 }
 
 /** The status a client sees: an expired hold is EXPIRED even before its tickets are swept back. */
-export function effectiveStatus(reservation: Reservation, now: number): ReservationStatus {
+export function effectiveStatus(reservation: Reservation, now: number): StoredStatus {
   if (reservation.status === 'HELD' && now >= reservation.expiresAt) return 'EXPIRED';
   return reservation.status;
 }

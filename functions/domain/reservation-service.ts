@@ -77,7 +77,8 @@ export class ReservationService {
 
   async get(reservationId: string): Promise<Reservation> {
     const reservation = await this.reservations.find(reservationId);
-    if (!reservation) throw new ReservationNotFound(reservationId);
+    // A PENDING reservation is a hold still being made: it does not exist for clients yet.
+    if (!reservation || reservation.status === 'PENDING') throw new ReservationNotFound(reservationId);
     return this.present(reservation);
   }
 
@@ -102,6 +103,7 @@ export class ReservationService {
       if (result.kind === 'missing') throw new ReservationNotFound(reservationId);
       if (result.kind === 'done') return this.present(result.reservation);
       const current = result.current;
+      if (current.status === 'PENDING') throw new ReservationNotFound(reservationId);
       if (current.status === target) return this.present(current);
       if (current.status === 'HELD' && now >= current.expiresAt) {
         // The hold ran out before anyone swept it: give its tickets back now, exactly once.

@@ -13,7 +13,7 @@ export function httpHandler(app: App, route: (request: HttpRequest) => Promise<H
   return async (event) => {
     const request = new HttpRequest(event);
     try {
-      return await route(request);
+      return await app.admission.run(() => route(request));
     } catch (error) {
       return errorResponse(error, app.log, request.requestId);
     }

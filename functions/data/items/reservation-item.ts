@@ -1,4 +1,4 @@
-import { reservationStatuses, type HoldRequest, type Reservation, type ReservationStatus, type ShardTake } from '../../domain/model';
+import { storedStatuses, type HoldRequest, type Reservation, type StoredStatus, type ShardTake } from '../../domain/model';
 
 /**
  * A hold and what became of it. Item: pk `RESERVATION#<reservationId>`, sk `RESERVATION`.
@@ -18,7 +18,12 @@ export function reservationKey(reservationId: string) {
   return { pk: `RESERVATION#${reservationId}`, sk: 'RESERVATION' };
 }
 
-export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[]) {
+export function toReservationItem(
+  eventId: string,
+  hold: HoldRequest,
+  takes: readonly ShardTake[],
+  status: 'HELD' | 'PENDING' = 'HELD',
+) {
   return {
     ...reservationKey(hold.reservationId),
     type: reservationItemType,
@@ -26,7 +31,7 @@ export function toReservationItem(eventId: string, hold: HoldRequest, takes: rea
     eventId,
     buyerId: hold.buyerId,
     quantity: hold.quantity,
-    status: 'HELD' as ReservationStatus,
+    status: status as StoredStatus,
     createdAt: hold.createdAt,
     expiresAt: hold.expiresAt,
     takes: Object.fromEntries(takes.map((take) => [String(take.shard), take.quantity])),
@@ -36,8 +41,8 @@ export function toReservationItem(eventId: string, hold: HoldRequest, takes: rea
 }
 
 export function fromReservationItem(item: Record<string, unknown>): Reservation {
-  const status = item.status as ReservationStatus;
-  if (!reservationStatuses.includes(status)) throw new Error(`Reservation item has unknown status '${String(status)}'`);
+  const status = item.status as StoredStatus;
+  if (!storedStatuses.includes(status)) throw new Error(`Reservation item has unknown status '${String(status)}'`);
   const takes = Object.entries((item.takes ?? {}) as Record<string, unknown>)
     .map(([shard, quantity]) => ({ shard: Number(shard), quantity: Number(quantity) }))
     .sort((a, b) => a.shard - b.shard);
@@ -64,6 +69,29 @@ export function putNewReservation(tableName: string, item: ReturnType<typeof toR
     Item: item,
     ConditionExpression: 'attribute_not_exists(#pk)',
     ExpressionAttributeNames: names,
+  };
+}
+
+/** Step 4 of a stepwise hold (see stepwise-hold.ts): the claim becomes a hold. */
+export function markHeld(tableName: string, reservationId: string) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    UpdateExpression: 'SET #status = :held',
+    ConditionExpression: '#status = :pending',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':held': 'HELD', ':pending': 'PENDING' },
+  };
+}
+
+/** Undo a stepwise hold's claim; only ever a PENDING one. */
+export function deletePendingHold(tableName: string, reservationId: string) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    ConditionExpression: '#status = :pending',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':pending': 'PENDING' },
   };
 }
 

@@ -3,8 +3,8 @@ import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
 import { isConditionalCheckFailed } from '../dynamodb-errors';
-import { fromInventoryItem, inventoryKey } from '../items/inventory-item';
-import { recordHoldAfterTake } from './record-hold';
+import { fromInventoryItem, inventoryKey, type InventoryShard } from '../items/inventory-item';
+import { holdInSteps } from './stepwise-hold';
 import type { StrategyDeps } from './strategy-deps';
 
 /**
@@ -20,45 +20,54 @@ export class OptimisticStrategy implements ReservationStrategy {
   constructor(private readonly deps: StrategyDeps) {}
 
   async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
+    const first = await this.readAvailable(event, request.quantity);
+    return holdInSteps(this.deps, event, request, { shard: 0, quantity: request.quantity }, () =>
+      this.takeWithVersionCheck(event, request.quantity, first),
+    );
+  }
+
+  private async takeWithVersionCheck(event: TicketEvent, quantity: number, firstRead: InventoryShard): Promise<void> {
     const { deps } = this;
-    const { maxAttempts } = deps.retrier.policy;
-    const key = inventoryKey(event.eventId, 0);
+    let seen = firstRead;
     for (let attempt = 1; ; attempt++) {
-      const { Item } = await deps.retrier.run(() =>
-        deps.db.send(new GetCommand({ TableName: deps.tableName, Key: key, ConsistentRead: true })),
-      );
-      if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
-      const seen = fromInventoryItem(Item);
-      if (seen.available < request.quantity) {
-        deps.telemetry.count('SoldOutWithoutWrite', this.name);
-        throw new SoldOut(request.quantity, seen.available);
-      }
       try {
         await deps.retrier.run(() =>
           deps.db.send(
             new UpdateCommand({
               TableName: deps.tableName,
-              Key: key,
+              Key: inventoryKey(event.eventId, 0),
               UpdateExpression: 'SET #available = :available, #version = :next',
               ConditionExpression: '#version = :seen',
               ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
-              ExpressionAttributeValues: {
-                ':available': seen.available - request.quantity,
-                ':next': seen.version + 1,
-                ':seen': seen.version,
-              },
+              ExpressionAttributeValues: { ':available': seen.available - quantity, ':next': seen.version + 1, ':seen': seen.version },
             }),
           ),
         );
+        return;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
-        deps.telemetry.count('Conflict', this.name);
-        if (attempt >= maxAttempts) throw deps.retrier.exhausted('conflict', attempt);
-        deps.telemetry.count('Retry', this.name);
-        await deps.retrier.pause(attempt);
-        continue;
       }
-      return recordHoldAfterTake(deps, event, request, { shard: 0, quantity: request.quantity });
+      deps.telemetry.count('Conflict', this.name);
+      if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted('conflict', attempt);
+      deps.telemetry.count('Retry', this.name);
+      await deps.retrier.pause(attempt);
+      // Read after the pause: whatever the failed write could have told us is stale by now.
+      seen = await this.readAvailable(event, quantity);
     }
+  }
+
+  /** The current count and version; sold out if fewer than `quantity` remain. */
+  private async readAvailable(event: TicketEvent, quantity: number): Promise<InventoryShard> {
+    const { deps } = this;
+    const { Item } = await deps.retrier.run(() =>
+      deps.db.send(new GetCommand({ TableName: deps.tableName, Key: inventoryKey(event.eventId, 0), ConsistentRead: true })),
+    );
+    if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
+    const shard = fromInventoryItem(Item);
+    if (shard.available < quantity) {
+      deps.telemetry.count('SoldOutWithoutWrite', this.name);
+      throw new SoldOut(quantity, shard.available);
+    }
+    return shard;
   }
 }
