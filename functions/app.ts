@@ -26,6 +26,8 @@ import { InMemoryTelemetry } from './observability/telemetry';
 /** Everything a handler needs, built once per process. */
 export interface App {
   readonly config: StampedeConfig;
+  /** The process's one DynamoDB client (the local server meters its calls). */
+  readonly db: DynamoDBDocumentClient;
   readonly events: EventService;
   readonly reservations: ReservationService;
   readonly clock: Clock;
@@ -79,6 +81,7 @@ export function createApp(options: AppOptions): App {
   const reservations = new DynamoReservationRepository(db, config.tableName, retrier);
   return {
     config,
+    db,
     clock,
     telemetry,
     log: options.log ?? createLogger(),

@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApp, type App, type AppOptions } from '../../functions/app';
 import { loadConfig, type StampedeConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
@@ -10,7 +9,6 @@ export interface TestAppOptions extends Omit<Partial<AppOptions>, 'config'> {
 }
 
 export interface TestApp extends App {
-  readonly db: DynamoDBDocumentClient;
   readonly telemetry: InMemoryTelemetry;
   readonly logged: unknown[][];
 }
@@ -27,7 +25,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     info: (...args) => logged.push(['info', ...args]),
   };
   const app = createApp({ log, telemetry, ...options, config, db });
-  return { ...app, db, telemetry, logged };
+  return { ...app, telemetry, logged };
 }
 
 export const noSleep = async () => undefined;
