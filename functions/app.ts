@@ -21,6 +21,7 @@ import type { StrategyDeps } from './data/strategies/strategy-deps';
 import { TransactionalStrategy } from './data/strategies/transactional';
 import { UnsafeStrategy } from './data/strategies/unsafe';
 import { createLogger, type Log } from './observability/log';
+import { PowertoolsTelemetry } from './observability/powertools-telemetry';
 import { InMemoryTelemetry } from './observability/telemetry';
 
 /** Everything a handler needs, built once per process. */
@@ -54,7 +55,7 @@ export function createApp(options: AppOptions): App {
   const db = options.db ?? createDocumentClient(config);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const telemetry = options.telemetry ?? new InMemoryTelemetry();
+  const telemetry = options.telemetry ?? (config.emitMetrics ? new PowertoolsTelemetry() : new InMemoryTelemetry());
   const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random);
 
   const strategyDeps: StrategyDeps = {

@@ -21,6 +21,8 @@ export interface StampedeConfig {
    * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
    */
   readonly maxTransactionItems: number;
+  /** Emit CloudWatch metrics (EMF) through Powertools; only the deployed functions set it. */
+  readonly emitMetrics: boolean;
 }
 
 export class ConfigurationError extends Error {
@@ -42,6 +44,7 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? localRegion : undefined);
   if (!region) problems.push('AWS_REGION must be set (Lambda sets it; DynamoDB Local does not need it)');
   const allowUnsafe = parseFlag(env.STAMPEDE_ALLOW_UNSAFE, 'STAMPEDE_ALLOW_UNSAFE', problems);
+  const emitMetrics = parseFlag(env.STAMPEDE_METRICS, 'STAMPEDE_METRICS', problems);
   const maxSockets = parsePositiveInt(env.STAMPEDE_MAX_SOCKETS, 'STAMPEDE_MAX_SOCKETS', 64, problems);
   const maxConcurrentRequests = parsePositiveInt(env.STAMPEDE_MAX_CONCURRENT_REQUESTS, 'STAMPEDE_MAX_CONCURRENT_REQUESTS', 64, problems);
   const maxQueuedRequests = parsePositiveInt(env.STAMPEDE_MAX_QUEUED_REQUESTS, 'STAMPEDE_MAX_QUEUED_REQUESTS', 20_000, problems);
@@ -55,7 +58,7 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
   }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
-  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxTransactionItems };
+  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxTransactionItems, emitMetrics };
 }
 
 /** DynamoDB Local keeps tables per access key and region: every local process must use the same ones. */

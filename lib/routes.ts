@@ -5,8 +5,26 @@
  */
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
-/** What a route's function may do to the table: the CDK stack grants exactly this. */
+/** Whether a route's function changes the table at all (readers are granted read actions only). */
 export type TableAccess = 'read' | 'readWrite';
+
+/**
+ * IAM actions on the table. Transactions have no IAM action of their own: each item in a
+ * TransactWriteItems needs the action of its kind (PutItem, UpdateItem, DeleteItem,
+ * ConditionCheckItem) and each item in a TransactGetItems needs GetItem.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+ */
+export type TableAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:ConditionCheckItem';
+
+/** The actions that only read. */
+export const readActions: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
 
 export interface RouteDefinition {
   /** Stable id: used for the Lambda function's construct id. Renaming it replaces the function. */
@@ -17,6 +35,12 @@ export interface RouteDefinition {
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly tableAccess: TableAccess;
+  /**
+   * Exactly the table actions the handler's code paths send, and all the CDK stack grants.
+   * test/infra/table-permissions.test.ts drives every path against DynamoDB Local and checks
+   * that the calls made are this list, no more and no less.
+   */
+  readonly tableActions: readonly TableAction[];
   readonly description: string;
 }
 
@@ -27,6 +51,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events',
     entry: 'functions/handlers/create-event.ts',
     tableAccess: 'readWrite',
+    // BatchWriteItem for the inventory shards, a conditional PutItem for the event item.
+    tableActions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
     description: 'Create an event with its capacity and reservation strategy',
   },
   {
@@ -35,6 +61,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events/{eventId}',
     entry: 'functions/handlers/get-event.ts',
     tableAccess: 'read',
+    // GetItem for the event and a single inventory item; BatchGetItem for sharded inventory.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
     description: 'Read an event and its remaining tickets',
   },
   {
@@ -43,6 +71,9 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events/{eventId}/reservations',
     entry: 'functions/handlers/reserve-tickets.ts',
     tableAccess: 'readWrite',
+    // The hold transaction (Put reservation, Update shards and tally), the sold-out read
+    // (GetItem or TransactGetItems), the stepwise strategies' writes and undo (DeleteItem).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     description: 'Hold tickets for a buyer (idempotent with Idempotency-Key)',
   },
   {
@@ -51,6 +82,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/get-reservation.ts',
     tableAccess: 'read',
+    tableActions: ['dynamodb:GetItem'],
     description: 'Read a reservation and its status',
   },
   {
@@ -59,6 +91,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}/confirm',
     entry: 'functions/handlers/confirm-reservation.ts',
     tableAccess: 'readWrite',
+    // A conditional UpdateItem; an expired hold is read and returned in a transaction of Updates.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     description: 'Turn a live hold into a purchase',
   },
   {
@@ -67,6 +101,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/release-reservation.ts',
     tableAccess: 'readWrite',
+    // Read the hold, then one transaction of Updates (reservation, shards, tally).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     description: 'Give a hold back; its tickets return to inventory exactly once',
   },
 ];

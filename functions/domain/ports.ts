@@ -54,6 +54,8 @@ export type MetricName =
 /** Counters by strategy: Powertools Metrics (EMF) on Lambda, in memory locally. */
 export interface Telemetry {
   count(metric: MetricName, strategy: StrategyName, value?: number): void;
+  /** Send what was counted; the HTTP handler calls it once at the end of every invocation. */
+  flush?(): void;
 }
 
 export const noTelemetry: Telemetry = { count: () => undefined };

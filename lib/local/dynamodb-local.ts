@@ -12,6 +12,8 @@ import { zipWithout } from './zip-without';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The JVM's process id (the load test reads its CPU time from /proc). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     child.kill('SIGKILL');
     throw error;
   }
-  return { endpoint, port, stop: () => stop(child) };
+  return { endpoint, port, pid: child.pid!, stop: () => stop(child) };
 }
 
 /** Copy the packaged DynamoDB Local once, with JndiLookup removed from log4j-core. */

@@ -8,6 +8,12 @@ import { Router } from './router';
 
 export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** Wraps each handler call, e.g. to meter the DynamoDB calls made for it (see CapacityMeter). */
+export type ObserveRequest = (
+  route: RouteDefinition,
+  handle: () => Promise<APIGatewayProxyStructuredResultV2>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
 /** Same limit as API Gateway HTTP APIs' 10 MB payload would be overkill; our bodies are tiny. */
 const maxBodyBytes = 64 * 1024;
 
@@ -29,6 +35,7 @@ export function createLocalApi(
   routes: readonly RouteDefinition[],
   handlers: ReadonlyMap<RouteDefinition, RouteHandler>,
   localRoutes: Record<string, () => unknown> = {},
+  observe: ObserveRequest = (_route, handle) => handle(),
 ): Server {
   const router = new Router(routes);
   const server = createServer(async (request, response) => {
@@ -62,7 +69,8 @@ export function createLocalApi(
         match,
       );
       const handler = handlers.get(match.route)!;
-      send(response, await handler(event, localContext(match.route.id, event.requestContext.requestId)));
+      const context = localContext(match.route.id, event.requestContext.requestId);
+      send(response, await observe(match.route, () => handler(event, context)));
     } catch (error) {
       // Handlers answer their own errors; reaching this is a bug in the local server itself.
       console.error('Local API failure', error);

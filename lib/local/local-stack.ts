@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { routes } from '../routes';
+import { CapacityMeter } from './capacity-meter';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { createLocalApi, listen, loadRouteHandlers } from './http-server';
 import { ensureLocalTable } from './local-table';
@@ -14,6 +15,12 @@ export interface LocalStackOptions {
   readonly dynamoDbEndpoint?: string;
   /** Write where the stack runs to `.stampede/local-stack.json`, for `npm run audit` and the rush. */
   readonly announce?: boolean;
+  /**
+   * Meter DynamoDB calls per operation, partition key and API answer, served at
+   * `GET /_local/capacity` (see CapacityMeter); `POST /_local/reset` zeroes it and the telemetry.
+   * @default false
+   */
+  readonly meterCapacity?: boolean;
 }
 
 /** Where a running `npm start` says it is. */
@@ -29,6 +36,8 @@ export interface LocalStackDescriptor {
 export interface LocalStack {
   readonly url: string;
   readonly dynamoDbEndpoint: string;
+  /** The DynamoDB Local JVM's process id, when this stack started it. */
+  readonly dynamoDbPid?: number;
   stop(): Promise<void>;
 }
 
@@ -48,10 +57,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const handlers = await loadRouteHandlers(routes);
     // Loaded after the environment is set, like the handlers.
     const { defaultApp } = await import('../../functions/app.js');
-    const telemetry = defaultApp().telemetry as { snapshot?: () => unknown };
-    server = createLocalApi(routes, handlers, {
-      'GET /_local/telemetry': () => telemetry.snapshot?.() ?? {},
-    });
+    const telemetry = defaultApp().telemetry as { snapshot?: () => unknown; reset?: () => void };
+    const meter = options.meterCapacity ? new CapacityMeter() : undefined;
+    meter?.install(defaultApp().db);
+    server = createLocalApi(
+      routes,
+      handlers,
+      {
+        'GET /_local/telemetry': () => telemetry.snapshot?.() ?? {},
+        ...(meter && {
+          'GET /_local/capacity': () => meter.snapshot(),
+          'POST /_local/reset': () => {
+            meter.reset();
+            telemetry.reset?.();
+            return { reset: true };
+          },
+        }),
+      },
+      meter && ((route, handle) => meter.observe(route.id, handle)),
+    );
     const port = await listen(server, options.port);
     const running = server;
     const url = `http://127.0.0.1:${port}`;
@@ -63,6 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url,
       dynamoDbEndpoint: endpoint,
+      dynamoDbPid: dynamo?.pid,
       stop: async () => {
         if (options.announce) rmSync(localStackFile, { force: true });
         running.closeAllConnections();

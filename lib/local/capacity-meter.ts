@@ -1,0 +1,248 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { countedCost, isWriteOperation, keyKind, operationName } from './capacity-units';
+
+/**
+ * Meters the local API's DynamoDB traffic for the load test (`npm run rush`): every call is
+ * counted per operation and per partition key with AWS's capacity rules (capacity-units.ts),
+ * and DynamoDB Local's own ConsumedCapacity is summed beside it. Each call is also attributed
+ * to the API request it served (through AsyncLocalStorage), so "DynamoDB writes per sold-out
+ * answer" is measured, not inferred. Served at `GET /_local/capacity`; not part of the deployed API.
+ */
+export interface Usage {
+  calls: number;
+  failed: number;
+  /** Counted with AWS's rules (capacity-units.ts). */
+  readUnits: number;
+  writeUnits: number;
+}
+
+export interface OutcomeUsage {
+  /** API answers with this route, status and error code. */
+  requests: number;
+  /** DynamoDB calls made while serving them. */
+  reads: number;
+  writes: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+export interface KeyUsage {
+  readonly pk: string;
+  readonly kind: string;
+  reads: number;
+  writes: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+export interface CapacitySnapshot {
+  readonly since: number;
+  readonly at: number;
+  /** API requests started and not answered yet. */
+  readonly inFlight: number;
+  /** By DynamoDB operation, e.g. `TransactWriteItems`. */
+  readonly operations: Record<string, Usage & { consumedReadUnits: number; consumedWriteUnits: number }>;
+  /** By `<route id> <status>[ <error code>]`, e.g. `ReserveTickets 409 sold_out`. */
+  readonly outcomes: Record<string, OutcomeUsage>;
+  /** By key kind, e.g. `EVENT#SHARD` (inventory shards), `RESERVATION`. */
+  readonly keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind'> & { keys: number }>;
+  /** The partition keys with the most write units, hottest first. */
+  readonly hottestKeys: readonly KeyUsage[];
+  readonly totals: {
+    readonly readUnits: number;
+    readonly writeUnits: number;
+    /** DynamoDB Local's ConsumedCapacity (TOTAL per table), for successful calls only. */
+    readonly consumedReadUnits: number;
+    readonly consumedWriteUnits: number;
+  };
+  /** Per whole second since `since`: answers by outcome, for the sold-out path's rate. */
+  readonly timeline: readonly { readonly second: number; readonly outcomes: Record<string, number> }[];
+}
+
+interface RequestScope {
+  reads: number;
+  writes: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+const hottestKeysReported = 10;
+
+export class CapacityMeter {
+  private readonly scope = new AsyncLocalStorage<RequestScope>();
+  private since = Date.now();
+  private inFlight = 0;
+  private operations = new Map<string, Usage & { consumedReadUnits: number; consumedWriteUnits: number }>();
+  private outcomes = new Map<string, OutcomeUsage>();
+  private keys = new Map<string, KeyUsage>();
+  private seconds = new Map<number, Map<string, number>>();
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.since = now();
+  }
+
+  /** Count every call `db` sends from now on. */
+  install(db: Pick<DynamoDBDocumentClient, 'middlewareStack'>): void {
+    db.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = String(context.commandName ?? 'Unknown');
+        const input = args.input as Record<string, unknown>;
+        // Ask DynamoDB (Local) what it charged, to compare with what we count.
+        input.ReturnConsumedCapacity = 'TOTAL';
+        let failed = false;
+        try {
+          const result = await next(args);
+          this.recordConsumed(command, (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity);
+          return result;
+        } catch (error) {
+          failed = true;
+          throw error;
+        } finally {
+          this.recordCall(command, input, failed);
+        }
+      },
+      { step: 'initialize', name: 'stampedeCapacityMeter', priority: 'low' },
+    );
+  }
+
+  /** Run one API request, attributing its DynamoDB calls to its answer. */
+  async observe<T extends { statusCode?: number; body?: string }>(routeId: string, handle: () => Promise<T>): Promise<T> {
+    const usage: RequestScope = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+    this.inFlight++;
+    try {
+      const result = await this.scope.run(usage, handle);
+      this.recordAnswer(outcomeKey(routeId, result.statusCode ?? 200, result.body), usage);
+      return result;
+    } catch (error) {
+      this.recordAnswer(outcomeKey(routeId, 500, undefined), usage);
+      throw error;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  reset(): void {
+    this.since = this.now();
+    this.operations = new Map();
+    this.outcomes = new Map();
+    this.keys = new Map();
+    this.seconds = new Map();
+  }
+
+  snapshot(): CapacitySnapshot {
+    const keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind'> & { keys: number }> = {};
+    let readUnits = 0;
+    let writeUnits = 0;
+    for (const key of this.keys.values()) {
+      const kind = (keyKinds[key.kind] ??= { keys: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0 });
+      kind.keys++;
+      kind.reads += key.reads;
+      kind.writes += key.writes;
+      kind.readUnits += key.readUnits;
+      kind.writeUnits += key.writeUnits;
+      readUnits += key.readUnits;
+      writeUnits += key.writeUnits;
+    }
+    const operations = Object.fromEntries(this.operations);
+    const consumed = Object.values(operations).reduce(
+      (sum, usage) => ({ read: sum.read + usage.consumedReadUnits, write: sum.write + usage.consumedWriteUnits }),
+      { read: 0, write: 0 },
+    );
+    return {
+      since: this.since,
+      at: this.now(),
+      inFlight: this.inFlight,
+      operations,
+      outcomes: Object.fromEntries(this.outcomes),
+      keyKinds,
+      hottestKeys: [...this.keys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
+      totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
+      timeline: [...this.seconds.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([second, outcomes]) => ({ second, outcomes: Object.fromEntries(outcomes) })),
+    };
+  }
+
+  private recordCall(command: string, input: Record<string, unknown>, failed: boolean): void {
+    const operation = this.operation(command);
+    operation.calls++;
+    if (failed) operation.failed++;
+    const write = isWriteOperation(command);
+    const request = this.scope.getStore();
+    if (request) {
+      if (write) request.writes++;
+      else request.reads++;
+    }
+    for (const cost of countedCost(command, input)) {
+      let key = this.keys.get(cost.pk);
+      if (!key) {
+        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+        this.keys.set(cost.pk, key);
+      }
+      if (cost.access === 'write') {
+        key.writes++;
+        key.writeUnits += cost.units;
+        operation.writeUnits += cost.units;
+        if (request) request.writeUnits += cost.units;
+      } else {
+        key.reads++;
+        key.readUnits += cost.units;
+        operation.readUnits += cost.units;
+        if (request) request.readUnits += cost.units;
+      }
+    }
+  }
+
+  private recordConsumed(command: string, consumed: unknown): void {
+    const operation = this.operation(command);
+    for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+      const { CapacityUnits, ReadCapacityUnits, WriteCapacityUnits } = entry as Record<string, number | undefined>;
+      if (ReadCapacityUnits !== undefined || WriteCapacityUnits !== undefined) {
+        operation.consumedReadUnits += ReadCapacityUnits ?? 0;
+        operation.consumedWriteUnits += WriteCapacityUnits ?? 0;
+      } else if (isWriteOperation(command)) {
+        operation.consumedWriteUnits += CapacityUnits ?? 0;
+      } else {
+        operation.consumedReadUnits += CapacityUnits ?? 0;
+      }
+    }
+  }
+
+  private recordAnswer(outcome: string, usage: RequestScope): void {
+    let stats = this.outcomes.get(outcome);
+    if (!stats) {
+      stats = { requests: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+      this.outcomes.set(outcome, stats);
+    }
+    stats.requests++;
+    stats.reads += usage.reads;
+    stats.writes += usage.writes;
+    stats.readUnits += usage.readUnits;
+    stats.writeUnits += usage.writeUnits;
+    const second = Math.floor((this.now() - this.since) / 1000);
+    let perSecond = this.seconds.get(second);
+    if (!perSecond) {
+      perSecond = new Map();
+      this.seconds.set(second, perSecond);
+    }
+    perSecond.set(outcome, (perSecond.get(outcome) ?? 0) + 1);
+  }
+
+  private operation(command: string) {
+    const name = operationName(command);
+    let usage = this.operations.get(name);
+    if (!usage) {
+      usage = { calls: 0, failed: 0, readUnits: 0, writeUnits: 0, consumedReadUnits: 0, consumedWriteUnits: 0 };
+      this.operations.set(name, usage);
+    }
+    return usage;
+  }
+}
+
+/** `ReserveTickets 409 sold_out`: the route, the status and, for errors, the error code. */
+export function outcomeKey(routeId: string, status: number, body: string | undefined): string {
+  if (status < 400 || !body) return `${routeId} ${status}`;
+  const code = /"error"\s*:\s*"([a-z_]+)"/.exec(body)?.[1];
+  return code ? `${routeId} ${status} ${code}` : `${routeId} ${status}`;
+}

@@ -1,0 +1,49 @@
+/**
+ * A stage is one deployed copy of Stampede (`npx cdk deploy -c stage=<name>`): its own stack,
+ * table, functions and API. Two kinds:
+ *
+ * - **sandbox** (any name by default): throwaway. `cdk destroy` deletes the table and the logs
+ *   with it; no deletion protection.
+ * - **protected** (`prod` and `production` always; any stage deployed with `-c protected=true`):
+ *   the table has deletion protection and is retained if the stack is deleted, and so are
+ *   the log groups. Deleting its data takes a deliberate manual step.
+ */
+export interface StageSettings {
+  readonly name: string;
+  readonly protected: boolean;
+}
+
+/** Stages that are always protected, whatever the context says. */
+export const protectedStageNames: readonly string[] = ['prod', 'production'];
+
+const namePattern = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
+
+const nameRule =
+  "2-20 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'";
+
+export class StageError extends Error {
+  override readonly name = 'StageError';
+}
+
+/** Reads the CDK context values `stage` and `protected`; bad or missing values throw a StageError. */
+export function stageFromContext(tryGetContext: (key: string) => unknown): StageSettings {
+  const name = tryGetContext('stage');
+  if (name === undefined || name === '') {
+    throw new StageError(
+      `No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), ` +
+        `e.g. 'npx cdk deploy -c stage=alice'.`,
+    );
+  }
+  if (typeof name !== 'string' || !namePattern.test(name)) {
+    throw new StageError(`Invalid stage '${String(name)}': a stage name has ${nameRule}.`);
+  }
+  const flag = parseBoolean(tryGetContext('protected'));
+  return { name, protected: protectedStageNames.includes(name) || flag };
+}
+
+/** CLI context values arrive as strings; cdk.json or tests may pass real booleans. */
+function parseBoolean(value: unknown): boolean {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new StageError(`Invalid '-c protected=${String(value)}': use true or false.`);
+}

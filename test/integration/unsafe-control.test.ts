@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../functions/data/dynamodb-client';
+import { loadConfig } from '../../functions/config';
+import { inProcessApi, stampede } from '../support/api';
+import { audit } from '../support/audit';
+import { countBy } from '../support/buyers';
+import { afterCalls, barrier } from '../support/faults';
+import { testApp } from '../support/test-app';
+
+describe('the unsafe control strategy', () => {
+  it('oversells deterministically when buyers all read before anyone writes', async () => {
+    const db = createDocumentClient(loadConfig());
+    const buyers = 5;
+    // Hold every inventory read until all five buyers have read: the classic check-then-act race.
+    const everyoneHasRead = barrier(buyers);
+    afterCalls(db, (call) => call.command === 'GetCommand' && String(call.input.Key?.pk).includes('#SHARD#'), everyoneHasRead);
+    const app = testApp({ db, config: { allowUnsafe: true } });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'unsafe', capacity: 1, strategy: 'unsafe' });
+
+    const responses = await Promise.all(
+      Array.from({ length: buyers }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })),
+    );
+
+    expect(countBy(responses, (r) => r.status)).toEqual({ 201: 5 });
+    const report = await audit(app, event.eventId);
+    expect(report).toMatchObject({ capacity: 1, sold: 5, oversold: 4, remaining: 0 });
+    expect(report.violations.map((v) => v.kind)).toContain('oversold');
+  });
+
+  it.each(['sharded', 'transactional', 'conditional', 'optimistic'] as const)(
+    'cannot make %s oversell with the same forced interleaving',
+    async (strategy) => {
+      const db = createDocumentClient(loadConfig());
+      // The same trick: inventory calls wait until five have arrived (or 300 ms: safe strategies
+      // coalesce concurrent reads, so there may never be five).
+      const allArrived = barrier(5, 300);
+      afterCalls(db, (call) => /Get|Update|Transact/.test(call.command) && JSON.stringify(call.input).includes('#SHARD#'), allArrived);
+      const app = testApp({ db });
+      const api = stampede(inProcessApi(app));
+      const { body: event } = await api.createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });
+
+      const responses = await Promise.all(Array.from({ length: 5 }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
+
+      expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]);
+      expect(report).toMatchObject({ sold: 1, oversold: 0 });
+    },
+  );
+
+  it('is refused unless the process allows it', async () => {
+    const api = stampede(inProcessApi(testApp({ config: { allowUnsafe: false } })));
+    const created = await api.createEvent({ name: 'unsafe', capacity: 10, strategy: 'unsafe' });
+    expect([created.status, created.body.error]).toEqual([403, 'unsafe_strategy_disabled']);
+
+    const permissive = stampede(inProcessApi(testApp({ config: { allowUnsafe: true } })));
+    const { body: event } = await permissive.createEvent({ name: 'unsafe', capacity: 10, strategy: 'unsafe' });
+    const reserve = await api.reserve(event.eventId, { buyerId: 'a', quantity: 1 });
+    expect([reserve.status, reserve.body.error]).toEqual([403, 'unsafe_strategy_disabled']);
+    expect((await permissive.getEvent(event.eventId)).body.available).toBe(10);
+  });
+});

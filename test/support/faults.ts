@@ -1,0 +1,64 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Fault and interleaving injection at the SDK boundary, for what DynamoDB Local never does on
+ * its own (conflicts, throttling, lost responses) and for forcing a race deterministically.
+ * Middleware added to a document client sees its command name and un-marshalled input.
+ */
+export interface CallInfo {
+  readonly command: string;
+  readonly input: Record<string, any>;
+}
+
+/** Runs `before` ahead of every call that matches (it may throw to fail the call unsent). */
+export function beforeCalls(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean, before: (call: CallInfo) => Promise<void> | void) {
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const call = { command: context.commandName ?? '', input: args.input as Record<string, any> };
+      if (matches(call)) await before(call);
+      return next(args);
+    },
+    { step: 'initialize', name: `injectBefore${Math.random()}` },
+  );
+}
+
+/** Runs `after` once a matching call succeeded (it may throw to lose the response). */
+export function afterCalls(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean, after: (call: CallInfo) => Promise<void> | void) {
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const call = { command: context.commandName ?? '', input: args.input as Record<string, any> };
+      if (matches(call)) await after(call);
+      return result;
+    },
+    { step: 'initialize', name: `injectAfter${Math.random()}` },
+  );
+}
+
+/** An SDK-shaped error (the data layer recognises errors by name, as for real SDK exceptions). */
+export function sdkError(name: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(`Injected ${name}`), { name, $fault: 'client', $metadata: {}, ...extra });
+}
+
+export function transactionConflict(items: number): Error {
+  return sdkError('TransactionCanceledException', {
+    CancellationReasons: Array.from({ length: items }, (_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' })),
+  });
+}
+
+/**
+ * Resolves for everyone once `parties` callers have arrived, forcing them to overlap; later
+ * callers pass straight through. With `giveUpAfterMs` it also opens after that long, for code
+ * that may legitimately make fewer calls (e.g. concurrent reads coalesced into one).
+ */
+export function barrier(parties: number, giveUpAfterMs?: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    arrived++;
+    if (arrived >= parties) open();
+    if (giveUpAfterMs !== undefined) setTimeout(open, giveUpAfterMs);
+    return opened;
+  };
+}
