@@ -17,15 +17,27 @@ export class Retrier {
   ) {}
 
   async run<T>(call: () => Promise<T>, onRetry?: (reason: RetryReason) => void): Promise<T> {
+    return this.attempt(call, this.policy.maxAttempts, onRetry);
+  }
+
+  /**
+   * For writes that must not be abandoned half-way (undoing a refused stepwise hold, or its
+   * last step): giving up there would leave a half-made hold, so they get three times the budget.
+   */
+  runToCompletion<T>(call: () => Promise<T>): Promise<T> {
+    return this.attempt(call, this.policy.maxAttempts * 3);
+  }
+
+  private async attempt<T>(call: () => Promise<T>, maxAttempts: number, onRetry?: (reason: RetryReason) => void): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await call();
       } catch (error) {
         const reason = retryReason(error);
         if (!reason) throw error;
-        if (attempt >= this.policy.maxAttempts) throw this.exhausted(reason, attempt);
+        if (attempt >= maxAttempts) throw this.exhausted(reason, attempt);
         onRetry?.(reason);
-        await this.pause(attempt);
+        await this.pause(Math.min(attempt, this.policy.maxAttempts));
       }
     }
   }

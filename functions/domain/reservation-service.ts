@@ -12,7 +12,7 @@ import {
   UnsafeStrategyDisabled,
 } from './errors';
 import { newReservationId, requestFingerprint, reservationIdForKey } from './ids';
-import { effectiveStatus, type Reservation, type StrategyName } from './model';
+import { effectiveStatus, type HoldOutcome, type HoldRequest, type Reservation, type StrategyName, type TicketEvent } from './model';
 import type { EventRepository, ReservationRepository, ReservationStrategy, Telemetry, Transition } from './ports';
 
 export interface ReserveCommand {
@@ -55,17 +55,16 @@ export class ReservationService {
 
     const now = this.clock.now();
     const fingerprint = requestFingerprint(event.eventId, command.buyerId, command.quantity);
-    const outcome = await this.countOutcome(event.strategy, () =>
-      this.strategies[event.strategy].hold(event, {
-        reservationId: command.idempotencyKey ? reservationIdForKey(command.idempotencyKey) : newReservationId(),
-        buyerId: command.buyerId,
-        quantity: command.quantity,
-        requestFingerprint: fingerprint,
-        idempotencyKey: command.idempotencyKey,
-        createdAt: now,
-        expiresAt: now + event.holdSeconds * 1000,
-      }),
-    );
+    const hold: HoldRequest = {
+      reservationId: command.idempotencyKey ? reservationIdForKey(command.idempotencyKey) : newReservationId(),
+      buyerId: command.buyerId,
+      quantity: command.quantity,
+      requestFingerprint: fingerprint,
+      idempotencyKey: command.idempotencyKey,
+      createdAt: now,
+      expiresAt: now + event.holdSeconds * 1000,
+    };
+    const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
     if (outcome.kind === 'existing') {
       if (outcome.reservation.requestFingerprint !== fingerprint) throw new IdempotencyKeyReused();
       this.telemetry.count('ReservationReplayed', event.strategy);
@@ -115,6 +114,22 @@ export class ReservationService {
       // Still HELD and live: our condition raced with a clock edge; look again.
     }
     throw new Contention(1, maxTransitionAttempts);
+  }
+
+  /**
+   * A refusal decided without writing (a sold-out read) never looked at the reservation: if
+   * this key already made a hold (whose answer the client lost), the replay must get it.
+   */
+  private async holdOrFindReplay(event: TicketEvent, hold: HoldRequest): Promise<HoldOutcome> {
+    try {
+      return await this.strategies[event.strategy].hold(event, hold);
+    } catch (error) {
+      const refused = error instanceof SoldOut || error instanceof BuyerLimitExceeded;
+      if (!hold.idempotencyKey || !refused) throw error;
+      const existing = await this.reservations.find(hold.reservationId);
+      if (!existing || existing.status === 'PENDING') throw error;
+      return { kind: 'existing', reservation: existing };
+    }
   }
 
   private present(reservation: Reservation): Reservation {

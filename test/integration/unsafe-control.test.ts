@@ -13,7 +13,7 @@ describe('the unsafe control strategy', () => {
     const buyers = 5;
     // Hold every inventory read until all five buyers have read: the classic check-then-act race.
     const everyoneHasRead = barrier(buyers);
-    afterCalls(db, (call) => call.command === 'GetCommand' && String(call.input.Key?.pk).includes('#SHARD#'), everyoneHasRead);
+    afterCalls(db, (call) => call.operation === 'GetItem' && String(call.input.Key?.pk).includes('#SHARD#'), everyoneHasRead);
     const app = testApp({ db, config: { allowUnsafe: true } });
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'unsafe', capacity: 1, strategy: 'unsafe' });
@@ -35,7 +35,7 @@ describe('the unsafe control strategy', () => {
       // The same trick: inventory calls wait until five have arrived (or 300 ms: safe strategies
       // coalesce concurrent reads, so there may never be five).
       const allArrived = barrier(5, 300);
-      afterCalls(db, (call) => /Get|Update|Transact/.test(call.command) && JSON.stringify(call.input).includes('#SHARD#'), allArrived);
+      afterCalls(db, (call) => /GetItem|UpdateItem|Transact/.test(call.operation) && JSON.stringify(call.input).includes('#SHARD#'), allArrived);
       const app = testApp({ db });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });

@@ -6,15 +6,24 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * Middleware added to a document client sees its command name and un-marshalled input.
  */
 export interface CallInfo {
-  readonly command: string;
+  /** The DynamoDB operation, e.g. `GetItem`, `UpdateItem`, `TransactWriteItems`. */
+  readonly operation: string;
+  /** The document-client (un-marshalled) input. */
   readonly input: Record<string, any>;
 }
+
+// The document client shares the base client's middleware stack, so the command name is the
+// low-level one (`GetItemCommand`); at the `initialize` step the input is not marshalled yet.
+const callInfo = (commandName: string | undefined, input: unknown): CallInfo => ({
+  operation: (commandName ?? '').replace(/Command$/, ''),
+  input: input as Record<string, any>,
+});
 
 /** Runs `before` ahead of every call that matches (it may throw to fail the call unsent). */
 export function beforeCalls(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean, before: (call: CallInfo) => Promise<void> | void) {
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      const call = { command: context.commandName ?? '', input: args.input as Record<string, any> };
+      const call = callInfo(context.commandName, args.input);
       if (matches(call)) await before(call);
       return next(args);
     },
@@ -27,7 +36,7 @@ export function afterCalls(db: DynamoDBDocumentClient, matches: (call: CallInfo)
   db.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      const call = { command: context.commandName ?? '', input: args.input as Record<string, any> };
+      const call = callInfo(context.commandName, args.input);
       if (matches(call)) await after(call);
       return result;
     },

@@ -39,7 +39,7 @@ export async function holdInSteps(
   const existing = await claim(deps, pending);
   if (existing) return { kind: 'existing', reservation: existing };
 
-  const forgetClaim = () => retrier.run(() => db.send(new DeleteCommand(deletePendingHold(tableName, hold.reservationId))));
+  const forgetClaim = () => retrier.runToCompletion(() => db.send(new DeleteCommand(deletePendingHold(tableName, hold.reservationId))));
   try {
     await retrier.run(() =>
       db.send(new UpdateCommand(addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer))),
@@ -55,13 +55,13 @@ export async function holdInSteps(
     await takeTickets();
   } catch (error) {
     await undo(error, async () => {
-      await retrier.run(() => db.send(new UpdateCommand(subtractFromBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity))));
+      await retrier.runToCompletion(() => db.send(new UpdateCommand(subtractFromBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity))));
       await forgetClaim();
     });
     throw error;
   }
 
-  await retrier.run(() => db.send(new UpdateCommand(markHeld(tableName, hold.reservationId))));
+  await retrier.runToCompletion(() => db.send(new UpdateCommand(markHeld(tableName, hold.reservationId))));
   return { kind: 'created', reservation: fromReservationItem({ ...pending, status: 'HELD' }) };
 }
 
