@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, loadConfig } from '../../functions/config';
+import { ConcurrencyLimiter } from '../../functions/domain/concurrency-limiter';
+import { ThroughputExceeded } from '../../functions/domain/errors';
+import { Router } from '../../lib/local/router';
+import { zipWithout } from '../../lib/local/zip-without';
+import { routes } from '../../lib/routes';
+
+describe('local router', () => {
+  const router = new Router(routes);
+
+  it('matches every route in the table with its path parameters', () => {
+    expect(router.match('POST', '/events')?.route.id).toBe('CreateEvent');
+    expect(router.match('GET', '/events/evt_1')).toMatchObject({ route: { id: 'GetEvent' }, pathParameters: { eventId: 'evt_1' } });
+    expect(router.match('POST', '/events/evt_1/reservations')?.route.id).toBe('ReserveTickets');
+    expect(router.match('POST', '/reservations/res_1/confirm')).toMatchObject({ pathParameters: { reservationId: 'res_1' } });
+    expect(router.match('DELETE', '/reservations/res_1')?.route.id).toBe('ReleaseReservation');
+  });
+
+  it('does not match other methods or deeper paths', () => {
+    expect(router.match('PUT', '/events')).toBeUndefined();
+    expect(router.match('GET', '/events/evt_1/extra')).toBeUndefined();
+    expect(router.match('GET', '/events/')).toBeUndefined();
+  });
+});
+
+describe('configuration', () => {
+  it('reads the environment once, with local defaults when an endpoint is set', () => {
+    expect(loadConfig({ TABLE_NAME: 'tickets', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' })).toEqual({
+      tableName: 'tickets',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:8000',
+      allowUnsafe: false,
+      maxSockets: 64,
+      maxConcurrentRequests: 64,
+      maxQueuedRequests: 20_000,
+      maxTransactionItems: 10,
+      emitMetrics: false,
+    });
+    expect(loadConfig({ TABLE_NAME: 'tickets', AWS_REGION: 'eu-west-1' })).toMatchObject({ endpoint: undefined, maxTransactionItems: 100 });
+  });
+
+  it('fails at cold start naming every bad variable', () => {
+    expect(() => loadConfig({ STAMPEDE_ALLOW_UNSAFE: 'yes', STAMPEDE_MAX_SOCKETS: '-1' })).toThrow(ConfigurationError);
+    expect(() => loadConfig({ STAMPEDE_ALLOW_UNSAFE: 'yes' })).toThrow(/TABLE_NAME.*AWS_REGION.*STAMPEDE_ALLOW_UNSAFE/);
+  });
+});
+
+describe('ConcurrencyLimiter', () => {
+  it('runs at most N tasks at once, in arrival order, and sheds load past the queue', async () => {
+    const limiter = new ConcurrencyLimiter(2, 2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const gates: (() => void)[] = [];
+    const task = (id: number) =>
+      limiter.run(async () => {
+        order.push(id);
+        peak = Math.max(peak, ++running);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        running--;
+      });
+    const tasks = [task(1), task(2), task(3), task(4)];
+    await expect(task(5)).rejects.toBeInstanceOf(ThroughputExceeded);
+    while (order.length < 4 || gates.length > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await Promise.all(tasks);
+    expect(order).toEqual([1, 2, 3, 4]);
+    expect(peak).toBe(2);
+  });
+});
+
+describe('zipWithout (log4j JndiLookup removal)', () => {
+  it('drops exactly the named entries and keeps a valid archive', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zip-'));
+    writeFileSync(join(dir, 'keep.txt'), 'keep me');
+    writeFileSync(join(dir, 'drop.class'), 'drop me');
+    execFileSync('zip', ['-q', 'a.zip', 'keep.txt', 'drop.class'], { cwd: dir });
+    const { archive, removedCount } = zipWithout(readFileSync(join(dir, 'a.zip')), new Set(['drop.class']));
+    writeFileSync(join(dir, 'b.zip'), archive);
+    expect(removedCount).toBe(1);
+    expect(execFileSync('unzip', ['-Z1', 'b.zip'], { cwd: dir }).toString().trim()).toBe('keep.txt');
+    expect(execFileSync('unzip', ['-p', 'b.zip', 'keep.txt'], { cwd: dir }).toString()).toBe('keep me');
+  });
+});

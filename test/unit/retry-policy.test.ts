@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { Contention, ThroughputExceeded } from '../../functions/domain/errors';
+import { backoffDelay, retryAfterSeconds } from '../../functions/domain/retry';
+import { Retrier, retryReason } from '../../functions/data/retrier';
+import { sdkError, transactionConflict } from '../support/faults';
+
+const policy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50 };
+
+describe('capped exponential backoff with full jitter', () => {
+  it('doubles the ceiling per retry up to the cap', () => {
+    const ceilings = [1, 2, 3, 4, 5].map((retry) => backoffDelay(policy, retry, () => 0.999_999));
+    expect(ceilings).toEqual([9, 19, 39, 49, 49]);
+  });
+
+  it('spreads delays over the whole range [0, ceiling)', () => {
+    expect(backoffDelay(policy, 3, () => 0)).toBe(0);
+    expect(backoffDelay(policy, 3, () => 0.5)).toBe(20);
+  });
+
+  it('tells clients to wait at least a second', () => {
+    expect(retryAfterSeconds(policy)).toBe(1);
+    expect(retryAfterSeconds({ ...policy, maxDelayMs: 2_500 })).toBe(3);
+  });
+});
+
+describe('Retrier', () => {
+  const sleeps: number[] = [];
+  const retrier = new Retrier(policy, async (ms) => void sleeps.push(ms), () => 0.5);
+
+  it('retries conflicts and throttles, then succeeds', async () => {
+    sleeps.length = 0;
+    const failures = [sdkError('TransactionConflictException'), sdkError('ProvisionedThroughputExceededException'), transactionConflict(3)];
+    const reasons: string[] = [];
+    const result = await retrier.run(async () => {
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return 'done';
+    }, (reason) => reasons.push(reason));
+    expect(result).toBe('done');
+    expect(reasons).toEqual(['conflict', 'throttle', 'conflict']);
+    expect(sleeps).toEqual([5, 10, 20]);
+  });
+
+  it('gives up after maxAttempts with the matching 503 error', async () => {
+    let calls = 0;
+    const conflict = retrier.run(async () => {
+      calls++;
+      throw sdkError('TransactionConflictException');
+    });
+    await expect(conflict).rejects.toBeInstanceOf(Contention);
+    expect(calls).toBe(4);
+    await expect(retrier.run(async () => Promise.reject(sdkError('ThrottlingException')))).rejects.toBeInstanceOf(ThroughputExceeded);
+  });
+
+  it('never retries a failed condition or an unknown error', async () => {
+    let calls = 0;
+    const failed = retrier.run(async () => {
+      calls++;
+      throw sdkError('ConditionalCheckFailedException');
+    });
+    await expect(failed).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(calls).toBe(1);
+    expect(retryReason(new Error('boom'))).toBeUndefined();
+    expect(retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'TransactionConflict' }] }))).toBeUndefined();
+    expect(retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }] }))).toBe('throttle');
+  });
+
+  it('gives compensations three times the budget', async () => {
+    let calls = 0;
+    await expect(
+      retrier.runToCompletion(async () => {
+        calls++;
+        throw sdkError('TransactionConflictException');
+      }),
+    ).rejects.toBeInstanceOf(Contention);
+    expect(calls).toBe(12);
+  });
+});
