@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { httpApi, stampede, type Stampede } from '../support/api';
+
+// Acceptance: the same steps as the in-process tests, over HTTP through the local server
+// that `npm start` runs (route table → API Gateway v2 event → the real handler module).
+let stack: LocalStack;
+let api: Stampede;
+let raw: ReturnType<typeof httpApi>;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, tableName: 'stampede-test', dynamoDbEndpoint: inject('dynamoDbEndpoint') });
+  raw = httpApi(stack.url);
+  api = stampede(raw);
+});
+afterAll(() => stack.stop());
+
+describe('the local HTTP API', () => {
+  it('runs a sale end to end: create, hold, replay, confirm, release, sold out', async () => {
+    const created = await api.createEvent({ name: 'Over HTTP', capacity: 3, strategy: 'transactional', maxPerBuyer: 3 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Over HTTP', capacity: 3, strategy: 'transactional', shards: 1, holdSeconds: 600, maxPerBuyer: 3, available: 3 });
+    expect(created.headers['content-type']).toBe('application/json');
+    const { eventId } = created.body;
+
+    const first = await api.reserve(eventId, { buyerId: 'alice', quantity: 2 }, 'http-key-1');
+    const replay = await api.reserve(eventId, { buyerId: 'alice', quantity: 2 }, 'http-key-1');
+    expect([first.status, replay.status]).toEqual([201, 200]);
+    expect(replay.body.reservationId).toBe(first.body.reservationId);
+
+    const confirmed = await api.confirm(first.body.reservationId);
+    expect(confirmed.body.status).toBe('CONFIRMED');
+    const second = await api.reserve(eventId, { buyerId: 'bob', quantity: 1 });
+    expect((await api.reserve(eventId, { buyerId: 'carol', quantity: 1 })).body).toMatchObject({ error: 'sold_out' });
+    expect((await api.release(second.body.reservationId)).body.status).toBe('RELEASED');
+    expect((await api.getEvent(eventId)).body.available).toBe(1);
+    expect((await api.getReservation(first.body.reservationId)).body).toMatchObject({ status: 'CONFIRMED', quantity: 2 });
+  });
+
+  it('answers bad input with a 4xx JSON error and changes nothing', async () => {
+    const { body: event } = await api.createEvent({ name: 'Strict', capacity: 5 });
+    const answers = await Promise.all([
+      raw.request('POST', '/events', { rawBody: '{"name": "x", ' }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 11 } }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 1, vip: true } }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 1 }, headers: { 'idempotency-key': 'x'.repeat(129) } }),
+      raw.request('GET', '/no/such/route'),
+      raw.request('PUT', '/events'),
+    ]);
+    expect(answers.map((a) => [a.status, a.body.error])).toEqual([
+      [400, 'invalid_request'],
+      [400, 'invalid_request'],
+      [400, 'invalid_request'],
+      [400, 'invalid_request'],
+      [404, 'route_not_found'],
+      [404, 'route_not_found'],
+    ]);
+    for (const answer of answers) expect(typeof answer.body.message).toBe('string');
+    expect((await api.getEvent(event.eventId)).body.available).toBe(5);
+  });
+});
