@@ -4,13 +4,13 @@
  */
 import { App } from 'aws-cdk-lib';
 import { buildStampede } from '../lib/app';
-import { StageError } from '../lib/stage';
+import { ContextError } from '../lib/stage';
 
 try {
   buildStampede(new App());
 } catch (error) {
-  // A wrong or missing `-c stage=` deserves one clear line, not a stack trace.
-  if (!(error instanceof StageError)) throw error;
+  // A wrong or missing `-c` value deserves one clear line, not a stack trace.
+  if (!(error instanceof ContextError)) throw error;
   console.error(`Error: ${error.message}`);
   process.exit(1);
 }

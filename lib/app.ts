@@ -1,7 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { StampedeStack } from './stampede-stack';
-import { stageFromContext, StageError } from './stage';
+import { ContextError, stageFromContext } from './stage';
 
 /**
  * Builds the Stampede app from its CDK context: `stage` (required), `protected`,
@@ -29,13 +29,13 @@ export function buildStampede(app: App): StampedeStack {
 
 function optionalString(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new StageError(`'-c ${name}=' needs a value.`);
+  if (typeof value !== 'string' || value === '') throw new ContextError(`'-c ${name}=' needs a value.`);
   return value;
 }
 
 function optionalNumber(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new StageError(`'-c ${name}=${String(value)}' must be a positive whole number.`);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new ContextError(`'-c ${name}=${String(value)}' must be a positive whole number.`);
   return parsed;
 }

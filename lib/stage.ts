@@ -4,9 +4,10 @@
  *
  * - **sandbox** (any name by default): throwaway. `cdk destroy` deletes the table and the logs
  *   with it; no deletion protection.
- * - **protected** (`prod` and `production` always; any stage deployed with `-c protected=true`):
- *   the table has deletion protection and is retained if the stack is deleted, and so are
- *   the log groups. Deleting its data takes a deliberate manual step.
+ * - **protected** (the names in `protectedStageNames` always; any other stage while it is
+ *   deployed with `-c protected=true`): the table has deletion protection and is retained if
+ *   the stack is deleted, and so are the log groups. Deleting its data takes a deliberate
+ *   manual step. Add long-lived stages to `protectedStageNames` rather than relying on the flag.
  */
 export interface StageSettings {
   readonly name: string;
@@ -21,21 +22,22 @@ const namePattern = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 const nameRule =
   "2-20 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'";
 
-export class StageError extends Error {
-  override readonly name = 'StageError';
+/** A missing or malformed `-c key=value`: the CLI shows its message, not a stack trace. */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
 }
 
-/** Reads the CDK context values `stage` and `protected`; bad or missing values throw a StageError. */
+/** Reads the CDK context values `stage` and `protected`; a bad or missing value throws a ContextError. */
 export function stageFromContext(tryGetContext: (key: string) => unknown): StageSettings {
   const name = tryGetContext('stage');
   if (name === undefined || name === '') {
-    throw new StageError(
+    throw new ContextError(
       `No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), ` +
         `e.g. 'npx cdk deploy -c stage=alice'.`,
     );
   }
   if (typeof name !== 'string' || !namePattern.test(name)) {
-    throw new StageError(`Invalid stage '${String(name)}': a stage name has ${nameRule}.`);
+    throw new ContextError(`Invalid stage '${String(name)}': a stage name has ${nameRule}.`);
   }
   const flag = parseBoolean(tryGetContext('protected'));
   return { name, protected: protectedStageNames.includes(name) || flag };
@@ -45,5 +47,5 @@ export function stageFromContext(tryGetContext: (key: string) => unknown): Stage
 function parseBoolean(value: unknown): boolean {
   if (value === undefined || value === false || value === 'false') return false;
   if (value === true || value === 'true') return true;
-  throw new StageError(`Invalid '-c protected=${String(value)}': use true or false.`);
+  throw new ContextError(`Invalid '-c protected=${String(value)}': use true or false.`);
 }
