@@ -34,6 +34,8 @@ export interface KeyUsage {
   writes: number;
   readUnits: number;
   writeUnits: number;
+  /** Of writeUnits, those of calls that failed (a condition, a cancelled transaction). */
+  failedWriteUnits: number;
 }
 
 export interface CapacitySnapshot {
@@ -46,7 +48,7 @@ export interface CapacitySnapshot {
   /** By `<route id> <status>[ <error code>]`, e.g. `ReserveTickets 409 sold_out`. */
   readonly outcomes: Record<string, OutcomeUsage>;
   /** By key kind, e.g. `EVENT#SHARD` (inventory shards), `RESERVATION`. */
-  readonly keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind'> & { keys: number }>;
+  readonly keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind' | 'failedWriteUnits'> & { keys: number }>;
   /** The partition keys with the most write units, hottest first. */
   readonly hottestKeys: readonly KeyUsage[];
   readonly totals: {
@@ -56,8 +58,17 @@ export interface CapacitySnapshot {
     readonly consumedReadUnits: number;
     readonly consumedWriteUnits: number;
   };
-  /** Per whole second since `since`: answers by outcome, for the sold-out path's rate. */
-  readonly timeline: readonly { readonly second: number; readonly outcomes: Record<string, number> }[];
+  /**
+   * Per whole second since `since`: answers by outcome, and the DynamoDB writes made for them,
+   * so the sold-out path can be measured after the sell-out only.
+   */
+  readonly timeline: readonly TimelineSecond[];
+}
+
+export interface TimelineSecond {
+  readonly second: number;
+  readonly answers: Record<string, number>;
+  readonly writes: Record<string, number>;
 }
 
 interface RequestScope {
@@ -76,7 +87,7 @@ export class CapacityMeter {
   private operations = new Map<string, Usage & { consumedReadUnits: number; consumedWriteUnits: number }>();
   private outcomes = new Map<string, OutcomeUsage>();
   private keys = new Map<string, KeyUsage>();
-  private seconds = new Map<number, Map<string, number>>();
+  private seconds = new Map<number, TimelineSecond>();
 
   constructor(private readonly now: () => number = Date.now) {
     this.since = now();
@@ -131,7 +142,7 @@ export class CapacityMeter {
   }
 
   snapshot(): CapacitySnapshot {
-    const keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind'> & { keys: number }> = {};
+    const keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind' | 'failedWriteUnits'> & { keys: number }> = {};
     let readUnits = 0;
     let writeUnits = 0;
     for (const key of this.keys.values()) {
@@ -158,9 +169,7 @@ export class CapacityMeter {
       keyKinds,
       hottestKeys: [...this.keys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
       totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
-      timeline: [...this.seconds.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([second, outcomes]) => ({ second, outcomes: Object.fromEntries(outcomes) })),
+      timeline: [...this.seconds.values()].sort((a, b) => a.second - b.second),
     };
   }
 
@@ -177,12 +186,13 @@ export class CapacityMeter {
     for (const cost of countedCost(command, input)) {
       let key = this.keys.get(cost.pk);
       if (!key) {
-        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0, failedWriteUnits: 0 };
         this.keys.set(cost.pk, key);
       }
       if (cost.access === 'write') {
         key.writes++;
         key.writeUnits += cost.units;
+        if (failed) key.failedWriteUnits += cost.units;
         operation.writeUnits += cost.units;
         if (request) request.writeUnits += cost.units;
       } else {
@@ -223,10 +233,11 @@ export class CapacityMeter {
     const second = Math.floor((this.now() - this.since) / 1000);
     let perSecond = this.seconds.get(second);
     if (!perSecond) {
-      perSecond = new Map();
+      perSecond = { second, answers: {}, writes: {} };
       this.seconds.set(second, perSecond);
     }
-    perSecond.set(outcome, (perSecond.get(outcome) ?? 0) + 1);
+    perSecond.answers[outcome] = (perSecond.answers[outcome] ?? 0) + 1;
+    if (usage.writes > 0) perSecond.writes[outcome] = (perSecond.writes[outcome] ?? 0) + usage.writes;
   }
 
   private operation(command: string) {

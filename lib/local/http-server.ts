@@ -81,10 +81,18 @@ export function createLocalApi(
   return server;
 }
 
+/**
+ * A rush opens connections faster than a busy event loop accepts them: with Node's default
+ * backlog (511) the kernel dropped SYNs by the tens of thousands and buyers saw ECONNRESET and
+ * multi-second connect times. Ask for a deep accept queue (the kernel caps it at
+ * net.core.somaxconn), as API Gateway would never refuse a connection.
+ */
+const listenBacklog = 4_096;
+
 export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolvePort((server.address() as AddressInfo).port));
+    server.listen({ port, host, backlog: listenBacklog }, () => resolvePort((server.address() as AddressInfo).port));
   });
 }
 

@@ -1,0 +1,197 @@
+import type { RushResult } from './rush';
+import { f, n, p } from './summary';
+
+/**
+ * The performance × correctness matrix `npm run bench` writes into BENCHMARKS.md, between
+ * `<!-- bench:start -->` and `<!-- bench:end -->` (text outside the markers is kept). Pure.
+ */
+export interface BenchMeta {
+  readonly command: string;
+  readonly date: string;
+  readonly machine: string;
+  readonly chartPath: string;
+  readonly wallSeconds: number;
+}
+
+export const benchMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' } as const;
+
+/** Targets from the issue: API/raw, the sold-out path, and the sharded event's AWS ceiling. */
+export const targets = {
+  apiToRaw: 0.8,
+  soldOutWritesPerAnswer: 0,
+  soldOutTimesHoldRate: 3,
+  shardedHoldsPerSecond: 8_000,
+  shardedOverTransactional: 16,
+  shardedOverConditional: 8,
+} as const;
+
+export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): string {
+  const first = results[0];
+  const lines: string[] = [benchMarkers.start, '## Performance × correctness matrix', ''];
+  lines.push(`- Command: \`${meta.command}\``);
+  lines.push(`- Date: ${meta.date}; the whole bench took ${Math.round(meta.wallSeconds / 60)} min`);
+  lines.push(`- Machine: ${meta.machine}`);
+  if (first) {
+    lines.push(
+      `- Load per strategy: ${n(first.load.buyers)} buyers (Artillery, one buyer per virtual user) for ${n(first.options.tickets)} tickets, ` +
+        `peak ${n(first.options.arrivalRate)} buyers/s (${first.phases.map((phase) => `${phase.name} ${n(phase.arrivalCount)} in ${phase.duration} s`).join(', ')})`,
+    );
+  }
+  lines.push('', '### Correctness (the audit)', '');
+  lines.push(table(
+    ['strategy', 'sold', 'oversold', 'lost', 'double holds', 'buyers over limit', 'pending', 'audit'],
+    results.map((r) => {
+      const a = r.audit;
+      if (!a) return [r.options.strategy, n(r.load.ticketsWon), '?', '?', '?', '?', '?', r.auditSkipped ?? 'skipped'];
+      const verdict = a.violations.length === 0 ? 'OK' : `${a.violations.length} violation(s)${r.options.strategy === 'unsafe' ? ' (expected: the control)' : ''}`;
+      return [r.options.strategy, n(a.sold), n(a.oversold), n(a.lost), n(a.doubleHolds), n(a.buyersOverLimit), n(a.pending), verdict];
+    }),
+  ));
+  lines.push('', '### Speed', '');
+  lines.push(table(
+    ['strategy', 'tickets/s', 'holds/s', 'selling s', 'requests/s', 'wins p50/p95/p99 ms', 'sold-out p50/p95/p99 ms', 'answers', 'no answer', 'buyer retries'],
+    results.map((r) => [
+      r.options.strategy,
+      f(r.derived.ticketsPerSecond),
+      f(r.derived.holdsPerSecond),
+      r.derived.selling ? String(r.derived.selling.seconds) : 'n/a',
+      f(r.load.requestsPerSecond),
+      p(r.load.winLatency),
+      p(r.load.soldOutLatency),
+      record(r.load.statuses),
+      record(r.load.errors),
+      `${n(r.load.retried)} (${n(r.load.gaveUp)} gave up)`,
+    ]),
+  ));
+  lines.push('', '### Overhead: API against raw DynamoDB Local, and where the CPU goes', '');
+  lines.push(table(
+    ['strategy', 'API holds/s (busiest 5 s)', 'raw holds/s', 'API/raw', 'CPU ms/request: Artillery', 'API', 'DynamoDB Local', 'conflicts', 'retries', 'shard misses'],
+    results.map((r) => {
+      const cpu = r.derived.cpuSecondsPerRequest;
+      const metric = (name: string) => n(r.telemetry?.[`${r.options.strategy}.${name}`] ?? 0);
+      return [
+        r.options.strategy,
+        `${f(r.derived.peakHoldsPerSecond)}${r.derived.arrivalLimited ? ' (arrival-limited)' : ''}`,
+        f(r.raw?.holdsPerSecond),
+        f(r.derived.apiToRaw, 2),
+        f(msOf(cpu.artillery), 2),
+        f(msOf(cpu.api), 2),
+        f(msOf(cpu.dynamodb), 2),
+        metric('Conflict'),
+        metric('Retry'),
+        metric('ShardMiss'),
+      ];
+    }),
+  ));
+  lines.push('', '### The sold-out path (after the sell-out)', '');
+  lines.push(table(
+    ['strategy', 'sold-out answers/s', 'peak /s', '× hold rate', 'writes per answer', 'whole run: writes / reads per sold-out answer'],
+    results.map((r) => {
+      const path = r.derived.soldOutPath;
+      return [
+        r.options.strategy,
+        f(path?.answersPerSecond),
+        path ? n(path.peakPerSecond) : 'n/a',
+        f(path && r.derived.holdsPerSecond ? path.answersPerSecond / r.derived.holdsPerSecond : undefined, 1),
+        path ? `${f(path.writesPerAnswer, 3)} (${n(path.writes)} in all)` : 'n/a',
+        `${f(r.derived.writesPerSoldOutAnswer, 3)} / ${f(r.derived.readsPerSoldOutAnswer, 3)}`,
+      ];
+    }),
+  ));
+  lines.push('', '### Cost and the projected AWS ceiling of one event', '');
+  lines.push(table(
+    ['strategy', 'WCU/ticket', 'RCU/ticket', 'measured WCU/RCU per ticket', 'hottest key', 'its share of WCU', 'its WCU/ticket', 'ceiling tickets/s', 'ceiling holds/s', 'succeeded writes only: tickets/s, holds/s'],
+    results.map((r) => {
+      const d = r.derived;
+      return [
+        r.options.strategy,
+        f(d.writeUnitsPerTicket, 2),
+        f(d.readUnitsPerTicket, 2),
+        `${f(d.measuredWriteUnitsPerTicket, 2)} / ${f(d.measuredReadUnitsPerTicket, 2)}`,
+        d.hottestKey ? `\`${keyLabel(d.hottestKey.pk)}\`` : 'n/a',
+        d.hottestKey ? `${f(d.hottestKey.shareOfWrites * 100, 1)}%` : 'n/a',
+        f(d.ceiling?.hottestKeyWriteUnitsPerTicket, 3),
+        f(d.ceiling?.ticketsPerSecond),
+        f(d.ceiling?.holdsPerSecond),
+        `${f(d.ceilingSucceededOnly?.ticketsPerSecond)}, ${f(d.ceilingSucceededOnly?.holdsPerSecond)}`,
+      ];
+    }),
+  ));
+  lines.push('', '### Targets', '', ...targetLines(results), '');
+  lines.push(`![Throughput and latency over time per strategy](${meta.chartPath})`, '');
+  lines.push(
+    '**How to read it.** Sold/oversold/lost/double holds/buyers over limit come from the audit (`npm run audit`) of the event after the rush. ' +
+      'tickets/s and holds/s: tickets sold (audit) and holds made (`201`) per second of the selling window, from the first hold to the second by which 99% of holds were made (server-side, per second). ' +
+      'requests/s: all answers over the whole Artillery run. Latencies are Artillery\'s time to first byte, for wins (`201`/`200`) and sold-out answers (`409 sold_out`) separately. ' +
+      'Raw: the same DynamoDB requests per hold, sent directly with the SDK (64 in flight) to the same DynamoDB Local, in the same run, before the rush; ' +
+      'API/raw compares it with the API\'s busiest 5 seconds of holds ("arrival-limited" when that is within 10% of the arrival rate: the API was not saturated). ' +
+      'CPU: utime+stime from /proc/<pid>/stat over the window from the first phase to the last buyer, divided by the answers. ' +
+      'WCU/RCU are **counted** per request and per partition key with AWS\'s rules (a failed conditional write or cancelled transaction counted as if it ran; items ≤ 1 KB except Puts, which are sized); ' +
+      '"measured" is DynamoDB Local\'s ConsumedCapacity, which covers successful calls only and reports every TransactWriteItems as 4 WCU whatever its size (AWS: 2 per item, 6 for a hold). ' +
+      'Ceiling = 1,000 WCU/s ÷ the hottest partition key\'s WCU per sold ticket (or per hold): one partition key never takes more than 1,000 WCU/s on AWS. ' +
+      'It counts every write to that key over the whole rush, failed ones included (the last shards with tickets draw many failed attempts at the end); ' +
+      '"succeeded writes only" is the bound without them. The targets use the first (the conservative one).',
+    '',
+    benchMarkers.end,
+  );
+  return lines.join('\n');
+}
+
+/** Replace the bench section of an existing BENCHMARKS.md, or start one. */
+export function spliceBenchSection(existing: string | undefined, section: string): string {
+  const header = '# Benchmarks\n\nGenerated by `npm run bench` (see README, "Load test"); text outside the bench markers is kept.\n\n';
+  if (!existing) return `${header}${section}\n`;
+  const start = existing.indexOf(benchMarkers.start);
+  const end = existing.indexOf(benchMarkers.end);
+  if (start === -1 || end === -1 || end < start) return `${existing.trimEnd()}\n\n${section}\n`;
+  return `${existing.slice(0, start)}${section}${existing.slice(end + benchMarkers.end.length)}`;
+}
+
+export function targetLines(results: readonly RushResult[]): string[] {
+  const by = (strategy: string) => results.find((r) => r.options.strategy === strategy);
+  const mark = (ok: boolean | undefined) => (ok === undefined ? '?' : ok ? '✅' : '❌');
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.options.strategy === 'unsafe') continue;
+    const path = r.derived.soldOutPath;
+    const rateOk = path && r.derived.holdsPerSecond ? path.answersPerSecond >= targets.soldOutTimesHoldRate * r.derived.holdsPerSecond : undefined;
+    lines.push(
+      `- ${r.options.strategy}: API/raw ${f(r.derived.apiToRaw, 2)} ${mark(r.derived.apiToRaw === undefined ? undefined : r.derived.apiToRaw >= targets.apiToRaw)} (≥ ${targets.apiToRaw}); ` +
+        `sold-out path ${path ? `${n(path.writes)} writes for ${n(path.answers)} answers` : 'n/a'} ${mark(path ? path.writesPerAnswer <= targets.soldOutWritesPerAnswer : undefined)} (0 writes); ` +
+        `sold-out rate ${mark(rateOk)} (≥ ${targets.soldOutTimesHoldRate}× the hold rate)`,
+    );
+  }
+  const sharded = by('sharded')?.derived.ceiling?.holdsPerSecond;
+  const transactional = by('transactional')?.derived.ceiling?.holdsPerSecond;
+  const conditional = by('conditional')?.derived.ceiling?.holdsPerSecond;
+  if (sharded !== undefined) {
+    lines.push(
+      `- sharded ceiling ${f(sharded)} holds/s per event ${mark(sharded >= targets.shardedHoldsPerSecond)} (≥ ${n(targets.shardedHoldsPerSecond)}); ` +
+        `× transactional ${f(transactional ? sharded / transactional : undefined, 1)} ${mark(transactional ? sharded / transactional >= targets.shardedOverTransactional : undefined)} (≥ ${targets.shardedOverTransactional}); ` +
+        `× conditional ${f(conditional ? sharded / conditional : undefined, 1)} ${mark(conditional ? sharded / conditional >= targets.shardedOverConditional : undefined)} (≥ ${targets.shardedOverConditional})`,
+    );
+  }
+  const unsafe = by('unsafe');
+  if (unsafe?.audit) {
+    lines.push(`- unsafe (the control) oversold ${n(unsafe.audit.oversold)} ${mark(unsafe.audit.oversold > 0)} (must be > 0: proves the audit can see an oversell)`);
+  }
+  return lines;
+}
+
+/** `EVENT#<id>#SHARD#3` without the event id, which means nothing outside the run. */
+function keyLabel(pk: string): string {
+  return pk.replace(/^EVENT#[^#]+/, 'EVENT#…');
+}
+
+function msOf(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
+function record(values: Record<string, number>): string {
+  const entries = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? '–' : entries.map(([key, value]) => `${key}: ${n(value)}`).join('<br>');
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import { strategies, type StrategyName } from '../functions/domain/model';
+
+/** Flags shared by `npm run rush` and `npm run bench`. Pure. */
+export interface RushFlags {
+  readonly buyers: number;
+  readonly tickets: number;
+  readonly shards?: number;
+  readonly arrivalRate: number;
+  readonly rawSeconds: number;
+  readonly warmUpSeconds: number;
+}
+
+export const rushDefaults = {
+  buyers: 100_000,
+  tickets: 10_000,
+  // Near what this 2-core machine serves end to end while Artillery, the API and DynamoDB Local
+  // share it; past it the API's queue grows until buyers time out. Raise it on a bigger machine.
+  arrivalRate: 500,
+  rawSeconds: 10,
+  warmUpSeconds: 5,
+} as const;
+
+/** parseArgs option specs for the shared flags (all strings, validated by readRushFlags). */
+export const rushFlagSpecs = {
+  buyers: { type: 'string' },
+  tickets: { type: 'string' },
+  shards: { type: 'string' },
+  'arrival-rate': { type: 'string' },
+  'raw-seconds': { type: 'string' },
+  'warm-up-seconds': { type: 'string' },
+} as const;
+
+export function readRushFlags(values: Record<string, string | boolean | undefined>): RushFlags {
+  const buyers = integer(values.buyers, 'buyers', rushDefaults.buyers, 1);
+  const tickets = integer(values.tickets, 'tickets', rushDefaults.tickets, 1);
+  const shards = values.shards === undefined ? undefined : integer(values.shards, 'shards', 16, 1);
+  const arrivalRate = integer(values['arrival-rate'], 'arrival-rate', rushDefaults.arrivalRate, 1);
+  const rawSeconds = integer(values['raw-seconds'], 'raw-seconds', rushDefaults.rawSeconds, 0);
+  const warmUpSeconds = integer(values['warm-up-seconds'], 'warm-up-seconds', rushDefaults.warmUpSeconds, 0);
+  if (tickets > 1_000_000) throw new UsageError(`--tickets must be at most 1,000,000 (the API's capacity limit), got ${tickets}`);
+  return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds };
+}
+
+export function readStrategy(value: string | boolean | undefined): StrategyName {
+  if (value === undefined) return 'sharded';
+  if (typeof value === 'string' && (strategies as readonly string[]).includes(value)) return value as StrategyName;
+  throw new UsageError(`--strategy must be one of ${strategies.join(', ')}, got '${String(value)}'`);
+}
+
+export function readStrategies(value: string | boolean | undefined): StrategyName[] {
+  if (value === undefined) return [...strategies];
+  return String(value)
+    .split(',')
+    .map((name) => readStrategy(name.trim()));
+}
+
+/** `.stampede/rush/<time>-<strategy>` under the project: git-ignored. */
+export function defaultOutputDir(root: string, label: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+  return resolve(root, '.stampede', 'rush', `${stamp}-${label}`);
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function integer(value: string | boolean | undefined, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(String(value).replace(/_/g, ''));
+  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${String(value)}'`);
+  return parsed;
+}

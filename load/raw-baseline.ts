@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../functions/config';
+import { createDocumentClient } from '../functions/data/dynamodb-client';
+import { cancellationReasons, isConditionalCheckFailed } from '../functions/data/dynamodb-errors';
+import { addToBuyerTally, buyerTallyItemType, buyerTallyKey } from '../functions/data/items/buyer-tally-item';
+import { fromInventoryItem, inventoryKey, takeFromShard } from '../functions/data/items/inventory-item';
+import { markHeld, putNewReservation, reservationKey, toReservationItem } from '../functions/data/items/reservation-item';
+import type { HoldRequest, StrategyName } from '../functions/domain/model';
+import { backoffDelay, defaultRetryPolicy } from '../functions/domain/retry';
+
+/**
+ * The raw DynamoDB Local throughput of a strategy's hold: the same DynamoDB requests the
+ * strategy sends for one hold (built by the same item modules), 64 in flight like the API's
+ * client, but no HTTP, no handler, no domain code. The rush divides the API's holds/s by this.
+ */
+export interface RawEvent {
+  readonly eventId: string;
+  readonly strategy: StrategyName;
+  readonly shards: number;
+}
+
+export interface RawOptions {
+  readonly endpoint: string;
+  readonly tableName: string;
+  /** Requests in flight, like STAMPEDE_MAX_SOCKETS. */
+  readonly concurrency?: number;
+  /** Stop after this long even if tickets remain. */
+  readonly seconds: number;
+}
+
+export interface RawResult {
+  readonly strategy: StrategyName;
+  readonly holds: number;
+  readonly seconds: number;
+  readonly holdsPerSecond: number;
+  /** DynamoDB calls sent, failed conditions included. */
+  readonly calls: number;
+}
+
+type Attempt = 'held' | 'soldOut' | 'again';
+
+interface Pattern {
+  hold(request: HoldRequest): Promise<Attempt>;
+}
+
+/** Sell one ticket per hold until the event is sold out or the time is up. */
+export async function measureRaw(event: RawEvent, options: RawOptions): Promise<RawResult> {
+  const concurrency = options.concurrency ?? 64;
+  const config = loadConfig({
+    TABLE_NAME: options.tableName,
+    DYNAMODB_ENDPOINT: options.endpoint,
+    STAMPEDE_MAX_SOCKETS: String(concurrency),
+  });
+  const db = createDocumentClient(config);
+  let calls = 0;
+  db.middlewareStack.add((next) => (args) => (calls++, next(args)), { step: 'initialize', name: 'rawCallCounter' });
+  const pattern = patternFor(event, db, options.tableName);
+  const started = Date.now();
+  const deadline = started + options.seconds * 1000;
+  let holds = 0;
+  let soldOut = false;
+  const worker = async () => {
+    while (!soldOut && Date.now() < deadline) {
+      const now = Date.now();
+      const id = randomUUID();
+      const outcome = await pattern.hold({
+        reservationId: `raw_${id}`,
+        buyerId: `raw-${id}`,
+        quantity: 1,
+        requestFingerprint: 'raw',
+        idempotencyKey: id,
+        createdAt: now,
+        expiresAt: now + 600_000,
+      });
+      if (outcome === 'held') holds++;
+      else if (outcome === 'soldOut') soldOut = true;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    db.destroy();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return { strategy: event.strategy, holds, seconds, holdsPerSecond: holds / seconds, calls };
+}
+
+function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: string): Pattern {
+  const { eventId } = event;
+  const holdTransaction = async (request: HoldRequest, shard: number): Promise<'held' | 'short'> => {
+    const take = { shard, quantity: request.quantity };
+    try {
+      await db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: takeFromShard(tableName, eventId, take) },
+            { Put: putNewReservation(tableName, toReservationItem(eventId, request, [take])) },
+            { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+          ],
+          ClientRequestToken: randomUUID(),
+        }),
+      );
+      return 'held';
+    } catch (error) {
+      if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') return 'short';
+      throw error;
+    }
+  };
+  // The stepwise strategies' first two steps and the last one (stepwise-hold.ts).
+  const claimAndCount = async (request: HoldRequest) => {
+    await db.send(new PutCommand(putNewReservation(tableName, toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }], 'PENDING'))));
+    await db.send(new UpdateCommand(addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10)));
+  };
+  const markAsHeld = (request: HoldRequest) => db.send(new UpdateCommand(markHeld(tableName, request.reservationId)));
+  const forget = (request: HoldRequest) => db.send(new DeleteCommand({ TableName: tableName, Key: reservationKey(request.reservationId) }));
+  const readInventory = async () =>
+    fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0), ConsistentRead: true }))).Item!);
+
+  switch (event.strategy) {
+    case 'sharded': {
+      // Like the strategy: a random shard among those not known to be empty.
+      const open = new Set(Array.from({ length: event.shards }, (_, shard) => shard));
+      return {
+        async hold(request) {
+          const shards = [...open];
+          if (shards.length === 0) return 'soldOut';
+          const shard = shards[Math.floor(Math.random() * shards.length)]!;
+          if ((await holdTransaction(request, shard)) === 'held') return 'held';
+          open.delete(shard);
+          return 'again';
+        },
+      };
+    }
+    case 'transactional':
+      return { hold: async (request) => ((await holdTransaction(request, 0)) === 'held' ? 'held' : 'soldOut') };
+    case 'conditional':
+      return {
+        async hold(request) {
+          await claimAndCount(request);
+          try {
+            await db.send(new UpdateCommand(takeFromShard(tableName, eventId, { shard: 0, quantity: 1 })));
+          } catch (error) {
+            if (isConditionalCheckFailed(error)) return (await forget(request), 'soldOut');
+            throw error;
+          }
+          await markAsHeld(request);
+          return 'held';
+        },
+      };
+    case 'optimistic':
+      return {
+        async hold(request) {
+          await claimAndCount(request);
+          for (let attempt = 1; attempt <= defaultRetryPolicy.maxAttempts; attempt++) {
+            const seen = await readInventory();
+            if (seen.available < request.quantity) return (await forget(request), 'soldOut');
+            try {
+              await db.send(
+                new UpdateCommand({
+                  TableName: tableName,
+                  Key: inventoryKey(eventId, 0),
+                  UpdateExpression: 'SET #available = :available, #version = :next',
+                  ConditionExpression: '#version = :seen',
+                  ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
+                  ExpressionAttributeValues: { ':available': seen.available - request.quantity, ':next': seen.version + 1, ':seen': seen.version },
+                }),
+              );
+              await markAsHeld(request);
+              return 'held';
+            } catch (error) {
+              if (!isConditionalCheckFailed(error)) throw error;
+            }
+            // The same backoff as the strategy: it is part of its write pattern.
+            await new Promise((resolve) => setTimeout(resolve, backoffDelay(defaultRetryPolicy, attempt)));
+          }
+          await forget(request);
+          return 'again';
+        },
+      };
+    case 'unsafe':
+      return {
+        async hold(request) {
+          await db.send(new GetCommand({ TableName: tableName, Key: reservationKey(request.reservationId) }));
+          const inventory = fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0) }))).Item!);
+          if (inventory.available < request.quantity) return 'soldOut';
+          await db.send(new GetCommand({ TableName: tableName, Key: buyerTallyKey(eventId, request.buyerId) }));
+          await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: inventoryKey(eventId, 0),
+              UpdateExpression: 'SET #available = :available ADD #version :one',
+              ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
+              ExpressionAttributeValues: { ':available': inventory.available - request.quantity, ':one': 1 },
+            }),
+          );
+          await db.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { ...buyerTallyKey(eventId, request.buyerId), type: buyerTallyItemType, eventId, buyerId: request.buyerId, tickets: request.quantity },
+            }),
+          );
+          await db.send(new PutCommand({ TableName: tableName, Item: toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }]) }));
+          return 'held';
+        },
+      };
+  }
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rushDefaults } from '../../load/cli-options';
+import { rushPhases } from '../../load/phases';
+import { outcomes, peakHoldsPerSecond, projectAwsCeiling, ratio, sellingWindow, soldOutPath, type SecondOfAnswers } from '../../load/rush-metrics';
+
+const second = (n: number, holds: number, soldOut: number, soldOutWrites = 0): SecondOfAnswers => ({
+  second: n,
+  answers: { [outcomes.hold]: holds, [outcomes.soldOut]: soldOut },
+  writes: soldOutWrites > 0 ? { [outcomes.soldOut]: soldOutWrites } : {},
+});
+
+describe('rush phases', () => {
+  it('sends exactly the requested buyers: warm-up, spike at the peak rate, tail', () => {
+    expect(rushPhases(100_000, 1_000)).toEqual([
+      { name: 'warm-up', duration: 10, arrivalCount: 1_000 },
+      { name: 'spike', duration: 80, arrivalCount: 80_000 },
+      { name: 'tail', duration: 38, arrivalCount: 19_000 },
+    ]);
+  });
+
+  it('are the phases load/rush.yml runs by default (the 100,000-buyer rush at 500/s)', () => {
+    const yaml = readFileSync(resolve(__dirname, '../../load/rush.yml'), 'utf8');
+    const defaults = [...yaml.matchAll(/- name: (\S+)\s+duration: (\d+)\s+arrivalCount: (\d+)/g)].map(([, name, duration, count]) => ({
+      name,
+      duration: Number(duration),
+      arrivalCount: Number(count),
+    }));
+    expect(defaults).toEqual(rushPhases(100_000, rushDefaults.arrivalRate));
+  });
+
+  it('keeps the warm-up to a small share of a small rush', () => {
+    const phases = rushPhases(2_000, 1_000);
+    expect(phases.reduce((sum, phase) => sum + phase.arrivalCount, 0)).toBe(2_000);
+    expect(phases[0]).toEqual({ name: 'warm-up', duration: 1, arrivalCount: 100 });
+    expect(phases.every((phase) => phase.duration >= 1)).toBe(true);
+  });
+
+  it('still makes a rush of one buyer', () => {
+    expect(rushPhases(1, 1_000)).toEqual([{ name: 'spike', duration: 1, arrivalCount: 1 }]);
+  });
+
+  it('refuses nonsense sizes', () => {
+    expect(() => rushPhases(0, 100)).toThrow(/buyers/);
+    expect(() => rushPhases(10, 0)).toThrow(/arrival rate/);
+  });
+});
+
+describe('the selling window', () => {
+  it('runs from the first hold to the second by which 99% of the holds were made', () => {
+    const timeline = [second(0, 0, 0), second(1, 100, 0), second(2, 300, 5), second(3, 595, 50), second(4, 0, 900), second(9, 5, 800)];
+    expect(sellingWindow(timeline)).toEqual({ firstSecond: 1, lastSecond: 3, seconds: 3, holds: 995, holdsPerSecond: 995 / 3 });
+  });
+
+  it('is undefined when nobody got a hold', () => {
+    expect(sellingWindow([second(0, 0, 10)])).toBeUndefined();
+  });
+});
+
+describe("the API's peak hold rate", () => {
+  it('is the busiest run of seconds, not the average that includes the slow warm-up', () => {
+    const timeline = [second(0, 50, 0), second(1, 50, 0), second(2, 400, 0), second(3, 500, 0), second(5, 300, 0), second(6, 10, 900)];
+    // Seconds 1-5 (4 had no answers): 50 + 400 + 500 + 0 + 300 = 1,250 in 5 s.
+    expect(peakHoldsPerSecond(timeline)).toBe(250);
+    expect(peakHoldsPerSecond(timeline, 2)).toBe(450);
+  });
+
+  it('averages over the whole window when the rush was shorter', () => {
+    expect(peakHoldsPerSecond([second(3, 30, 0), second(4, 10, 5)])).toBe(20);
+    expect(peakHoldsPerSecond([second(3, 0, 5)])).toBeUndefined();
+  });
+});
+
+describe('the sold-out path', () => {
+  it('counts the sold-out answers and their writes after the selling window only', () => {
+    const timeline = [second(1, 100, 20, 20), second(2, 50, 30, 4), second(3, 0, 900, 1), second(4, 0, 1_100), second(5, 0, 400)];
+    const path = soldOutPath(timeline, 2)!;
+    expect(path).toMatchObject({ answers: 2_400, seconds: 3, peakPerSecond: 1_100, writes: 1 });
+    expect(path.answersPerSecond).toBe(800);
+    expect(path.writesPerAnswer).toBeCloseTo(1 / 2_400);
+  });
+
+  it('is undefined when nothing was refused after the sell-out', () => {
+    expect(soldOutPath([second(1, 10, 0)], 1)).toBeUndefined();
+  });
+});
+
+describe('the projected AWS ceiling of one event', () => {
+  it('gives 16 shards 16 times the holds per second of one transactional item', () => {
+    // transactional: every hold writes the one inventory item in a transaction (2 WCU).
+    const one = projectAwsCeiling({ hottestKeyWriteUnits: 2 * 10_000, soldTickets: 10_000, holds: 10_000 })!;
+    expect(one.holdsPerSecond).toBe(500);
+    // sharded: the hottest of 16 shards takes 1/16 of the holds.
+    const sharded = projectAwsCeiling({ hottestKeyWriteUnits: (2 * 10_000) / 16, soldTickets: 10_000, holds: 10_000 })!;
+    expect(sharded.holdsPerSecond).toBe(8_000);
+    expect(sharded.holdsPerSecond / one.holdsPerSecond).toBe(16);
+  });
+
+  it('is per sold ticket: holds of several tickets raise the ticket ceiling', () => {
+    const ceiling = projectAwsCeiling({ hottestKeyWriteUnits: 1_000, soldTickets: 1_300, holds: 1_000 })!;
+    expect(ceiling.hottestKeyWriteUnitsPerTicket).toBeCloseTo(1_000 / 1_300);
+    expect(ceiling.ticketsPerSecond).toBeCloseTo(1_300);
+    expect(ceiling.holdsPerSecond).toBe(1_000);
+  });
+
+  it('has nothing to project without writes or sales', () => {
+    expect(projectAwsCeiling({ hottestKeyWriteUnits: 0, soldTickets: 10, holds: 10 })).toBeUndefined();
+    expect(projectAwsCeiling({ hottestKeyWriteUnits: 10, soldTickets: 0, holds: 0 })).toBeUndefined();
+  });
+
+  it('divides only by something', () => {
+    expect(ratio(400, 500)).toBe(0.8);
+    expect(ratio(1, 0)).toBeUndefined();
+    expect(ratio(undefined, 5)).toBeUndefined();
+  });
+});

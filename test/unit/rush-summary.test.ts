@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditReport } from '../../functions/audit/audit-event';
+import { parseArtilleryOutput } from '../../load/artillery-report';
+import { derive, type RushResult } from '../../load/rush';
+import { formatSummary, rushExitCode } from '../../load/summary';
+
+function audit(violations: number, oversold = 0): AuditReport {
+  return {
+    eventId: 'evt_1',
+    strategy: 'sharded',
+    capacity: 200,
+    remaining: 0,
+    held: 20,
+    heldExpired: 0,
+    confirmed: 180 + oversold,
+    sold: 200 + oversold,
+    oversold,
+    lost: 0,
+    reservations: 190,
+    buyers: 190,
+    buyersOverLimit: 0,
+    doubleHolds: 0,
+    pending: 0,
+    violations: Array.from({ length: violations }, () => ({ kind: 'oversold' as const, message: 'too many' })),
+  };
+}
+
+function result(strategy: RushResult['options']['strategy'], report: AuditReport, artilleryExitCode = 0): RushResult {
+  const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 2_000, 'http.responses': 2_100, 'stampede.won': 180 } } });
+  return {
+    options: { buyers: 2_000, tickets: 200, strategy, arrivalRate: 500, rawSeconds: 2, outputDir: '/tmp/x' },
+    startedAt: '2026-11-22T00:00:00.000Z',
+    wallSeconds: 30,
+    eventId: 'evt_1',
+    shards: 16,
+    phases: [],
+    artilleryExitCode,
+    load,
+    audit: report,
+    quiet: true,
+    cpuSeconds: { artillery: 2.1, api: 4.2 },
+    derived: derive(load, report, undefined, undefined, { artillery: 2.1, api: 4.2 }),
+  };
+}
+
+describe('the rush verdict', () => {
+  it('fails a safe strategy on any audit violation', () => {
+    expect(rushExitCode(result('sharded', audit(0)))).toBe(0);
+    expect(rushExitCode(result('transactional', audit(1)))).toBe(1);
+  });
+
+  it('expects the unsafe control to oversell, and reports it', () => {
+    const control = result('unsafe', audit(2, 680));
+    expect(rushExitCode(control)).toBe(0);
+    expect(formatSummary(control)).toContain('oversold 680');
+  });
+
+  it('fails when an Artillery ensure check failed', () => {
+    expect(rushExitCode(result('sharded', audit(0), 1))).toBe(1);
+  });
+
+  it('prints CPU per request from the CPU seconds and the answers', () => {
+    const summary = formatSummary(result('sharded', audit(0)));
+    expect(summary).toContain('CPU ms per request: Artillery 1.00, API 2.00, DynamoDB Local n/a');
+    expect(summary).toContain('audit OK');
+  });
+});
