@@ -72,8 +72,9 @@ export const routes: readonly RouteDefinition[] = [
     entry: 'functions/handlers/reserve-tickets.ts',
     tableAccess: 'readWrite',
     // The hold transaction (Put reservation, Update shards and tally), the sold-out read
-    // (GetItem or TransactGetItems), the stepwise strategies' writes and undo (DeleteItem).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    // (GetItem or TransactGetItems), a refused replay's lookup of its hold (BatchGetItem),
+    // the stepwise strategies' writes and undo (DeleteItem).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     description: 'Hold tickets for a buyer (idempotent with Idempotency-Key)',
   },
   {
@@ -82,7 +83,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/get-reservation.ts',
     tableAccess: 'read',
-    tableActions: ['dynamodb:GetItem'],
+    // Reservation reads are batched (see ConsistentGetBatcher).
+    tableActions: ['dynamodb:BatchGetItem'],
     description: 'Read a reservation and its status',
   },
   {
@@ -91,8 +93,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}/confirm',
     entry: 'functions/handlers/confirm-reservation.ts',
     tableAccess: 'readWrite',
-    // A conditional UpdateItem; an expired hold is read and returned in a transaction of Updates.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // A conditional UpdateItem; an expired hold is read (batched) and returned in a transaction of Updates.
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Turn a live hold into a purchase',
   },
   {
@@ -101,8 +103,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/release-reservation.ts',
     tableAccess: 'readWrite',
-    // Read the hold, then one transaction of Updates (reservation, shards, tally).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // Read the hold (batched), then one transaction of Updates (reservation, shards, tally).
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Give a hold back; its tickets return to inventory exactly once',
   },
 ];

@@ -1,10 +1,11 @@
-import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Reservation } from '../domain/model';
 import type { ReservationRepository, Transition } from '../domain/ports';
 import { cancellationReasons, conditionFailureItem, isConditionalCheckFailed } from './dynamodb-errors';
 import { subtractFromBuyerTally } from './items/buyer-tally-item';
 import { returnToShard } from './items/inventory-item';
 import { confirmHold, finishHold, fromReservationItem, reservationKey } from './items/reservation-item';
+import { ConsistentGetBatcher } from './consistent-get-batcher';
 import type { Retrier } from './retrier';
 
 /**
@@ -15,17 +16,19 @@ import type { Retrier } from './retrier';
  * These are the same for every strategy: only the hot path (the hold) differs.
  */
 export class DynamoReservationRepository implements ReservationRepository {
+  private readonly reads: ConsistentGetBatcher;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly retrier: Retrier,
-  ) {}
+  ) {
+    this.reads = new ConsistentGetBatcher(db, tableName, retrier);
+  }
 
   async find(reservationId: string): Promise<Reservation | undefined> {
-    const { Item } = await this.retrier.run(() =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: reservationKey(reservationId), ConsistentRead: true })),
-    );
-    return Item ? fromReservationItem(Item) : undefined;
+    const item = await this.reads.get(reservationKey(reservationId));
+    return item ? fromReservationItem(item) : undefined;
   }
 
   async confirm(reservationId: string, now: number): Promise<Transition> {

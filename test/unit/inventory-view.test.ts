@@ -9,33 +9,47 @@ describe('InventoryView', () => {
   it('knows nothing until a read, so the first hold reads before it writes', () => {
     const view = new InventoryView(4);
     expect(view.isKnown).toBe(false);
-    expect(view.pickShard(1, Math.random)).toBeUndefined();
+    expect(view.mightServe(1)).toBe(false);
+    expect(view.claimShard(1, Math.random)).toBeUndefined();
   });
 
-  it('picks uniformly among shards believed to have enough', () => {
+  it('claims shards at random weighted by what they hold, skipping those with too few', () => {
     const view = new InventoryView(4);
-    view.replace([0, 5, 1, 5]);
-    expect(view.pickShard(2, sequence(0))).toEqual({ shard: 1, quantity: 2 });
-    expect(view.pickShard(2, sequence(0.99))).toEqual({ shard: 3, quantity: 2 });
-    expect(view.pickShard(6, Math.random)).toBeUndefined();
+    view.replace([1, 6, 0, 2]);
+    // Weights for quantity 2: shard 1 holds 6, shard 3 holds 2 (shard 0 has too few): 6/8 vs 2/8.
+    expect(view.claimShard(2, sequence(0.7))).toEqual({ shard: 1, quantity: 2 });
+    expect(view.claimShard(2, sequence(0.99))).toEqual({ shard: 3, quantity: 2 });
+    expect(view.claimShard(5, Math.random)).toBeUndefined();
   });
 
-  it('learns from takes and shortfalls, never raising an estimate on its own', () => {
+  it('counts a claim as taken at once, so concurrent holds spread out, and gives it back on failure', () => {
+    const view = new InventoryView(2);
+    view.replace([1, 1]);
+    const first = view.claimShard(1, sequence(0))!;
+    const second = view.claimShard(1, sequence(0))!;
+    expect([first.shard, second.shard].sort()).toEqual([0, 1]);
+    expect(view.mightServe(1)).toBe(false);
+    view.giveBack([second]);
+    expect(view.claimShard(1, sequence(0))).toEqual(second);
+  });
+
+  it('learns the exact count from a failed condition, or an upper bound without one', () => {
     const view = new InventoryView(2);
     view.replace([3, 3]);
-    view.recordTaken([{ shard: 0, quantity: 2 }]);
-    view.recordShortfall({ shard: 1, quantity: 3 }, undefined); // "fewer than 3"
-    expect(view.pickShard(2, Math.random)).toEqual({ shard: 1, quantity: 2 });
-    view.recordShortfall({ shard: 1, quantity: 2 }, 0);
-    expect(view.pickShard(1, sequence(0))).toEqual({ shard: 0, quantity: 1 });
+    view.recordShortfall({ shard: 0, quantity: 3 }, undefined); // fewer than 3
+    expect(view.claimShard(3, sequence(0))).toEqual({ shard: 1, quantity: 3 });
+    view.recordShortfall({ shard: 1, quantity: 3 }, 1);
+    expect(view.mightServe(3)).toBe(false);
+    expect(view.mightServe(2)).toBe(true);
     view.forget();
-    expect(view.pickShard(1, Math.random)).toBeUndefined();
+    expect(view.mightServe(1)).toBe(false);
   });
 });
 
 describe('planTakes', () => {
   it('prefers one shard that can serve the whole request', () => {
     expect(planTakes([1, 4, 0], 3, sequence(0), 8)).toEqual([{ shard: 1, quantity: 3 }]);
+    expect(planTakes([5, 0, 5], 3, sequence(0.99), 8)).toEqual([{ shard: 2, quantity: 3 }]);
   });
 
   it('combines the fullest shards when no single one can', () => {

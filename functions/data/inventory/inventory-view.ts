@@ -26,26 +26,47 @@ export class InventoryView {
     this.estimates = undefined;
   }
 
-  /** A random shard we believe can serve `quantity` alone, or undefined if none (or unknown). */
-  pickShard(quantity: number, random: () => number): ShardTake | undefined {
+  /** Whether some shard is believed to hold `quantity` on its own (false while unknown). */
+  mightServe(quantity: number): boolean {
+    return this.estimates?.some((available) => available >= quantity) ?? false;
+  }
+
+  /**
+   * Choose a shard for `quantity`, at random weighted by what each is believed to hold, and
+   * count the tickets as taken at once. Concurrent holds in one process then spread over the
+   * shards instead of all aiming at the same nearly empty one. `giveBack` undoes the claim
+   * when the write does not happen. Undefined if no shard is believed to have enough.
+   */
+  claimShard(quantity: number, random: () => number): ShardTake | undefined {
     if (!this.estimates) return undefined;
-    const candidates: number[] = [];
-    this.estimates.forEach((available, shard) => {
-      if (available >= quantity) candidates.push(shard);
-    });
-    if (candidates.length === 0) return undefined;
-    const shard = candidates[Math.floor(random() * candidates.length)]!;
+    let total = 0;
+    for (const available of this.estimates) if (available >= quantity) total += available;
+    if (total === 0) return undefined;
+    let draw = random() * total;
+    let shard = this.estimates.findIndex((available) => available >= quantity);
+    for (const [index, available] of this.estimates.entries()) {
+      if (available < quantity) continue;
+      shard = index;
+      if (draw < available) break;
+      draw -= available;
+    }
+    this.recordTaken([{ shard, quantity }]);
     return { shard, quantity };
   }
 
-  /** Our own successful take: the shard has at most this much less now. */
+  /** Tickets leaving these shards (a claim, or our own take planned from a read). */
   recordTaken(takes: readonly ShardTake[]): void {
     for (const take of takes) this.update(take.shard, (estimate) => Math.max(0, estimate - take.quantity));
   }
 
+  /** A claim whose write did not happen (refused for another reason, or to be retried). */
+  giveBack(takes: readonly ShardTake[]): void {
+    for (const take of takes) this.update(take.shard, (estimate) => estimate + take.quantity);
+  }
+
   /** A write found the shard short. `available` is exact when DynamoDB returned the item. */
   recordShortfall(take: ShardTake, available: number | undefined): void {
-    this.update(take.shard, (estimate) => Math.min(estimate, available ?? take.quantity - 1));
+    this.update(take.shard, (estimate) => (available === undefined ? Math.min(estimate, take.quantity - 1) : available));
   }
 
   /** The exact value after a write that returned it. */
@@ -77,8 +98,8 @@ export class InventoryViews {
 }
 
 /**
- * Split `quantity` over the shards that have tickets, from a fresh read: one random shard
- * that can serve it alone, else the fullest shards together in one transaction.
+ * Split `quantity` over the shards that have tickets, from a fresh read: one shard that can
+ * serve it alone (chosen as `claimShard` does), else the fullest shards together in one transaction.
  * Returns undefined if that would need more shards than one transaction can hold.
  */
 export function planTakes(
@@ -89,7 +110,7 @@ export function planTakes(
 ): ShardTake[] | undefined {
   const view = new InventoryView(available.length);
   view.replace(available);
-  const single = view.pickShard(quantity, random);
+  const single = view.claimShard(quantity, random);
   if (single) return [single];
   const fullestFirst = available
     .map((count, shard) => ({ shard, count }))

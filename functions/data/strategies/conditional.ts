@@ -23,7 +23,7 @@ export class ConditionalStrategy implements ReservationStrategy {
     const view = deps.views.of(event);
     const take = { shard: 0, quantity: request.quantity };
     // Write only when we believe the tickets are there; otherwise a read decides.
-    if (!view.pickShard(request.quantity, deps.random)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
+    if (!view.mightServe(request.quantity)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
 
     return holdInSteps(deps, event, request, take, async () => {
       try {

@@ -31,24 +31,28 @@ export class ShardedStrategy implements ReservationStrategy {
     let conflicts = 0;
     let misses = 0;
     for (;;) {
-      const guess = view.pickShard(request.quantity, deps.random);
-      const takes = guess ? [guess] : await this.planFromRead(event, view, request.quantity);
+      // The view counts the takes as gone from here on; every outcome but a hold corrects it.
+      const claimed = view.claimShard(request.quantity, deps.random);
+      const takes = claimed ? [claimed] : await this.planFromRead(event, view, request.quantity);
       const verdict = await attemptHoldTransaction(deps, event, request, takes);
+      if (verdict.kind !== 'held' && verdict.kind !== 'short') view.giveBack(takes);
       switch (verdict.kind) {
         case 'held':
-          view.recordTaken(takes);
           return { kind: 'created', reservation: verdict.reservation };
         case 'existing':
           return { kind: 'existing', reservation: verdict.reservation };
         case 'buyerLimit':
           throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
-        case 'short':
-          // Another buyer emptied the shard first: learn it and try elsewhere, no backoff needed.
+        case 'short': {
+          // Another buyer emptied a shard first: learn it and try elsewhere, no backoff needed.
+          const short = new Set(verdict.shortfalls.map(({ take }) => take.shard));
+          view.giveBack(takes.filter((take) => !short.has(take.shard)));
           for (const { take, available } of verdict.shortfalls) view.recordShortfall(take, available);
           deps.telemetry.count('ShardMiss', this.name);
           if (++misses >= maxMisses) throw deps.retrier.exhausted('conflict', misses + conflicts);
           if (misses % missesBeforeReread === 0) view.forget();
           break;
+        }
         case 'retry':
           if (++conflicts >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, misses + conflicts);
           deps.telemetry.count('Conflict', this.name);
@@ -63,6 +67,7 @@ export class ShardedStrategy implements ReservationStrategy {
     const takes = planTakes(available, quantity, this.deps.random, maxShardsPerHold(this.deps));
     // Enough tickets, but scattered over more shards than one transaction can take from.
     if (!takes) throw this.deps.retrier.exhausted('conflict', 1);
+    view.recordTaken(takes);
     return takes;
   }
 }

@@ -22,7 +22,7 @@ export class TransactionalStrategy implements ReservationStrategy {
     const take = { shard: 0, quantity: request.quantity };
     for (let attempt = 1; ; attempt++) {
       // Write only when we believe the tickets are there; otherwise a read decides.
-      if (!view.pickShard(request.quantity, deps.random)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
+      if (!view.mightServe(request.quantity)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
       const verdict = await attemptHoldTransaction(deps, event, request, [take]);
       switch (verdict.kind) {
         case 'held':
