@@ -24,6 +24,10 @@ export function createDocumentClient(config: StampedeConfig): DynamoDBDocumentCl
       requestTimeout: 5_000,
     }),
   });
+  // The SDK's logger middleware builds a filtered copy of every input and output for its
+  // logger even when that logger discards it (a few % of the CPU per call). We log our own
+  // errors instead, so drop it.
+  client.middlewareStack.remove('loggerMiddleware');
   const limiter = new ConcurrencyLimiter(config.maxSockets);
   client.middlewareStack.add((next) => (args) => limiter.run(() => next(args)), {
     step: 'initialize',
