@@ -33,12 +33,33 @@ describe('InventoryView', () => {
     expect(view.claimShard(1, sequence(0))).toEqual(second);
   });
 
+  it('keeps claims still in flight when a fresh read replaces what it knows', () => {
+    const view = new InventoryView(1);
+    view.replace([3]);
+    const claim = view.claimShard(2, Math.random)!;
+    view.replace([3]); // read before the claimed write landed
+    expect(view.mightServe(2)).toBe(false);
+    view.taken([claim]);
+    expect(view.mightServe(1)).toBe(true);
+    expect(view.mightServe(2)).toBe(false);
+  });
+
+  it('does not let a slow read undo holds that completed while it was on its way', () => {
+    const view = new InventoryView(1);
+    view.replace([5]);
+    const mark = view.mark();
+    view.taken([view.claimShard(2, Math.random)!]); // completes after the read was asked for
+    view.replace([5], mark); // the read did not see it
+    expect(view.mightServe(3)).toBe(true);
+    expect(view.mightServe(4)).toBe(false);
+  });
+
   it('learns the exact count from a failed condition, or an upper bound without one', () => {
     const view = new InventoryView(2);
     view.replace([3, 3]);
-    view.recordShortfall({ shard: 0, quantity: 3 }, undefined); // fewer than 3
+    view.short({ shard: 0, quantity: 3 }, undefined); // fewer than 3
     expect(view.claimShard(3, sequence(0))).toEqual({ shard: 1, quantity: 3 });
-    view.recordShortfall({ shard: 1, quantity: 3 }, 1);
+    view.short({ shard: 1, quantity: 3 }, 1);
     expect(view.mightServe(3)).toBe(false);
     expect(view.mightServe(2)).toBe(true);
     view.forget();

@@ -5,78 +5,118 @@ import type { ShardTake, TicketEvent } from '../../domain/model';
  * where to write, never a reason to refuse a buyer. A buyer is refused only after a
  * strongly consistent read (or a failed condition on the only item) proves the tickets
  * are not there. The hint is what lets a sold-out event answer without writing.
+ *
+ * Per shard it keeps what was last learned from DynamoDB (`known`) and what this process has
+ * claimed for writes still in flight (`pending`); the estimate is the difference. Keeping the
+ * two apart means a fresh read does not wipe out the claims of holds still on their way.
  */
 export class InventoryView {
-  /** Per shard, how many tickets we believe remain; undefined until the first read. */
-  private estimates: number[] | undefined;
+  private known: number[] | undefined;
+  private readonly pending: number[];
+  /** Tickets this process has taken from each shard, ever: see `mark`. */
+  private readonly takenTotal: number[];
 
-  constructor(readonly shards: number) {}
+  constructor(readonly shards: number) {
+    this.pending = new Array<number>(shards).fill(0);
+    this.takenTotal = new Array<number>(shards).fill(0);
+  }
 
   get isKnown(): boolean {
-    return this.estimates !== undefined;
+    return this.known !== undefined;
   }
 
-  /** Replace everything with a fresh read of all shards. */
-  replace(available: readonly number[]): void {
-    this.estimates = [...available];
+  /** Take a mark before asking for a read, and hand it to `replace` with the read's result. */
+  mark(): readonly number[] {
+    return [...this.takenTotal];
   }
 
-  /** Forget everything: the next hold reads before writing. */
+  /**
+   * Replace what we know with a read of all shards. A read answers slowly under load: holds of
+   * ours that completed after `since` (the mark taken before asking) may be missing from it,
+   * so they are subtracted. If the read did include them this underestimates, which costs at
+   * most an extra read later; overestimating would cost failed writes.
+   */
+  replace(available: readonly number[], since?: readonly number[]): void {
+    this.known = available.map((count, shard) => count - (since ? (this.takenTotal[shard] ?? 0) - (since[shard] ?? 0) : 0));
+  }
+
+  /** Forget what we know: the next hold reads before writing. */
   forget(): void {
-    this.estimates = undefined;
+    this.known = undefined;
   }
 
   /** Whether some shard is believed to hold `quantity` on its own (false while unknown). */
   mightServe(quantity: number): boolean {
-    return this.estimates?.some((available) => available >= quantity) ?? false;
+    return this.estimates()?.some((available) => available >= quantity) ?? false;
   }
 
   /**
    * Choose a shard for `quantity`, at random weighted by what each is believed to hold, and
-   * count the tickets as taken at once. Concurrent holds in one process then spread over the
-   * shards instead of all aiming at the same nearly empty one. `giveBack` undoes the claim
-   * when the write does not happen. Undefined if no shard is believed to have enough.
+   * claim the tickets at once. Concurrent holds in one process then spread over the shards
+   * instead of all aiming at the same nearly empty one. Every claim must be settled with
+   * `taken`, `short` or `giveBack`. Undefined if no shard is believed to have enough.
    */
   claimShard(quantity: number, random: () => number): ShardTake | undefined {
-    if (!this.estimates) return undefined;
+    const estimates = this.estimates();
+    if (!estimates) return undefined;
     let total = 0;
-    for (const available of this.estimates) if (available >= quantity) total += available;
+    for (const available of estimates) if (available >= quantity) total += available;
     if (total === 0) return undefined;
     let draw = random() * total;
-    let shard = this.estimates.findIndex((available) => available >= quantity);
-    for (const [index, available] of this.estimates.entries()) {
+    let shard = estimates.findIndex((available) => available >= quantity);
+    for (const [index, available] of estimates.entries()) {
       if (available < quantity) continue;
       shard = index;
       if (draw < available) break;
       draw -= available;
     }
-    this.recordTaken([{ shard, quantity }]);
-    return { shard, quantity };
+    const take = { shard, quantity };
+    this.claim([take]);
+    return take;
   }
 
-  /** Tickets leaving these shards (a claim, or our own take planned from a read). */
-  recordTaken(takes: readonly ShardTake[]): void {
-    for (const take of takes) this.update(take.shard, (estimate) => Math.max(0, estimate - take.quantity));
+  /** Claim takes planned elsewhere (from a fresh read). */
+  claim(takes: readonly ShardTake[]): void {
+    for (const take of takes) this.pending[take.shard] = (this.pending[take.shard] ?? 0) + take.quantity;
   }
 
-  /** A claim whose write did not happen (refused for another reason, or to be retried). */
+  /** The claimed tickets were written: they left the shards. */
+  taken(takes: readonly ShardTake[]): void {
+    this.settle(takes);
+    for (const take of takes) {
+      this.takenTotal[take.shard] = (this.takenTotal[take.shard] ?? 0) + take.quantity;
+      this.setKnown(take.shard, (known) => Math.max(0, known - take.quantity));
+    }
+  }
+
+  /** The claim's write did not happen (refused for another reason, or to be retried). */
   giveBack(takes: readonly ShardTake[]): void {
-    for (const take of takes) this.update(take.shard, (estimate) => estimate + take.quantity);
+    this.settle(takes);
   }
 
   /** A write found the shard short. `available` is exact when DynamoDB returned the item. */
-  recordShortfall(take: ShardTake, available: number | undefined): void {
-    this.update(take.shard, (estimate) => (available === undefined ? Math.min(estimate, take.quantity - 1) : available));
+  short(take: ShardTake, available: number | undefined): void {
+    this.settle([take]);
+    this.setKnown(take.shard, (known) => (available === undefined ? Math.min(known, take.quantity - 1) : available));
   }
 
-  /** The exact value after a write that returned it. */
+  /** The exact count after a write that returned it. */
   recordExact(shard: number, available: number): void {
-    this.update(shard, () => available);
+    this.setKnown(shard, () => available);
   }
 
-  private update(shard: number, change: (estimate: number) => number): void {
-    if (!this.estimates || shard >= this.estimates.length) return;
-    this.estimates[shard] = change(this.estimates[shard]!);
+  /** Per shard, what we believe is left for new claims (never negative); undefined while unknown. */
+  estimates(): number[] | undefined {
+    return this.known?.map((known, shard) => Math.max(0, known - (this.pending[shard] ?? 0)));
+  }
+
+  private settle(takes: readonly ShardTake[]): void {
+    for (const take of takes) this.pending[take.shard] = Math.max(0, (this.pending[take.shard] ?? 0) - take.quantity);
+  }
+
+  private setKnown(shard: number, change: (known: number) => number): void {
+    if (!this.known || shard >= this.known.length) return;
+    this.known[shard] = change(this.known[shard]!);
   }
 }
 
@@ -99,8 +139,8 @@ export class InventoryViews {
 
 /**
  * Split `quantity` over the shards that have tickets, from a fresh read: one shard that can
- * serve it alone (chosen as `claimShard` does), else the fullest shards together in one transaction.
- * Returns undefined if that would need more shards than one transaction can hold.
+ * serve it alone (chosen as `claimShard` does), else the fullest shards together in one
+ * transaction. Returns undefined if that would need more shards than one transaction can hold.
  */
 export function planTakes(
   available: readonly number[],

@@ -43,7 +43,7 @@ export class ConditionalStrategy implements ReservationStrategy {
         if (!isConditionalCheckFailed(error)) throw error;
         const returned = conditionFailureItem(error)?.available;
         const available = returned === undefined ? undefined : Number(returned);
-        view.recordShortfall(take, available);
+        view.short(take, available);
         throw new SoldOut(request.quantity, available);
       }
     });

@@ -33,8 +33,9 @@ export async function refuseIfSoldOut(
   view: InventoryView,
   quantity: number,
 ): Promise<number[]> {
+  const mark = view.mark();
   const available = await deps.snapshots.latest(event);
-  view.replace(available);
+  view.replace(available, mark);
   const remaining = available.reduce((sum, count) => sum + count, 0);
   if (remaining < quantity) {
     deps.telemetry.count('SoldOutWithoutWrite', strategy);

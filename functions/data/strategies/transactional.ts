@@ -26,7 +26,7 @@ export class TransactionalStrategy implements ReservationStrategy {
       const verdict = await attemptHoldTransaction(deps, event, request, [take]);
       switch (verdict.kind) {
         case 'held':
-          view.recordTaken([take]);
+          view.taken([take]);
           return { kind: 'created', reservation: verdict.reservation };
         case 'existing':
           return { kind: 'existing', reservation: verdict.reservation };
@@ -35,7 +35,7 @@ export class TransactionalStrategy implements ReservationStrategy {
         case 'short': {
           // The condition failed on the only inventory item: that is proof of sold-out.
           const available = verdict.shortfalls[0]?.available;
-          view.recordShortfall(take, available);
+          view.short(take, available);
           throw new SoldOut(request.quantity, available);
         }
         case 'retry':
