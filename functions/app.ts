@@ -86,7 +86,7 @@ export function createApp(options: AppOptions): App {
     clock,
     telemetry,
     log: options.log ?? createLogger(),
-    admission: new ConcurrencyLimiter(config.maxConcurrentRequests, config.maxQueuedRequests),
+    admission: new ConcurrencyLimiter(config.maxConcurrentRequests, config.maxQueuedRequests, config.maxQueueWaitMs),
     events: new EventService(events, clock, config.allowUnsafe),
     reservations: new ReservationService(events, reservations, strategies, clock, config.allowUnsafe, telemetry),
   };

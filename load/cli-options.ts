@@ -16,7 +16,7 @@ export const rushDefaults = {
   tickets: 10_000,
   // Near what this 2-core machine serves end to end while Artillery, the API and DynamoDB Local
   // share it; past it the API's queue grows until buyers time out. Raise it on a bigger machine.
-  arrivalRate: 500,
+  arrivalRate: 300,
   rawSeconds: 10,
   warmUpSeconds: 5,
 } as const;

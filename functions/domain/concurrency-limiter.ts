@@ -1,9 +1,10 @@
 import { ThroughputExceeded } from './errors';
 
 /**
- * At most `maxInFlight` tasks at a time; up to `maxQueued` more wait in FIFO order, and past
- * that the caller is told to come back later (503 + Retry-After) instead of waiting without
- * bound. Used twice: around each API request (so a local server flooded by thousands of
+ * At most `maxInFlight` tasks at a time; up to `maxQueued` more wait in FIFO order. Past that,
+ * or once a task has waited `maxWaitMs` for its turn, the caller is told to come back later
+ * (503 + Retry-After) instead of waiting without bound: under overload the answer stays quick,
+ * and no work is spent on requests whose clients have most likely given up. Used twice: around each API request (so a local server flooded by thousands of
  * buyers decides each one with fresh knowledge instead of all at once on a stale view), and
  * around each DynamoDB call (so calls never queue inside the HTTP agent, where the SDK's
  * connection timeout would count the wait and fail calls it never sent).
@@ -11,11 +12,13 @@ import { ThroughputExceeded } from './errors';
  */
 export class ConcurrencyLimiter {
   private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { since: number; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(
     private readonly maxInFlight: number,
     private readonly maxQueued: number = Number.POSITIVE_INFINITY,
+    private readonly maxWaitMs: number = Number.POSITIVE_INFINITY,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -36,14 +39,28 @@ export class ConcurrencyLimiter {
       this.inFlight++;
       return;
     }
-    if (this.waiting.length >= this.maxQueued) throw new ThroughputExceeded(1);
+    if (this.waiting.length >= this.maxQueued) throw new ThroughputExceeded(this.retryAfterSeconds());
     // release() hands its slot straight to the next waiter, so inFlight stays accurate.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => this.waiting.push({ since: this.now(), resolve, reject }));
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight--;
+    for (;;) {
+      const next = this.waiting.shift();
+      if (!next) {
+        this.inFlight--;
+        return;
+      }
+      if (this.now() - next.since <= this.maxWaitMs) {
+        next.resolve();
+        return;
+      }
+      next.reject(new ThroughputExceeded(this.retryAfterSeconds()));
+    }
+  }
+
+  /** Come back once the queue we could not join has had time to drain. */
+  private retryAfterSeconds(): number {
+    return Number.isFinite(this.maxWaitMs) ? Math.max(1, Math.ceil(this.maxWaitMs / 1000)) : 1;
   }
 }

@@ -6,4 +6,7 @@ process.env.DYNAMODB_ENDPOINT = inject('dynamoDbEndpoint');
 process.env.TABLE_NAME = 'stampede-test';
 process.env.STAMPEDE_ALLOW_UNSAFE = '0';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+// The race tests queue thousands of buyers in one process on purpose; they test correctness,
+// not load shedding (tested on its own), so nobody is turned away for waiting.
+process.env.STAMPEDE_MAX_QUEUE_WAIT_MS = '600000';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

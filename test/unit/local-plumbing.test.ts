@@ -38,6 +38,7 @@ describe('configuration', () => {
       maxSockets: 64,
       maxConcurrentRequests: 64,
       maxQueuedRequests: 20_000,
+      maxQueueWaitMs: 5_000,
       maxTransactionItems: 10,
       emitMetrics: false,
     });
@@ -73,6 +74,25 @@ describe('ConcurrencyLimiter', () => {
     await Promise.all(tasks);
     expect(order).toEqual([1, 2, 3, 4]);
     expect(peak).toBe(2);
+  });
+});
+
+describe('ConcurrencyLimiter under overload', () => {
+  it('answers 503 to a request that waited too long for its turn, without running it', async () => {
+    let now = 0;
+    const limiter = new ConcurrencyLimiter(1, 10, 1_000, () => now);
+    let finishFirst!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => (finishFirst = resolve)));
+    let ranLate = false;
+    const late = limiter.run(async () => void (ranLate = true));
+    now = 1_001;
+    const onTime = limiter.run(async () => 'ran');
+    await new Promise((resolve) => setTimeout(resolve, 0)); // let the first task start
+    finishFirst();
+    await first;
+    await expect(late).rejects.toBeInstanceOf(ThroughputExceeded);
+    expect(ranLate).toBe(false);
+    expect(await onTime).toBe('ran');
   });
 });
 
