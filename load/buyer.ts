@@ -23,9 +23,11 @@ export const buyerMix = {
   /** Seconds a winner thinks before confirming or releasing. */
   thinkSeconds: { min: 0.5, max: 2 } as const,
   /** Attempts of one reservation request, the first included, when answered 429/503. */
-  maxAttempts: 5,
+  // A flash-sale buyer keeps trying: with the Retry-After of a shedding server (10 s) this
+  // spans over a minute and a half, longer than a sale's overloaded selling window.
+  maxAttempts: 10,
   /** Cap on one Retry-After wait, so a rush always ends. */
-  maxRetryAfterSeconds: 5,
+  maxRetryAfterSeconds: 10,
 };
 
 export function pickQuantity(random: () => number = Math.random): number {
@@ -70,6 +72,8 @@ interface BuyerVars {
   quantity: number;
   fate: Fate;
   attempts: number;
+  /** Attempts of the confirm or release. */
+  followUpAttempts: number;
   /** Set when the last answer asks for a retry. */
   retryInMs?: number;
   reservationId?: string;
@@ -105,6 +109,7 @@ export function newBuyer(context: Context, events: Events, done: Done): void {
   context.vars.quantity = pickQuantity();
   context.vars.fate = pickFate();
   context.vars.attempts = 0;
+  context.vars.followUpAttempts = 0;
   // Counters must exist for `ensure` to evaluate them: a missing metric fails its check.
   events.emit('counter', 'stampede.final_5xx', 0);
   done();
@@ -149,8 +154,8 @@ export async function pauseBeforeRetry(context: Context): Promise<void> {
   if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
 }
 
-/** The loop's `whileTrue`: go round again only when the last answer asked for a retry. */
-export function retryReservation(context: Context, next: (again: boolean) => void): void {
+/** Both loops' `whileTrue`: go round again only when the last answer asked for a retry. */
+export function retryIfAsked(context: Context, next: (again: boolean) => void): void {
   next(context.vars.retryInMs !== undefined);
 }
 
@@ -175,12 +180,19 @@ export function releases(vars: Context['vars']): boolean {
   return vars.reservationId !== undefined && vars.fate === 'release';
 }
 
-/** afterResponse of confirm and release. */
+/** afterResponse of confirm and release: count it, or decide on a retry as for the reservation. */
 export function recordFollowUp(_params: RequestParams, response: Response, context: Context, events: Events, done: Done): void {
-  if (response.statusCode === 200) {
-    events.emit('counter', context.vars.fate === 'confirm' ? 'stampede.confirmed' : 'stampede.released', 1);
+  const { vars } = context;
+  const status = response.statusCode;
+  vars.retryInMs = undefined;
+  vars.followUpAttempts++;
+  if (status === 200) {
+    events.emit('counter', vars.fate === 'confirm' ? 'stampede.confirmed' : 'stampede.released', 1);
+  } else if (isRetryable(status) && vars.followUpAttempts < buyerMix.maxAttempts) {
+    vars.retryInMs = retryDelayMs(response.headers['retry-after']);
+    events.emit('counter', 'stampede.retried', 1);
   } else {
-    recordFailure(response.statusCode, events);
+    recordFailure(status, events);
   }
   done();
 }

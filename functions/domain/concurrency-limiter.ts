@@ -59,8 +59,11 @@ export class ConcurrencyLimiter {
     }
   }
 
-  /** Come back once the queue we could not join has had time to drain. */
+  /**
+   * Come back once the queue we could not join has drained twice over: shed buyers retrying
+   * sooner would land in the same overload (a flash sale's selling window lasts a minute or two).
+   */
   private retryAfterSeconds(): number {
-    return Number.isFinite(this.maxWaitMs) ? Math.max(1, Math.ceil(this.maxWaitMs / 1000)) : 1;
+    return Number.isFinite(this.maxWaitMs) ? Math.max(1, Math.ceil((2 * this.maxWaitMs) / 1000)) : 1;
   }
 }
