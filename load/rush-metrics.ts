@@ -132,6 +132,14 @@ export function projectAwsCeiling({ hottestKeyWriteUnits, soldTickets, holds }: 
   };
 }
 
+/** DynamoDB writes the API made between two capacity snapshots' outcome tables, for any answer. */
+export function writesBetween(
+  before: Readonly<Record<string, { readonly writes: number }>>,
+  after: Readonly<Record<string, { readonly writes: number }>>,
+): number {
+  return Object.entries(after).reduce((sum, [outcome, usage]) => sum + usage.writes - (before[outcome]?.writes ?? 0), 0);
+}
+
 /** `part / whole`, or undefined when there is no whole. */
 export function ratio(part: number | undefined, whole: number | undefined): number | undefined {
   if (part === undefined || whole === undefined || !(whole > 0)) return undefined;

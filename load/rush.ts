@@ -12,6 +12,7 @@ import { parseArtilleryOutput, type ArtilleryOutput, type LoadReport } from './a
 import { rushPhases, type ArrivalPhase } from './phases';
 import { CpuWindow } from './proc-stat';
 import { measureRaw, type RawResult } from './raw-baseline';
+import { probeSoldOut, type SoldOutProbeResult } from './sold-out-probe';
 import {
   peakHoldsPerSecond,
   projectAwsCeiling,
@@ -21,6 +22,7 @@ import {
   type Ceiling,
   type SellingWindow,
   type SoldOutPath,
+  writesBetween,
 } from './rush-metrics';
 import type { StackReady } from './stack-process';
 
@@ -44,6 +46,8 @@ export interface RushOptions {
   readonly auditEndpoint?: string;
   /** Seconds for the raw DynamoDB baseline (local stack only); 0 skips it. */
   readonly rawSeconds: number;
+  /** Seconds of the closed-loop sold-out probe after the rush (sold-out-probe.ts); 0 skips it. @default 5 */
+  readonly soldOutProbeSeconds?: number;
   /**
    * Seconds of raw holds on a throwaway event before anything is measured: a fresh DynamoDB
    * Local JVM needs JIT warm-up (2-3× slower for its first ~10-20 s).
@@ -79,6 +83,10 @@ export interface RushResult {
   readonly capacity?: Omit<CapacitySnapshot, 'timeline'>;
   readonly telemetry?: Record<string, number>;
   readonly raw?: RawResult;
+  /** The sold-out path at full speed, after the rush; `writes` when the capacity meter can tell. */
+  readonly soldOutProbe?: SoldOutProbeResult & { readonly writes?: number };
+  /** Why there is no probe, when there is none. */
+  readonly soldOutProbeSkipped?: string;
   /** CPU seconds used while the buyers arrived (first phase start to the last buyer done). */
   readonly cpuSeconds: Partial<Record<Process, number>>;
   readonly derived: Derived;
@@ -90,6 +98,8 @@ export interface Derived {
   /** Tickets sold (audit) per second of the selling window. */
   readonly ticketsPerSecond?: number;
   readonly holdsPerSecond?: number;
+  /** The probe's sold-out answers/s ÷ peakHoldsPerSecond: the sold-out path against the reserve path, both at full speed. */
+  readonly soldOutProbeTimesHoldRate?: number;
   /** The busiest 5 s of holds (see peakHoldsPerSecond): the API's hold capacity when it is saturated. */
   readonly peakHoldsPerSecond?: number;
   /** peakHoldsPerSecond ÷ raw holds/s. */
@@ -125,6 +135,8 @@ const stackEntry = join(root, 'load', 'stack-process.ts');
  * event. `optimistic` at 100,000 buyers keeps selling to its queue for ~10 minutes after Artillery.
  */
 const quietTimeoutMs = 1_200_000;
+/** Like the API's request concurrency limit (64): enough to keep it busy without queueing there. */
+const soldOutProbeConcurrency = 32;
 
 export async function runRush(options: RushOptions): Promise<RushResult> {
   const started = Date.now();
@@ -163,6 +175,8 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       capacity = await waitUntilQuiet(url, log);
       telemetry = (await getJson(`${url}/_local/telemetry`)) as Record<string, number>;
     }
+    // Before the audit, so the audit also proves the probe's refusals changed nothing.
+    const probe = await runSoldOutProbe(url, event.eventId, stack !== undefined, options);
     const { audit, skipped } = await runAudit(event.eventId, stack?.ready, options);
     const result: RushResult = {
       options: withoutLog(options),
@@ -179,8 +193,10 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       capacity: capacity && withoutTimeline(capacity),
       telemetry,
       raw,
+      soldOutProbe: probe.result,
+      soldOutProbeSkipped: probe.skipped,
       cpuSeconds,
-      derived: derive(load, audit, capacity, raw, cpuSeconds, options.arrivalRate),
+      derived: derive(load, audit, capacity, raw, cpuSeconds, options.arrivalRate, probe.result),
     };
     writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, timeline: capacity?.timeline }, null, 2)}\n`);
     return result;
@@ -198,6 +214,7 @@ export function derive(
   cpuSeconds: Partial<Record<Process, number>>,
   /** Peak buyers per second, to tell an arrival-limited hold rate. */
   arrivalRate?: number,
+  probe?: SoldOutProbeResult,
 ): Derived {
   const selling = capacity && sellingWindow(capacity.timeline);
   const peak = capacity && peakHoldsPerSecond(capacity.timeline);
@@ -214,6 +231,7 @@ export function derive(
     ticketsPerSecond: selling ? sold / selling.seconds : undefined,
     holdsPerSecond: selling?.holdsPerSecond,
     peakHoldsPerSecond: peak,
+    soldOutProbeTimesHoldRate: ratio(probe?.answersPerSecond, peak),
     apiToRaw: ratio(peak, raw?.holdsPerSecond),
     arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,
     cpuSecondsPerRequest: perRequest,
@@ -409,6 +427,29 @@ async function waitUntilQuiet(url: string, log: (line: string) => void): Promise
     if (waited % 10 === 0) log(`Waiting for the ${snapshot.inFlight} request(s) still in the API (buyers who gave up waiting)...`);
     await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
   }
+}
+
+async function runSoldOutProbe(
+  url: string,
+  eventId: string,
+  metered: boolean,
+  options: RushOptions,
+): Promise<{ result?: SoldOutProbeResult & { writes?: number }; skipped?: string }> {
+  const seconds = options.soldOutProbeSeconds ?? 5;
+  if (seconds <= 0) return { skipped: 'turned off' };
+  const { available } = (await getJson(`${url}/events/${eventId}`)) as { available: number };
+  // Tickets released after the last buyer came are back on sale: the probe would buy them.
+  if (available > 0) return { skipped: `the event was not sold out (${available} available)` };
+  const before = metered ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
+  const result = await probeSoldOut({ url, eventId, seconds, concurrency: soldOutProbeConcurrency });
+  const after = before ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
+  const writes = before && after ? writesBetween(before.outcomes, after.outcomes) : undefined;
+  const others = Object.entries(result.otherAnswers).map(([answer, count]) => `, ${count} × ${answer}`).join('');
+  options.log(
+    `Sold-out probe: ${result.soldOut} sold-out answers in ${result.seconds.toFixed(1)} s (${result.answersPerSecond.toFixed(0)}/s, ` +
+      `${result.concurrency} clients)${others}${writes === undefined ? '' : `, ${writes} DynamoDB writes`}`,
+  );
+  return { result: { ...result, writes } };
 }
 
 async function runAudit(

@@ -37,6 +37,16 @@ export function formatSummary(result: RushResult): string {
         `${f(path.writesPerAnswer, 3)} DynamoDB writes per answer (whole run: ${f(derived.writesPerSoldOutAnswer, 3)} writes, ${f(derived.readsPerSoldOutAnswer, 3)} reads per sold-out answer)`,
     );
   }
+  if (result.soldOutProbe) {
+    const probe = result.soldOutProbe;
+    const others = Object.entries(probe.otherAnswers).map(([answer, count]) => `, ${n(count)} × ${answer}`).join('');
+    lines.push(
+      `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${f(probe.seconds, 1)} s): ${f(probe.answersPerSecond)} sold-out answers/s, ` +
+        `${f(derived.soldOutProbeTimesHoldRate, 1)}× the busiest hold rate${others}; ${probe.writes === undefined ? 'writes not metered' : `${n(probe.writes)} DynamoDB writes`}`,
+    );
+  } else if (result.soldOutProbeSkipped) {
+    lines.push(`  Sold-out probe skipped: ${result.soldOutProbeSkipped}`);
+  }
   if (telemetry) {
     const strategy = options.strategy;
     const metric = (name: string) => telemetry[`${strategy}.${name}`] ?? 0;

@@ -12,7 +12,7 @@ import { ThroughputExceeded } from './errors';
  */
 export class ConcurrencyLimiter {
   private inFlight = 0;
-  private readonly waiting: { since: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     private readonly maxInFlight: number,
@@ -41,7 +41,23 @@ export class ConcurrencyLimiter {
     }
     if (this.waiting.length >= this.maxQueued) throw new ThroughputExceeded(this.retryAfterSeconds());
     // release() hands its slot straight to the next waiter, so inFlight stays accurate.
-    await new Promise<void>((resolve, reject) => this.waiting.push({ since: this.now(), resolve, reject }));
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { since: this.now(), resolve, reject };
+      // Shed on a timer too, not only when a slot frees: when every task in flight is slow,
+      // no slot frees for a long time and the queue would otherwise wait without bound.
+      if (Number.isFinite(this.maxWaitMs)) {
+        waiter.timer = setTimeout(() => this.shed(waiter), this.maxWaitMs);
+        waiter.timer.unref?.();
+      }
+      this.waiting.push(waiter);
+    });
+  }
+
+  private shed(waiter: Waiter): void {
+    const index = this.waiting.indexOf(waiter);
+    if (index === -1) return;
+    this.waiting.splice(index, 1);
+    waiter.reject(new ThroughputExceeded(this.retryAfterSeconds()));
   }
 
   private release(): void {
@@ -51,6 +67,7 @@ export class ConcurrencyLimiter {
         this.inFlight--;
         return;
       }
+      clearTimeout(next.timer);
       if (this.now() - next.since <= this.maxWaitMs) {
         next.resolve();
         return;
@@ -66,4 +83,11 @@ export class ConcurrencyLimiter {
   private retryAfterSeconds(): number {
     return Number.isFinite(this.maxWaitMs) ? Math.max(1, Math.ceil((2 * this.maxWaitMs) / 1000)) : 1;
   }
+}
+
+interface Waiter {
+  readonly since: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  timer?: ReturnType<typeof setTimeout>;
 }

@@ -96,6 +96,24 @@ describe('ConcurrencyLimiter under overload', () => {
   });
 });
 
+describe('ConcurrencyLimiter when every task in flight is stuck', () => {
+  it('sheds a waiting request after its wait limit even though no slot ever frees', async () => {
+    const limiter = new ConcurrencyLimiter(1, 10, 50);
+    let finishStuck!: () => void;
+    const stuck = limiter.run(() => new Promise<void>((resolve) => (finishStuck = resolve)));
+    let ran = false;
+    const started = Date.now();
+    await expect(limiter.run(async () => void (ran = true))).rejects.toBeInstanceOf(ThroughputExceeded);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(ran).toBe(false);
+    expect(limiter.queued).toBe(0);
+    finishStuck();
+    await stuck;
+    // The shed waiter left no trace: the freed slot is usable at once.
+    expect(await limiter.run(async () => 'next')).toBe('next');
+  });
+});
+
 describe('zipWithout (log4j JndiLookup removal)', () => {
   it('drops exactly the named entries and keeps a valid archive', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zip-'));

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rushDefaults } from '../../load/cli-options';
 import { rushPhases } from '../../load/phases';
-import { outcomes, peakHoldsPerSecond, projectAwsCeiling, ratio, sellingWindow, soldOutPath, type SecondOfAnswers } from '../../load/rush-metrics';
+import { outcomes, peakHoldsPerSecond, projectAwsCeiling, ratio, sellingWindow, soldOutPath, writesBetween, type SecondOfAnswers } from '../../load/rush-metrics';
 
 const second = (n: number, holds: number, soldOut: number, soldOutWrites = 0): SecondOfAnswers => ({
   second: n,
@@ -83,6 +83,15 @@ describe('the sold-out path', () => {
 
   it('is undefined when nothing was refused after the sell-out', () => {
     expect(soldOutPath([second(1, 10, 0)], 1)).toBeUndefined();
+  });
+});
+
+describe('writes between two capacity snapshots', () => {
+  it('counts the writes of every answer made in between, including answers seen for the first time', () => {
+    const before = { 'ReserveTickets 409 sold_out': { writes: 7 }, 'ReserveTickets 201': { writes: 600 } };
+    const after = { 'ReserveTickets 409 sold_out': { writes: 7 }, 'ReserveTickets 201': { writes: 604 }, 'ReserveTickets 503': { writes: 2 } };
+    expect(writesBetween(before, after)).toBe(6);
+    expect(writesBetween(after, after)).toBe(0);
   });
 });
 

@@ -43,6 +43,20 @@ function result(strategy: RushResult['options']['strategy'], report: AuditReport
   };
 }
 
+describe('the sold-out probe in the summary', () => {
+  it('prints the closed-loop rate, the other answers and the writes', () => {
+    const base = result('sharded', audit(0));
+    const probe = { seconds: 5, concurrency: 32, soldOut: 7_500, answersPerSecond: 1_500, otherAnswers: { '503': 3 }, writes: 0 };
+    const summary = formatSummary({ ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25 } });
+    expect(summary).toContain('Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the busiest hold rate, 3 × 503; 0 DynamoDB writes');
+  });
+
+  it('says why it did not run', () => {
+    const summary = formatSummary({ ...result('sharded', audit(0)), soldOutProbeSkipped: 'the event was not sold out (4 available)' });
+    expect(summary).toContain('Sold-out probe skipped: the event was not sold out (4 available)');
+  });
+});
+
 describe('the rush verdict', () => {
   it('fails a safe strategy on any audit violation', () => {
     expect(rushExitCode(result('sharded', audit(0)))).toBe(0);
