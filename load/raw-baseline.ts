@@ -3,8 +3,8 @@ import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateComm
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import { cancellationReasons, isConditionalCheckFailed } from '../functions/data/dynamodb-errors';
-import { addToBuyerTally, buyerTallyItemType, buyerTallyKey } from '../functions/data/items/buyer-tally-item';
-import { fromInventoryItem, inventoryKey, takeFromShard } from '../functions/data/items/inventory-item';
+import { addToBuyerTally, buyerTallyKey, overwriteBuyerTally } from '../functions/data/items/buyer-tally-item';
+import { fromInventoryItem, inventoryKey, overwriteAvailable, takeFromShard } from '../functions/data/items/inventory-item';
 import { markHeld, putNewReservation, reservationKey, toReservationItem } from '../functions/data/items/reservation-item';
 import type { HoldRequest, StrategyName } from '../functions/domain/model';
 import { backoffDelay, defaultRetryPolicy } from '../functions/domain/retry';
@@ -185,22 +185,9 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
           const inventory = fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0) }))).Item!);
           if (inventory.available < request.quantity) return 'soldOut';
           await db.send(new GetCommand({ TableName: tableName, Key: buyerTallyKey(eventId, request.buyerId) }));
-          await db.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: inventoryKey(eventId, 0),
-              UpdateExpression: 'SET #available = :available ADD #version :one',
-              ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
-              ExpressionAttributeValues: { ':available': inventory.available - request.quantity, ':one': 1 },
-            }),
-          );
-          await db.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { ...buyerTallyKey(eventId, request.buyerId), type: buyerTallyItemType, eventId, buyerId: request.buyerId, tickets: request.quantity },
-            }),
-          );
-          await db.send(new PutCommand({ TableName: tableName, Item: toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }]) }));
+          await db.send(new UpdateCommand(overwriteAvailable(tableName, eventId, inventory.available - request.quantity)));
+          await db.send(new PutCommand(overwriteBuyerTally(tableName, eventId, request.buyerId, request.quantity)));
+          await db.send(new PutCommand({ TableName: tableName, Item: toReservationItem(eventId, request, [{ shard: 0, quantity: request.quantity }]) }));
           return 'held';
         },
       };

@@ -12,7 +12,7 @@ import { parseArtilleryOutput, type ArtilleryOutput, type LoadReport } from './a
 import { rushPhases, type ArrivalPhase } from './phases';
 import { CpuWindow } from './proc-stat';
 import { measureRaw, type RawResult } from './raw-baseline';
-import { probeSoldOut, type SoldOutProbeResult } from './sold-out-probe';
+import { answerKeys, reserveInClosedLoop, summarizeLoop, type ClosedLoopSummary } from './closed-loop';
 import {
   peakHoldsPerSecond,
   projectAwsCeiling,
@@ -46,12 +46,12 @@ export interface RushOptions {
   readonly auditEndpoint?: string;
   /** Seconds for the raw DynamoDB baseline (local stack only); 0 skips it. */
   readonly rawSeconds: number;
-  /** Seconds of the closed-loop sold-out probe after the rush (sold-out-probe.ts); 0 skips it. @default 5 */
+  /** Seconds of the closed-loop sold-out probe after the rush (closed-loop.ts); 0 skips it. @default 5 */
   readonly soldOutProbeSeconds?: number;
   /**
    * Seconds of raw holds on a throwaway event before anything is measured: a fresh DynamoDB
    * Local JVM needs JIT warm-up (2-3× slower for its first ~10-20 s).
-   * @default 5
+   * @default 5 (`npm run rush` and `npm run bench` pass 30, rushDefaults)
    */
   readonly warmUpSeconds?: number;
   /** A DynamoDB Local that is already running (the bench shares one); its pid for CPU accounting. */
@@ -83,8 +83,10 @@ export interface RushResult {
   readonly capacity?: Omit<CapacitySnapshot, 'timeline'>;
   readonly telemetry?: Record<string, number>;
   readonly raw?: RawResult;
+  /** The API's holds in a closed loop before the rush, beside the raw baseline (closed-loop.ts). */
+  readonly apiClosedLoop?: ClosedLoopSummary;
   /** The sold-out path at full speed, after the rush; `writes` when the capacity meter can tell. */
-  readonly soldOutProbe?: SoldOutProbeResult & { readonly writes?: number };
+  readonly soldOutProbe?: ClosedLoopSummary & { readonly writes?: number };
   /** Why there is no probe, when there is none. */
   readonly soldOutProbeSkipped?: string;
   /** CPU seconds used while the buyers arrived (first phase start to the last buyer done). */
@@ -102,8 +104,10 @@ export interface Derived {
   readonly soldOutProbeTimesHoldRate?: number;
   /** The busiest 5 s of holds (see peakHoldsPerSecond): the API's hold capacity when it is saturated. */
   readonly peakHoldsPerSecond?: number;
-  /** peakHoldsPerSecond ÷ raw holds/s. */
+  /** The API's closed-loop holds/s ÷ raw holds/s: the cost of HTTP and handlers, nothing else running. */
   readonly apiToRaw?: number;
+  /** peakHoldsPerSecond ÷ raw holds/s: the same under the rush, with Artillery on the same cores. */
+  readonly rushPeakToRaw?: number;
   /** The peak hold rate is near the arrival rate: the API was not saturated, so API/raw understates it. */
   readonly arrivalLimited?: boolean;
   readonly cpuSecondsPerRequest: Partial<Record<Process, number>>;
@@ -135,8 +139,10 @@ const stackEntry = join(root, 'load', 'stack-process.ts');
  * event. `optimistic` at 100,000 buyers keeps selling to its queue for ~10 minutes after Artillery.
  */
 const quietTimeoutMs = 1_200_000;
-/** Like the API's request concurrency limit (64): enough to keep it busy without queueing there. */
+/** Below the API's request concurrency limit (64): enough to keep it busy without queueing there. */
 const soldOutProbeConcurrency = 32;
+/** Requests in flight for the raw baseline and the API's closed loop: the API's STAMPEDE_MAX_SOCKETS. */
+const rawConcurrency = 64;
 
 export async function runRush(options: RushOptions): Promise<RushResult> {
   const started = Date.now();
@@ -149,10 +155,13 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     log(`Event ${event.eventId}: ${options.tickets} tickets, ${options.strategy}${event.strategy === 'sharded' ? ` (${event.shards} shards)` : ''}`);
 
     let raw: RawResult | undefined;
+    let apiClosedLoop: ClosedLoopSummary | undefined;
     if (stack) await warmUp(url, stack.ready, options);
     if (stack && options.rawSeconds > 0) {
       raw = await rawBaseline(url, stack.ready, options);
       log(`Raw DynamoDB Local, no HTTP: ${raw.holdsPerSecond.toFixed(0)} holds/s (${raw.holds} in ${raw.seconds.toFixed(1)} s)`);
+      apiClosedLoop = await apiHoldsInClosedLoop(url, options);
+      log(`The API in a closed loop, same ${rawConcurrency} in flight: ${apiClosedLoop.perSecond.toFixed(0)} holds/s (${apiClosedLoop.count} in ${apiClosedLoop.seconds.toFixed(1)} s)${others(apiClosedLoop)}`);
     }
     if (stack) await postJson(`${url}/_local/reset`, {});
 
@@ -193,10 +202,11 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       capacity: capacity && withoutTimeline(capacity),
       telemetry,
       raw,
+      apiClosedLoop,
       soldOutProbe: probe.result,
       soldOutProbeSkipped: probe.skipped,
       cpuSeconds,
-      derived: derive(load, audit, capacity, raw, cpuSeconds, options.arrivalRate, probe.result),
+      derived: derive(load, audit, capacity, raw, cpuSeconds, { arrivalRate: options.arrivalRate, apiClosedLoop, soldOutProbe: probe.result }),
     };
     writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, timeline: capacity?.timeline }, null, 2)}\n`);
     return result;
@@ -212,10 +222,14 @@ export function derive(
   capacity: CapacitySnapshot | undefined,
   raw: RawResult | undefined,
   cpuSeconds: Partial<Record<Process, number>>,
-  /** Peak buyers per second, to tell an arrival-limited hold rate. */
-  arrivalRate?: number,
-  probe?: SoldOutProbeResult,
+  loops: {
+    /** Peak buyers per second, to tell an arrival-limited hold rate. */
+    readonly arrivalRate?: number;
+    readonly apiClosedLoop?: ClosedLoopSummary;
+    readonly soldOutProbe?: ClosedLoopSummary;
+  } = {},
 ): Derived {
+  const { arrivalRate } = loops;
   const selling = capacity && sellingWindow(capacity.timeline);
   const peak = capacity && peakHoldsPerSecond(capacity.timeline);
   const sold = audit?.sold ?? load.ticketsWon;
@@ -231,8 +245,9 @@ export function derive(
     ticketsPerSecond: selling ? sold / selling.seconds : undefined,
     holdsPerSecond: selling?.holdsPerSecond,
     peakHoldsPerSecond: peak,
-    soldOutProbeTimesHoldRate: ratio(probe?.answersPerSecond, peak),
-    apiToRaw: ratio(peak, raw?.holdsPerSecond),
+    soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond ?? peak),
+    apiToRaw: ratio(loops.apiClosedLoop?.perSecond, raw?.holdsPerSecond),
+    rushPeakToRaw: ratio(peak, raw?.holdsPerSecond),
     arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,
     cpuSecondsPerRequest: perRequest,
     writesPerSoldOutAnswer: soldOutAnswers && ratio(soldOutAnswers.writes, soldOutAnswers.requests),
@@ -412,7 +427,7 @@ async function warmUp(url: string, ready: StackReady, options: RushOptions): Pro
 /** The same writes per hold straight to DynamoDB Local, on an event like the rush's. */
 async function rawBaseline(url: string, ready: StackReady, options: RushOptions): Promise<RawResult> {
   const event = await createEvent(url, options, 'Raw baseline');
-  return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds: options.rawSeconds });
+  return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds: options.rawSeconds, concurrency: rawConcurrency });
 }
 
 async function waitUntilQuiet(url: string, log: (line: string) => void): Promise<CapacitySnapshot> {
@@ -429,27 +444,38 @@ async function waitUntilQuiet(url: string, log: (line: string) => void): Promise
   }
 }
 
+/** Holds through the API on an event of its own, as many in flight as the raw baseline. */
+async function apiHoldsInClosedLoop(url: string, options: RushOptions): Promise<ClosedLoopSummary> {
+  const event = await createEvent(url, options, 'API closed loop');
+  const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds: options.rawSeconds, concurrency: rawConcurrency, buyerPrefix: 'closed-loop' });
+  return summarizeLoop(loop, answerKeys.hold);
+}
+
 async function runSoldOutProbe(
   url: string,
   eventId: string,
   metered: boolean,
   options: RushOptions,
-): Promise<{ result?: SoldOutProbeResult & { writes?: number }; skipped?: string }> {
+): Promise<{ result?: ClosedLoopSummary & { writes?: number }; skipped?: string }> {
   const seconds = options.soldOutProbeSeconds ?? 5;
   if (seconds <= 0) return { skipped: 'turned off' };
   const { available } = (await getJson(`${url}/events/${eventId}`)) as { available: number };
   // Tickets released after the last buyer came are back on sale: the probe would buy them.
   if (available > 0) return { skipped: `the event was not sold out (${available} available)` };
   const before = metered ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
-  const result = await probeSoldOut({ url, eventId, seconds, concurrency: soldOutProbeConcurrency });
+  const loop = await reserveInClosedLoop({ url, eventId, seconds, concurrency: soldOutProbeConcurrency, buyerPrefix: 'sold-out-probe' });
   const after = before ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
   const writes = before && after ? writesBetween(before.outcomes, after.outcomes) : undefined;
-  const others = Object.entries(result.otherAnswers).map(([answer, count]) => `, ${count} × ${answer}`).join('');
+  const probe = summarizeLoop(loop, answerKeys.soldOut);
   options.log(
-    `Sold-out probe: ${result.soldOut} sold-out answers in ${result.seconds.toFixed(1)} s (${result.answersPerSecond.toFixed(0)}/s, ` +
-      `${result.concurrency} clients)${others}${writes === undefined ? '' : `, ${writes} DynamoDB writes`}`,
+    `Sold-out probe: ${probe.count} sold-out answers in ${probe.seconds.toFixed(1)} s (${probe.perSecond.toFixed(0)}/s, ` +
+      `${probe.concurrency} clients)${others(probe)}${writes === undefined ? '' : `, ${writes} DynamoDB writes`}`,
   );
-  return { result: { ...result, writes } };
+  return { result: { ...probe, writes } };
+}
+
+function others(loop: ClosedLoopSummary): string {
+  return Object.entries(loop.otherAnswers).map(([answer, count]) => `, ${count} × ${answer}`).join('');
 }
 
 async function runAudit(

@@ -41,8 +41,8 @@ export function formatSummary(result: RushResult): string {
     const probe = result.soldOutProbe;
     const others = Object.entries(probe.otherAnswers).map(([answer, count]) => `, ${n(count)} × ${answer}`).join('');
     lines.push(
-      `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${f(probe.seconds, 1)} s): ${f(probe.answersPerSecond)} sold-out answers/s, ` +
-        `${f(derived.soldOutProbeTimesHoldRate, 1)}× the busiest hold rate${others}; ${probe.writes === undefined ? 'writes not metered' : `${n(probe.writes)} DynamoDB writes`}`,
+      `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${f(probe.seconds, 1)} s): ${f(probe.perSecond)} sold-out answers/s, ` +
+        `${f(derived.soldOutProbeTimesHoldRate, 1)}× the API's hold rate${others}; ${probe.writes === undefined ? 'writes not metered' : `${n(probe.writes)} DynamoDB writes`}`,
     );
   } else if (result.soldOutProbeSkipped) {
     lines.push(`  Sold-out probe skipped: ${result.soldOutProbeSkipped}`);
@@ -58,9 +58,11 @@ export function formatSummary(result: RushResult): string {
     lines.push(`  Buyers retried ${n(load.retried)} time(s) after 429/503, ${n(load.gaveUp)} gave up`);
   }
   if (result.raw) {
+    const loop = result.apiClosedLoop;
     lines.push(
-      `  Raw DynamoDB Local, same writes without HTTP or handlers: ${f(result.raw.holdsPerSecond)} holds/s; the API's busiest 5 s: ${f(derived.peakHoldsPerSecond)} holds/s; ` +
-        `API/raw ${f(derived.apiToRaw, 2)}${derived.arrivalLimited ? ' (arrival-limited: the API kept up with the buyers; raise --arrival-rate to measure its ceiling)' : ''}`,
+      `  Raw DynamoDB Local, same writes without HTTP or handlers: ${f(result.raw.holdsPerSecond)} holds/s; the API in a closed loop: ${f(loop?.perSecond)} holds/s; ` +
+        `API/raw ${f(derived.apiToRaw, 2)}. Under the rush (busiest 5 s, Artillery on the same cores): ${f(derived.peakHoldsPerSecond)} holds/s, ${f(derived.rushPeakToRaw, 2)} of raw` +
+        `${derived.arrivalLimited ? ' (arrival-limited: the API kept up with the buyers)' : ''}`,
     );
   }
   const cpu = derived.cpuSecondsPerRequest;

@@ -36,7 +36,7 @@ describe('buyers', () => {
 
 describe('rush flags', () => {
   it('default to the 100,000-buyer rush for 10,000 tickets', () => {
-    expect(readRushFlags({})).toEqual({ buyers: 100_000, tickets: 10_000, shards: undefined, arrivalRate: 300, rawSeconds: 10, warmUpSeconds: 5 });
+    expect(readRushFlags({})).toEqual({ buyers: 100_000, tickets: 10_000, shards: undefined, arrivalRate: 300, rawSeconds: 10, warmUpSeconds: 30 });
     expect(readRushFlags({ buyers: '2_000', tickets: '200', shards: '4', 'arrival-rate': '500', 'raw-seconds': '0' })).toMatchObject({
       buyers: 2_000,
       tickets: 200,

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rushDefaults } from '../../load/cli-options';
 import { rushPhases } from '../../load/phases';
+import { answerKeys, summarizeLoop } from '../../load/closed-loop';
 import { outcomes, peakHoldsPerSecond, projectAwsCeiling, ratio, sellingWindow, soldOutPath, writesBetween, type SecondOfAnswers } from '../../load/rush-metrics';
 
 const second = (n: number, holds: number, soldOut: number, soldOutWrites = 0): SecondOfAnswers => ({
@@ -83,6 +84,20 @@ describe('the sold-out path', () => {
 
   it('is undefined when nothing was refused after the sell-out', () => {
     expect(soldOutPath([second(1, 10, 0)], 1)).toBeUndefined();
+  });
+});
+
+describe('a closed loop told by the answer it was meant to get', () => {
+  it('rates the expected answers over the loop and keeps the others apart', () => {
+    const loop = { seconds: 4, concurrency: 32, answers: { '409 sold_out': 6_000, '503 throughput_exceeded': 2 } };
+    expect(summarizeLoop(loop, answerKeys.soldOut)).toEqual({
+      seconds: 4,
+      concurrency: 32,
+      count: 6_000,
+      perSecond: 1_500,
+      otherAnswers: { '503 throughput_exceeded': 2 },
+    });
+    expect(summarizeLoop(loop, answerKeys.hold)).toMatchObject({ count: 0, perSecond: 0 });
   });
 });
 

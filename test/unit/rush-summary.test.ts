@@ -43,12 +43,25 @@ function result(strategy: RushResult['options']['strategy'], report: AuditReport
   };
 }
 
+describe('API/raw', () => {
+  it("divides the API's closed-loop holds by the raw baseline's, both measured with nothing else running", () => {
+    const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 10 } } });
+    const raw = { strategy: 'sharded' as const, holds: 4_000, seconds: 10, holdsPerSecond: 400, calls: 4_000 };
+    const apiClosedLoop = { seconds: 10, concurrency: 64, count: 3_400, perSecond: 340, otherAnswers: {} };
+    const soldOutProbe = { seconds: 5, concurrency: 32, count: 8_500, perSecond: 1_700, otherAnswers: {} };
+    const derived = derive(load, undefined, undefined, raw, {}, { apiClosedLoop, soldOutProbe });
+    expect(derived.apiToRaw).toBeCloseTo(0.85);
+    expect(derived.soldOutProbeTimesHoldRate).toBeCloseTo(5);
+    expect(derive(load, undefined, undefined, raw, {}).apiToRaw).toBeUndefined();
+  });
+});
+
 describe('the sold-out probe in the summary', () => {
   it('prints the closed-loop rate, the other answers and the writes', () => {
     const base = result('sharded', audit(0));
-    const probe = { seconds: 5, concurrency: 32, soldOut: 7_500, answersPerSecond: 1_500, otherAnswers: { '503': 3 }, writes: 0 };
+    const probe = { seconds: 5, concurrency: 32, count: 7_500, perSecond: 1_500, otherAnswers: { '503': 3 }, writes: 0 };
     const summary = formatSummary({ ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25 } });
-    expect(summary).toContain('Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the busiest hold rate, 3 × 503; 0 DynamoDB writes');
+    expect(summary).toContain("Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the API's hold rate, 3 × 503; 0 DynamoDB writes");
   });
 
   it('says why it did not run', () => {

@@ -49,3 +49,8 @@ export function subtractFromBuyerTally(tableName: string, eventId: string, buyer
     ExpressionAttributeValues: { ':negative': -quantity },
   };
 }
+
+/** THE UNSAFE CONTROL'S WRITE: store a tally computed in code, with no condition. Only `unsafe` uses it. */
+export function overwriteBuyerTally(tableName: string, eventId: string, buyerId: string, tickets: number) {
+  return { TableName: tableName, Item: { ...buyerTallyKey(eventId, buyerId), type: buyerTallyItemType, eventId, buyerId, tickets } };
+}

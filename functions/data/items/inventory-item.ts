@@ -68,3 +68,17 @@ export function returnToShard(tableName: string, eventId: string, take: ShardTak
     ExpressionAttributeValues: { ':take': take.quantity, ':one': 1 },
   };
 }
+
+/**
+ * THE UNSAFE CONTROL'S WRITE: store a count computed in code from an earlier read, with no
+ * condition. Whoever writes last wins, so concurrent buyers oversell. Only `unsafe` uses it.
+ */
+export function overwriteAvailable(tableName: string, eventId: string, available: number) {
+  return {
+    TableName: tableName,
+    Key: inventoryKey(eventId, 0),
+    UpdateExpression: 'SET #available = :available ADD #version :one',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':available': available, ':one': 1 },
+  };
+}

@@ -2,8 +2,8 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BuyerLimitExceeded, SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
-import { buyerTallyKey, buyerTallyItemType } from '../items/buyer-tally-item';
-import { fromInventoryItem, inventoryKey } from '../items/inventory-item';
+import { buyerTallyKey, overwriteBuyerTally } from '../items/buyer-tally-item';
+import { fromInventoryItem, inventoryKey, overwriteAvailable } from '../items/inventory-item';
 import { fromReservationItem, reservationKey, toReservationItem } from '../items/reservation-item';
 import type { StrategyDeps } from './strategy-deps';
 
@@ -32,27 +32,8 @@ export class UnsafeStrategy implements ReservationStrategy {
     if (tickets + request.quantity > event.maxPerBuyer) throw new BuyerLimitExceeded(event.maxPerBuyer, tickets);
 
     // ...then act, on what may no longer be true.
-    await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: inventoryKey(event.eventId, 0),
-        UpdateExpression: 'SET #available = :available ADD #version :one',
-        ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
-        ExpressionAttributeValues: { ':available': inventory.available - request.quantity, ':one': 1 },
-      }),
-    );
-    await db.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          ...buyerTallyKey(event.eventId, request.buyerId),
-          type: buyerTallyItemType,
-          eventId: event.eventId,
-          buyerId: request.buyerId,
-          tickets: tickets + request.quantity,
-        },
-      }),
-    );
+    await db.send(new UpdateCommand(overwriteAvailable(tableName, event.eventId, inventory.available - request.quantity)));
+    await db.send(new PutCommand(overwriteBuyerTally(tableName, event.eventId, request.buyerId, tickets + request.quantity)));
     const item = toReservationItem(event.eventId, request, [{ shard: 0, quantity: request.quantity }]);
     await db.send(new PutCommand({ TableName: tableName, Item: item }));
     return { kind: 'created', reservation: fromReservationItem(item) };
