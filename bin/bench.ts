@@ -7,6 +7,7 @@
  *   npm run bench                                  100,000 buyers, 10,000 tickets per strategy
  *   npm run bench -- --buyers 5000 --tickets 500   a quick one
  *   npm run bench -- --strategies sharded,transactional --markdown /tmp/b.md --chart /tmp/b.svg
+ *   npm run bench -- --from .stampede/rush/<run>-bench/bench-results.json   re-render a past run's report
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local';
-import { benchMarkdown, spliceBenchSection } from '../load/bench-report';
+import { benchMarkdown, spliceBenchSection, type BenchMeta } from '../load/bench-report';
 import { defaultOutputDir, readRushFlags, readStrategies, rushDefaults, rushFlagSpecs, UsageError } from '../load/cli-options';
 import { runRush, type RushResult } from '../load/rush';
 import { formatSummary } from '../load/summary';
@@ -25,7 +26,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = resolve(__dirname, '..');
 const usage = `Usage: npm run bench -- [--buyers ${rushDefaults.buyers}] [--tickets ${rushDefaults.tickets}] [--arrival-rate ${rushDefaults.arrivalRate}]
        [--shards 16] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--strategies sharded,transactional,conditional,optimistic,unsafe]
-       [--markdown BENCHMARKS.md] [--chart benchmarks/rush-timeline.svg]`;
+       [--markdown BENCHMARKS.md] [--chart benchmarks/rush-timeline.svg]
+       npm run bench -- --from <bench-results.json> [--markdown ...] [--chart ...]   (re-render a past run, run nothing)`;
+
+/** What a bench run saves next to its rushes, enough to render its report again. */
+interface SavedBench {
+  readonly meta: Omit<BenchMeta, 'chartPath'>;
+  readonly results: RushResult[];
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +42,7 @@ async function main(): Promise<number> {
       strategies: { type: 'string' },
       markdown: { type: 'string' },
       chart: { type: 'string' },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,10 +50,15 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const flags = readRushFlags(values);
-  const strategies = readStrategies(values.strategies);
   const markdownPath = resolve(values.markdown ?? join(root, 'BENCHMARKS.md'));
   const chartPath = resolve(values.chart ?? join(root, 'benchmarks', 'rush-timeline.svg'));
+  if (values.from) {
+    const saved = JSON.parse(readFileSync(resolve(values.from), 'utf8')) as SavedBench;
+    writeReport(saved, markdownPath, chartPath);
+    return 0;
+  }
+  const flags = readRushFlags(values);
+  const strategies = readStrategies(values.strategies);
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   const runDir = defaultOutputDir(root, 'bench');
@@ -70,29 +84,36 @@ async function main(): Promise<number> {
     await dynamo?.stop();
   }
   const wallSeconds = (Date.now() - started) / 1000;
+  const saved: SavedBench = {
+    meta: {
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      date: new Date(started).toISOString(),
+      machine: describeMachine(loadAtStart),
+      wallSeconds,
+    },
+    results,
+  };
+  writeFileSync(join(runDir, 'bench-results.json'), `${JSON.stringify(saved, null, 2)}\n`);
+  writeReport(saved, markdownPath, chartPath);
+  console.log(`Runs in ${relative(root, runDir)}, ${Math.round(wallSeconds / 60)} min in all`);
 
+  const failedSafe = results.filter((r) => r.options.strategy !== 'unsafe' && (r.audit?.violations.length ?? 0) > 0);
+  for (const r of failedSafe) console.error(`${r.options.strategy}: ${r.audit?.violations.length} audit violation(s)`);
+  return failedSafe.length > 0 ? 1 : 0;
+}
+
+function writeReport({ meta, results }: SavedBench, markdownPath: string, chartPath: string): void {
   mkdirSync(dirname(chartPath), { recursive: true });
   writeFileSync(
     chartPath,
     timelineChart(
       results.map((r) => ({ name: r.options.strategy, points: r.load.timeline })),
-      `Rush: ${results[0]?.load.buyers.toLocaleString('en-US')} buyers, ${flags.tickets.toLocaleString('en-US')} tickets, per strategy`,
+      `Rush: ${results[0]?.load.buyers.toLocaleString('en-US')} buyers, ${results[0]?.options.tickets.toLocaleString('en-US')} tickets, per strategy`,
     ),
   );
-  const section = benchMarkdown(results, {
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    date: new Date(started).toISOString(),
-    machine: describeMachine(loadAtStart),
-    chartPath: relative(dirname(markdownPath), chartPath),
-    wallSeconds,
-  });
+  const section = benchMarkdown(results, { ...meta, chartPath: relative(dirname(markdownPath), chartPath) });
   writeFileSync(markdownPath, spliceBenchSection(existsSync(markdownPath) ? readFileSync(markdownPath, 'utf8') : undefined, section));
-  writeFileSync(join(runDir, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nWrote ${relative(root, markdownPath)} and ${relative(root, chartPath)} (runs in ${relative(root, runDir)}), ${Math.round(wallSeconds / 60)} min in all`);
-
-  const failedSafe = results.filter((r) => r.options.strategy !== 'unsafe' && (r.audit?.violations.length ?? 0) > 0);
-  for (const r of failedSafe) console.error(`${r.options.strategy}: ${r.audit?.violations.length} audit violation(s)`);
-  return failedSafe.length > 0 ? 1 : 0;
+  console.log(`Wrote ${relative(root, markdownPath)} and ${relative(root, chartPath)}`);
 }
 
 function describeMachine(loadAtStart: number): string {

@@ -100,15 +100,17 @@ export interface Derived {
   /** Tickets sold (audit) per second of the selling window. */
   readonly ticketsPerSecond?: number;
   readonly holdsPerSecond?: number;
-  /** The probe's sold-out answers/s ÷ peakHoldsPerSecond: the sold-out path against the reserve path, both at full speed. */
+  /** The probe's sold-out answers/s ÷ the rush's holds/s while selling: the "≥ 3× the reserve rate". */
   readonly soldOutProbeTimesHoldRate?: number;
+  /** The probe's sold-out answers/s ÷ the API's closed-loop holds/s: both paths at full speed, the stricter ratio. */
+  readonly soldOutProbeTimesApiHoldRate?: number;
   /** The busiest 5 s of holds (see peakHoldsPerSecond): the API's hold capacity when it is saturated. */
   readonly peakHoldsPerSecond?: number;
   /** The API's closed-loop holds/s ÷ raw holds/s: the cost of HTTP and handlers, nothing else running. */
   readonly apiToRaw?: number;
   /** peakHoldsPerSecond ÷ raw holds/s: the same under the rush, with Artillery on the same cores. */
   readonly rushPeakToRaw?: number;
-  /** The peak hold rate is near the arrival rate: the API was not saturated, so API/raw understates it. */
+  /** The peak hold rate is near the arrival rate: the API was not saturated, so rushPeakToRaw understates it. */
   readonly arrivalLimited?: boolean;
   readonly cpuSecondsPerRequest: Partial<Record<Process, number>>;
   /** Whole run: DynamoDB writes made while answering sold-out. */
@@ -245,7 +247,8 @@ export function derive(
     ticketsPerSecond: selling ? sold / selling.seconds : undefined,
     holdsPerSecond: selling?.holdsPerSecond,
     peakHoldsPerSecond: peak,
-    soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond ?? peak),
+    soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, selling?.holdsPerSecond),
+    soldOutProbeTimesApiHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond),
     apiToRaw: ratio(loops.apiClosedLoop?.perSecond, raw?.holdsPerSecond),
     rushPeakToRaw: ratio(peak, raw?.holdsPerSecond),
     arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,

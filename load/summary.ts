@@ -42,7 +42,8 @@ export function formatSummary(result: RushResult): string {
     const others = Object.entries(probe.otherAnswers).map(([answer, count]) => `, ${n(count)} × ${answer}`).join('');
     lines.push(
       `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${f(probe.seconds, 1)} s): ${f(probe.perSecond)} sold-out answers/s, ` +
-        `${f(derived.soldOutProbeTimesHoldRate, 1)}× the API's hold rate${others}; ${probe.writes === undefined ? 'writes not metered' : `${n(probe.writes)} DynamoDB writes`}`,
+        `${f(derived.soldOutProbeTimesHoldRate, 1)}× the rush's hold rate, ${f(derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate${others}; ` +
+        `${probe.writes === undefined ? 'writes not metered' : `${n(probe.writes)} DynamoDB writes`}`,
     );
   } else if (result.soldOutProbeSkipped) {
     lines.push(`  Sold-out probe skipped: ${result.soldOutProbeSkipped}`);

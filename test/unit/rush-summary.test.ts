@@ -51,7 +51,7 @@ describe('API/raw', () => {
     const soldOutProbe = { seconds: 5, concurrency: 32, count: 8_500, perSecond: 1_700, otherAnswers: {} };
     const derived = derive(load, undefined, undefined, raw, {}, { apiClosedLoop, soldOutProbe });
     expect(derived.apiToRaw).toBeCloseTo(0.85);
-    expect(derived.soldOutProbeTimesHoldRate).toBeCloseTo(5);
+    expect(derived.soldOutProbeTimesApiHoldRate).toBeCloseTo(5);
     expect(derive(load, undefined, undefined, raw, {}).apiToRaw).toBeUndefined();
   });
 });
@@ -60,8 +60,8 @@ describe('the sold-out probe in the summary', () => {
   it('prints the closed-loop rate, the other answers and the writes', () => {
     const base = result('sharded', audit(0));
     const probe = { seconds: 5, concurrency: 32, count: 7_500, perSecond: 1_500, otherAnswers: { '503': 3 }, writes: 0 };
-    const summary = formatSummary({ ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25 } });
-    expect(summary).toContain("Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the API's hold rate, 3 × 503; 0 DynamoDB writes");
+    const summary = formatSummary({ ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25, soldOutProbeTimesApiHoldRate: 2.5 } });
+    expect(summary).toContain("Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the rush's hold rate, 2.5× the API's closed-loop hold rate, 3 × 503; 0 DynamoDB writes");
   });
 
   it('says why it did not run', () => {
