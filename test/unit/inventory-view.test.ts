@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InventorySnapshots } from '../../functions/data/inventory/inventory-snapshots';
 import { InventoryView, planTakes } from '../../functions/data/inventory/inventory-view';
+import { TicketClaim } from '../../functions/data/strategies/ticket-claims';
 import type { TicketEvent } from '../../functions/domain/model';
 
 const sequence = (...values: number[]) => () => values.shift() ?? 0;
@@ -52,6 +53,38 @@ describe('InventoryView', () => {
     view.replace([5], mark); // the read did not see it
     expect(view.mightServe(3)).toBe(true);
     expect(view.mightServe(4)).toBe(false);
+  });
+
+  it('wakes holds waiting on claimed tickets as soon as a claim settles', async () => {
+    const view = new InventoryView(1);
+    view.replace([1]);
+    const claim = view.claimShard(1, Math.random)!;
+    expect(view.hasClaims).toBe(true);
+    let woke = false;
+    const waiting = view.nextSettlement(60_000).then(() => (woke = true));
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    view.taken([claim]);
+    await waiting;
+    expect(woke).toBe(true);
+    expect(view.hasClaims).toBe(false);
+    expect(view.estimates()).toEqual([0]);
+  });
+
+  it('settles a claim once however its hold ends, so the finally-giveBack never frees another claim', () => {
+    const view = new InventoryView(2);
+    view.replace([3, 3]);
+    const first = new TicketClaim(view, [{ shard: 0, quantity: 2 }]);
+    const second = new TicketClaim(view, [{ shard: 0, quantity: 1 }]);
+    view.claim([...first.takes, ...second.takes]);
+    expect(view.estimates()).toEqual([0, 3]);
+    first.taken();
+    first.giveBack();
+    expect(view.estimates()).toEqual([0, 3]); // 1 known, still claimed by `second`
+    second.short([{ take: second.takes[0]!, available: 0 }]);
+    second.giveBack();
+    expect(view.estimates()).toEqual([0, 3]);
+    expect(view.hasClaims).toBe(false);
   });
 
   it('learns the exact count from a failed condition, or an upper bound without one', () => {

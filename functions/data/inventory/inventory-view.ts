@@ -15,6 +15,8 @@ export class InventoryView {
   private readonly pending: number[];
   /** Tickets this process has taken from each shard, ever: see `mark`. */
   private readonly takenTotal: number[];
+  /** Holds waiting for a claim of this process to settle (see `nextSettlement`). */
+  private waiters: (() => void)[] = [];
 
   constructor(readonly shards: number) {
     this.pending = new Array<number>(shards).fill(0);
@@ -48,6 +50,27 @@ export class InventoryView {
   /** Whether some shard is believed to hold `quantity` on its own (false while unknown). */
   mightServe(quantity: number): boolean {
     return this.estimates()?.some((available) => available >= quantity) ?? false;
+  }
+
+  /** Whether holds of this process are still writing for tickets they claimed. */
+  get hasClaims(): boolean {
+    return this.pending.some((claimed) => claimed > 0);
+  }
+
+  /**
+   * Resolves when the next claim settles (taken, short or given back), or after `timeoutMs`:
+   * the moment a hold that found only claimed tickets should look again, instead of writing
+   * for them or polling.
+   */
+  nextSettlement(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -112,6 +135,9 @@ export class InventoryView {
 
   private settle(takes: readonly ShardTake[]): void {
     for (const take of takes) this.pending[take.shard] = Math.max(0, (this.pending[take.shard] ?? 0) - take.quantity);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
   private setKnown(shard: number, change: (known: number) => number): void {

@@ -5,7 +5,8 @@ import type { ReservationStrategy } from '../../domain/ports';
 import { conditionFailureItem, isConditionalCheckFailed } from '../dynamodb-errors';
 import { takeFromShard } from '../items/inventory-item';
 import { holdInSteps } from './stepwise-hold';
-import { refuseIfSoldOut, type StrategyDeps } from './strategy-deps';
+import type { StrategyDeps } from './strategy-deps';
+import { claimTickets } from './ticket-claims';
 
 /**
  * `conditional`: one inventory item; take the tickets with a single UpdateItem whose
@@ -21,31 +22,35 @@ export class ConditionalStrategy implements ReservationStrategy {
   async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
     const { deps } = this;
     const view = deps.views.of(event);
-    const take = { shard: 0, quantity: request.quantity };
-    // Write only when we believe the tickets are there; otherwise a read decides.
-    if (!view.mightServe(request.quantity)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
-
-    return holdInSteps(deps, event, request, take, async () => {
-      try {
-        const { Attributes } = await deps.retrier.run(
-          () =>
-            deps.db.send(
-              new UpdateCommand({
-                ...takeFromShard(deps.tableName, event.eventId, take),
-                ReturnValues: 'UPDATED_NEW',
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              }),
-            ),
-          () => deps.telemetry.count('Retry', this.name),
-        );
-        view.recordExact(0, Number(Attributes?.available));
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        const returned = conditionFailureItem(error)?.available;
-        const available = returned === undefined ? undefined : Number(returned);
-        view.short(take, available);
-        throw new SoldOut(request.quantity, available);
-      }
-    });
+    // Start the steps only for tickets we believe are there and no hold of ours is already taking.
+    const claim = await claimTickets(deps, this.name, event, view, request.quantity, 1);
+    const take = claim.takes[0]!;
+    try {
+      return await holdInSteps(deps, event, request, take, async () => {
+        try {
+          const { Attributes } = await deps.retrier.run(
+            () =>
+              deps.db.send(
+                new UpdateCommand({
+                  ...takeFromShard(deps.tableName, event.eventId, take),
+                  ReturnValues: 'UPDATED_NEW',
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                }),
+              ),
+            () => deps.telemetry.count('Retry', this.name),
+          );
+          claim.taken();
+          view.recordExact(0, Number(Attributes?.available));
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error;
+          const returned = conditionFailureItem(error)?.available;
+          const available = returned === undefined ? undefined : Number(returned);
+          claim.short([{ take, available }]);
+          throw new SoldOut(request.quantity, available);
+        }
+      });
+    } finally {
+      claim.giveBack();
+    }
   }
 }

@@ -3,9 +3,11 @@ import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
 import { isConditionalCheckFailed } from '../dynamodb-errors';
+import type { InventoryView } from '../inventory/inventory-view';
 import { fromInventoryItem, inventoryKey, type InventoryShard } from '../items/inventory-item';
 import { holdInSteps } from './stepwise-hold';
 import type { StrategyDeps } from './strategy-deps';
+import { claimTickets, type TicketClaim } from './ticket-claims';
 
 /**
  * `optimistic`: version-attribute optimistic locking on one inventory item. Read the item
@@ -20,13 +22,27 @@ export class OptimisticStrategy implements ReservationStrategy {
   constructor(private readonly deps: StrategyDeps) {}
 
   async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
-    const first = await this.readAvailable(event, request.quantity);
-    return holdInSteps(this.deps, event, request, { shard: 0, quantity: request.quantity }, () =>
-      this.takeWithVersionCheck(event, request.quantity, first),
-    );
+    const view = this.deps.views.of(event);
+    // Holds of this process do not race each other for the last tickets (see ticket-claims.ts);
+    // they still race every other writer, which is what the version check is for.
+    const claim = await claimTickets(this.deps, this.name, event, view, request.quantity, 1);
+    try {
+      const first = await this.readAvailable(event, view, request.quantity);
+      return await holdInSteps(this.deps, event, request, claim.takes[0]!, () =>
+        this.takeWithVersionCheck(event, view, claim, request.quantity, first),
+      );
+    } finally {
+      claim.giveBack();
+    }
   }
 
-  private async takeWithVersionCheck(event: TicketEvent, quantity: number, firstRead: InventoryShard): Promise<void> {
+  private async takeWithVersionCheck(
+    event: TicketEvent,
+    view: InventoryView,
+    claim: TicketClaim,
+    quantity: number,
+    firstRead: InventoryShard,
+  ): Promise<void> {
     const { deps } = this;
     let seen = firstRead;
     for (let attempt = 1; ; attempt++) {
@@ -43,6 +59,7 @@ export class OptimisticStrategy implements ReservationStrategy {
             }),
           ),
         );
+        claim.taken();
         return;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
@@ -52,18 +69,20 @@ export class OptimisticStrategy implements ReservationStrategy {
       deps.telemetry.count('Retry', this.name);
       await deps.retrier.pause(attempt);
       // Read after the pause: whatever the failed write could have told us is stale by now.
-      seen = await this.readAvailable(event, quantity);
+      seen = await this.readAvailable(event, view, quantity);
     }
   }
 
   /** The current count and version; sold out if fewer than `quantity` remain. */
-  private async readAvailable(event: TicketEvent, quantity: number): Promise<InventoryShard> {
+  private async readAvailable(event: TicketEvent, view: InventoryView, quantity: number): Promise<InventoryShard> {
     const { deps } = this;
+    const mark = view.mark();
     const { Item } = await deps.retrier.run(() =>
       deps.db.send(new GetCommand({ TableName: deps.tableName, Key: inventoryKey(event.eventId, 0), ConsistentRead: true })),
     );
     if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
     const shard = fromInventoryItem(Item);
+    view.replace([shard.available], mark);
     if (shard.available < quantity) {
       deps.telemetry.count('SoldOutWithoutWrite', this.name);
       throw new SoldOut(quantity, shard.available);

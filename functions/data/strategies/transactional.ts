@@ -2,7 +2,8 @@ import { BuyerLimitExceeded, SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
 import { attemptHoldTransaction } from './hold-transaction';
-import { refuseIfSoldOut, type StrategyDeps } from './strategy-deps';
+import type { StrategyDeps } from './strategy-deps';
+import { claimTickets } from './ticket-claims';
 
 /**
  * `transactional`: one inventory item; every hold is a TransactWriteItems over the
@@ -19,30 +20,32 @@ export class TransactionalStrategy implements ReservationStrategy {
   async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
     const { deps } = this;
     const view = deps.views.of(event);
-    const take = { shard: 0, quantity: request.quantity };
     for (let attempt = 1; ; attempt++) {
-      // Write only when we believe the tickets are there; otherwise a read decides.
-      if (!view.mightServe(request.quantity)) await refuseIfSoldOut(deps, this.name, event, view, request.quantity);
-      const verdict = await attemptHoldTransaction(deps, event, request, [take]);
-      switch (verdict.kind) {
-        case 'held':
-          view.taken([take]);
-          return { kind: 'created', reservation: verdict.reservation };
-        case 'existing':
-          return { kind: 'existing', reservation: verdict.reservation };
-        case 'buyerLimit':
-          throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
-        case 'short': {
-          // The condition failed on the only inventory item: that is proof of sold-out.
-          const available = verdict.shortfalls[0]?.available;
-          view.short(take, available);
-          throw new SoldOut(request.quantity, available);
+      // Write only for tickets we believe are there and no hold of ours is already writing for.
+      const claim = await claimTickets(deps, this.name, event, view, request.quantity, 1);
+      try {
+        const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
+        switch (verdict.kind) {
+          case 'held':
+            claim.taken();
+            return { kind: 'created', reservation: verdict.reservation };
+          case 'existing':
+            return { kind: 'existing', reservation: verdict.reservation };
+          case 'buyerLimit':
+            throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
+          case 'short':
+            // The condition failed on the only inventory item: that is proof of sold-out.
+            claim.short(verdict.shortfalls);
+            throw new SoldOut(request.quantity, verdict.shortfalls[0]?.available);
+          case 'retry':
+            claim.giveBack();
+            if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, attempt);
+            deps.telemetry.count('Conflict', this.name);
+            deps.telemetry.count('Retry', this.name);
+            await deps.retrier.pause(attempt);
         }
-        case 'retry':
-          if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, attempt);
-          deps.telemetry.count('Conflict', this.name);
-          deps.telemetry.count('Retry', this.name);
-          await deps.retrier.pause(attempt);
+      } finally {
+        claim.giveBack();
       }
     }
   }
