@@ -56,7 +56,7 @@ export function createApp(options: AppOptions): App {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const telemetry = options.telemetry ?? (config.emitMetrics ? new PowertoolsTelemetry() : new InMemoryTelemetry());
-  const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random);
+  const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random, () => clock.now());
 
   const strategyDeps: StrategyDeps = {
     db,
@@ -88,7 +88,10 @@ export function createApp(options: AppOptions): App {
     log: options.log ?? createLogger(),
     admission: new ConcurrencyLimiter(config.maxConcurrentRequests, config.maxQueuedRequests, config.maxQueueWaitMs),
     events: new EventService(events, clock, config.allowUnsafe),
-    reservations: new ReservationService(events, reservations, strategies, clock, config.allowUnsafe, telemetry),
+    reservations: new ReservationService(events, reservations, strategies, clock, telemetry, {
+      allowUnsafe: config.allowUnsafe,
+      holdBudgetMs: config.holdBudgetMs,
+    }),
   };
 }
 

@@ -19,6 +19,12 @@ export interface StampedeConfig {
   /** Longest an API request may wait for a slot before it is answered 503 instead. */
   readonly maxQueueWaitMs: number;
   /**
+   * Longest a hold may keep retrying (conflicts, shard misses, waiting for claimed tickets)
+   * before it undoes what it did and answers 503 + Retry-After: well inside the function's
+   * timeout, so a hold is never cut off half-way, and inside a client's patience.
+   */
+  readonly holdBudgetMs: number;
+  /**
    * Items per TransactWriteItems/TransactGetItems: 100 on AWS since 2022, but DynamoDB Local
    * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
    */
@@ -51,6 +57,7 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   const maxConcurrentRequests = parsePositiveInt(env.STAMPEDE_MAX_CONCURRENT_REQUESTS, 'STAMPEDE_MAX_CONCURRENT_REQUESTS', 64, problems);
   const maxQueuedRequests = parsePositiveInt(env.STAMPEDE_MAX_QUEUED_REQUESTS, 'STAMPEDE_MAX_QUEUED_REQUESTS', 20_000, problems);
   const maxQueueWaitMs = parsePositiveInt(env.STAMPEDE_MAX_QUEUE_WAIT_MS, 'STAMPEDE_MAX_QUEUE_WAIT_MS', 5_000, problems);
+  const holdBudgetMs = parsePositiveInt(env.STAMPEDE_HOLD_BUDGET_MS, 'STAMPEDE_HOLD_BUDGET_MS', 6_000, problems);
   const maxTransactionItems = parsePositiveInt(
     env.STAMPEDE_MAX_TRANSACTION_ITEMS,
     'STAMPEDE_MAX_TRANSACTION_ITEMS',
@@ -61,7 +68,7 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
   }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
-  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxQueueWaitMs, maxTransactionItems, emitMetrics };
+  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxQueueWaitMs, holdBudgetMs, maxTransactionItems, emitMetrics };
 }
 
 /** DynamoDB Local keeps tables per access key and region: every local process must use the same ones. */

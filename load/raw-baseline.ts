@@ -72,6 +72,8 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
         idempotencyKey: id,
         createdAt: now,
         expiresAt: now + 600_000,
+        // The raw patterns retry on their own terms (no time budget): they measure DynamoDB Local.
+        deadline: Number.POSITIVE_INFINITY,
       });
       if (outcome === 'held') holds++;
       else if (outcome === 'soldOut') soldOut = true;

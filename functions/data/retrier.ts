@@ -14,6 +14,8 @@ export class Retrier {
     readonly policy: RetryPolicy,
     private readonly sleep: Sleep,
     private readonly random: () => number,
+    /** The app's clock: deadlines are measured on it. */
+    readonly now: () => number = Date.now,
   ) {}
 
   async run<T>(call: () => Promise<T>, onRetry?: (reason: RetryReason) => void): Promise<T> {
@@ -45,6 +47,17 @@ export class Retrier {
   /** Wait before retry number `retry` (1-based). */
   pause(retry: number): Promise<void> {
     return this.sleep(backoffDelay(this.policy, retry, this.random));
+  }
+
+  /**
+   * Wait before retry number `retry`, unless that wait would end past `deadline`: then give up
+   * now (503 + Retry-After) rather than retry for a caller who will have stopped waiting.
+   * https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
+   */
+  async pauseWithin(deadline: number, retry: number, reason: RetryReason, attempts: number): Promise<void> {
+    const delay = backoffDelay(this.policy, retry, this.random);
+    if (this.now() + delay >= deadline) throw this.exhausted(reason, attempts);
+    await this.sleep(delay);
   }
 
   exhausted(reason: RetryReason, attempts: number): Contention | ThroughputExceeded {

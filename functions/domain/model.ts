@@ -67,6 +67,8 @@ export interface HoldRequest {
   readonly idempotencyKey?: string;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** Past this time (ms since the epoch) the hold stops retrying and answers 503: see StampedeConfig.holdBudgetMs. */
+  readonly deadline: number;
 }
 
 export type HoldOutcome =

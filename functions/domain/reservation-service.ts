@@ -30,6 +30,13 @@ export interface ReserveResult {
 
 export type StrategyRegistry = Readonly<Record<StrategyName, ReservationStrategy>>;
 
+export interface ReservationSettings {
+  /** The unsafe control strategy may run (tests and benchmarks only). */
+  readonly allowUnsafe: boolean;
+  /** How long one hold may keep retrying before it answers 503 (see StampedeConfig.holdBudgetMs). */
+  readonly holdBudgetMs: number;
+}
+
 /** A state change can lose a race with another one; after this many tries something is wrong. */
 const maxTransitionAttempts = 3;
 
@@ -39,8 +46,8 @@ export class ReservationService {
     private readonly reservations: ReservationRepository,
     private readonly strategies: StrategyRegistry,
     private readonly clock: Clock,
-    private readonly allowUnsafe: boolean,
     private readonly telemetry: Telemetry,
+    private readonly settings: ReservationSettings,
   ) {}
 
   async reserve(command: ReserveCommand): Promise<ReserveResult> {
@@ -51,7 +58,7 @@ export class ReservationService {
         { field: 'quantity', problem: `must be at most ${event.maxPerBuyer}` },
       ]);
     }
-    if (event.strategy === 'unsafe' && !this.allowUnsafe) throw new UnsafeStrategyDisabled();
+    if (event.strategy === 'unsafe' && !this.settings.allowUnsafe) throw new UnsafeStrategyDisabled();
 
     const now = this.clock.now();
     const fingerprint = requestFingerprint(event.eventId, command.buyerId, command.quantity);
@@ -63,6 +70,7 @@ export class ReservationService {
       idempotencyKey: command.idempotencyKey,
       createdAt: now,
       expiresAt: now + event.holdSeconds * 1000,
+      deadline: now + this.settings.holdBudgetMs,
     };
     const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
     if (outcome.kind === 'existing') {

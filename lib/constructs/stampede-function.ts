@@ -30,8 +30,9 @@ export interface StampedeFunctionProps {
   /** @default 1024 MiB: more memory is more CPU, which shortens the cold starts of a rush. */
   readonly memorySize?: number;
   /**
-   * Bounded well below API Gateway's 30 s integration timeout; the slowest legitimate request
-   * (a hold that backs off through its full retry policy) takes a few seconds.
+   * Bounded well below API Gateway's 30 s integration timeout. At least twice the hold budget
+   * (`STAMPEDE_HOLD_BUDGET_MS`, 6 s by default), so a hold that runs out of time still has the
+   * time to undo its steps before Lambda stops it: checked at synth.
    * @default 15 seconds
    */
   readonly timeout?: Duration;
@@ -53,7 +54,8 @@ export class StampedeFunction extends Construct {
   constructor(scope: Construct, id: string, props: StampedeFunctionProps) {
     super(scope, id);
     const { route, table } = props;
-    const environment = functionEnvironment(table.tableName, props.metricsNamespace, props.environment);
+    const timeout = props.timeout ?? Duration.seconds(15);
+    const environment = functionEnvironment(table.tableName, props.metricsNamespace, props.environment, timeout);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -78,7 +80,7 @@ export class StampedeFunction extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
-      timeout: props.timeout ?? Duration.seconds(15),
+      timeout,
       role,
       logGroup: this.logGroup,
       environment,
@@ -127,6 +129,7 @@ export function functionEnvironment(
   tableName: string,
   metricsNamespace: string,
   extra: Readonly<Record<string, string>> = {},
+  timeout: Duration = Duration.seconds(15),
 ): Record<string, string> {
   for (const name of forbiddenVariables) {
     if (name in extra) throw new Error(`${name} must not be set on a deployed function: it is for local runs only.`);
@@ -141,6 +144,12 @@ export function functionEnvironment(
     NODE_OPTIONS: '--enable-source-maps',
   };
   // TABLE_NAME is a CloudFormation token until deploy and Lambda sets AWS_REGION itself.
-  loadConfig({ ...environment, TABLE_NAME: 'table-name-at-deploy', AWS_REGION: 'region-at-deploy' });
+  const config = loadConfig({ ...environment, TABLE_NAME: 'table-name-at-deploy', AWS_REGION: 'region-at-deploy' });
+  if (config.holdBudgetMs * 2 > timeout.toMilliseconds()) {
+    throw new Error(
+      `STAMPEDE_HOLD_BUDGET_MS (${config.holdBudgetMs} ms) must be at most half the function timeout (${timeout.toSeconds()} s): ` +
+        'a hold that runs out of time needs the rest to undo its steps before Lambda stops it. Lower the budget or raise the timeout.',
+    );
+  }
   return environment;
 }

@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -163,6 +163,11 @@ describe('the functions', () => {
     expect(() => functionEnvironment('t', 'ns', { STAMPEDE_ALLOW_UNSAFE: '1' })).toThrow(/STAMPEDE_ALLOW_UNSAFE must not be set/);
     expect(() => functionEnvironment('t', 'ns', { STAMPEDE_MAX_SOCKETS: 'many' })).toThrow(/STAMPEDE_MAX_SOCKETS must be a positive integer/);
     expect(functionEnvironment('t', 'ns', { STAMPEDE_MAX_SOCKETS: '32' })).toMatchObject({ STAMPEDE_MAX_SOCKETS: '32', TABLE_NAME: 't' });
+  });
+
+  it('refuse a hold budget that would leave a timed-out hold no time to undo its steps', () => {
+    expect(() => functionEnvironment('t', 'ns', { STAMPEDE_HOLD_BUDGET_MS: '9000' })).toThrow(/at most half the function timeout \(15 s\)/);
+    expect(functionEnvironment('t', 'ns', { STAMPEDE_HOLD_BUDGET_MS: '9000' }, Duration.seconds(20))).toMatchObject({ STAMPEDE_HOLD_BUDGET_MS: '9000' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
+import { ManualClock } from '../../functions/domain/clock';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
@@ -71,6 +72,37 @@ describe('retries that run out', () => {
     const response = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'hopeless-1');
 
     expect([response.status, response.body.error, response.headers['retry-after']]).toEqual([503, 'contention', '1']);
+    const report = await audit(app, event.eventId);
+    expect(report).toMatchObject({ remaining: 10, reservations: 0, violations: [] });
+  });
+
+  it('optimistic stops retrying when its time budget is spent, undoes its steps and answers 503', async () => {
+    const db = createDocumentClient(loadConfig());
+    let versionWrites = 0;
+    // Another buyer always wrote first: every version-checked write fails, forever.
+    beforeCalls(db, (call) => call.operation === 'UpdateItem' && call.input.ConditionExpression === '#version = :seen', () => {
+      versionWrites++;
+      throw sdkError('ConditionalCheckFailedException');
+    });
+    const clock = new ManualClock();
+    const app = testApp({
+      db,
+      clock,
+      sleep: async (ms) => clock.advance(ms),
+      random: () => 0.5,
+      retryPolicy: { maxAttempts: 1_000, baseDelayMs: 50, maxDelayMs: 200 },
+      config: { holdBudgetMs: 1_000 },
+    });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'out of time', capacity: 10, strategy: 'optimistic' });
+    const started = clock.now();
+
+    const response = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'out-of-time');
+
+    expect([response.status, response.body.error, response.headers['retry-after']]).toEqual([503, 'contention', '1']);
+    expect(clock.now() - started).toBeLessThan(1_000);
+    // The budget stopped it, not the attempt limit: backoffs of 25, 50, 100 ms, then 100 ms each.
+    expect(versionWrites).toBe(12);
     const report = await audit(app, event.eventId);
     expect(report).toMatchObject({ remaining: 10, reservations: 0, violations: [] });
   });

@@ -39,6 +39,7 @@ describe('configuration', () => {
       maxConcurrentRequests: 64,
       maxQueuedRequests: 20_000,
       maxQueueWaitMs: 5_000,
+      holdBudgetMs: 6_000,
       maxTransactionItems: 10,
       emitMetrics: false,
     });

@@ -65,6 +65,26 @@ describe('Retrier', () => {
     expect(retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }] }))).toBe('throttle');
   });
 
+  it('never starts a backoff that would end past the deadline: it gives up with the 503 error instead', async () => {
+    let now = 1_000;
+    const slept: number[] = [];
+    const timed = new Retrier(policy, async (ms) => void (slept.push(ms), (now += ms)), () => 0.5, () => now);
+    // Retry 2's backoff is 10 ms here: it would end at 1,010, which is already too late.
+    await expect(timed.pauseWithin(1_010, 2, 'conflict', 2)).rejects.toMatchObject({ name: 'Contention', retryAfterSeconds: 1 });
+    expect(slept).toEqual([]);
+  });
+
+  it('sleeps through backoffs that end before the deadline, then gives up', async () => {
+    let now = 1_000;
+    const slept: number[] = [];
+    const timed = new Retrier(policy, async (ms) => void (slept.push(ms), (now += ms)), () => 0.5, () => now);
+    await timed.pauseWithin(1_050, 3, 'conflict', 3); // 20 ms
+    await timed.pauseWithin(1_050, 4, 'conflict', 4); // 25 ms, ends at 1,045
+    await expect(timed.pauseWithin(1_050, 4, 'throttle', 5)).rejects.toBeInstanceOf(ThroughputExceeded);
+    await expect(timed.pauseWithin(1_050, 4, 'conflict', 5)).rejects.toBeInstanceOf(Contention);
+    expect(slept).toEqual([20, 25]);
+  });
+
   it('gives compensations three times the budget', async () => {
     let calls = 0;
     await expect(

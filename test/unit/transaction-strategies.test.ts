@@ -20,7 +20,7 @@ import { sdkError } from '../support/faults';
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }));
 const dynamo = mockClient(db);
 
-const hold: HoldRequest = { reservationId: 'res_r', buyerId: 'alice', quantity: 1, requestFingerprint: 'f', createdAt: 0, expiresAt: 60_000 };
+const hold: HoldRequest = { reservationId: 'res_r', buyerId: 'alice', quantity: 1, requestFingerprint: 'f', createdAt: 0, expiresAt: 60_000, deadline: Number.POSITIVE_INFINITY };
 const event = (strategy: 'sharded' | 'transactional', shards: number): TicketEvent => ({
   eventId: 'evt_e', name: 'n', capacity: 100, strategy, shards, holdSeconds: 60, maxPerBuyer: 10, createdAt: 0,
 });

@@ -23,7 +23,7 @@ export class ConditionalStrategy implements ReservationStrategy {
     const { deps } = this;
     const view = deps.views.of(event);
     // Start the steps only for tickets we believe are there and no hold of ours is already taking.
-    const claim = await claimTickets(deps, this.name, event, view, request.quantity, 1);
+    const claim = await claimTickets(deps, this.name, event, view, request, 1);
     const take = claim.takes[0]!;
     try {
       return await holdInSteps(deps, event, request, take, async () => {

@@ -25,11 +25,11 @@ export class OptimisticStrategy implements ReservationStrategy {
     const view = this.deps.views.of(event);
     // Holds of this process do not race each other for the last tickets (see ticket-claims.ts);
     // they still race every other writer, which is what the version check is for.
-    const claim = await claimTickets(this.deps, this.name, event, view, request.quantity, 1);
+    const claim = await claimTickets(this.deps, this.name, event, view, request, 1);
     try {
       const first = await this.readAvailable(event, view, request.quantity);
       return await holdInSteps(this.deps, event, request, claim.takes[0]!, () =>
-        this.takeWithVersionCheck(event, view, claim, request.quantity, first),
+        this.takeWithVersionCheck(event, view, claim, request, first),
       );
     } finally {
       claim.giveBack();
@@ -40,7 +40,7 @@ export class OptimisticStrategy implements ReservationStrategy {
     event: TicketEvent,
     view: InventoryView,
     claim: TicketClaim,
-    quantity: number,
+    { quantity, deadline }: HoldRequest,
     firstRead: InventoryShard,
   ): Promise<void> {
     const { deps } = this;
@@ -66,8 +66,8 @@ export class OptimisticStrategy implements ReservationStrategy {
       }
       deps.telemetry.count('Conflict', this.name);
       if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted('conflict', attempt);
+      await deps.retrier.pauseWithin(deadline, attempt, 'conflict', attempt);
       deps.telemetry.count('Retry', this.name);
-      await deps.retrier.pause(attempt);
       // Read after the pause: whatever the failed write could have told us is stale by now.
       seen = await this.readAvailable(event, view, quantity);
     }

@@ -31,7 +31,7 @@ export class ShardedStrategy implements ReservationStrategy {
     let conflicts = 0;
     let misses = 0;
     for (;;) {
-      const claim = await claimTickets(deps, this.name, event, view, request.quantity, maxShardsPerHold(deps));
+      const claim = await claimTickets(deps, this.name, event, view, request, maxShardsPerHold(deps));
       try {
         const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
         switch (verdict.kind) {
@@ -53,8 +53,8 @@ export class ShardedStrategy implements ReservationStrategy {
             claim.giveBack();
             if (++conflicts >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, misses + conflicts);
             deps.telemetry.count('Conflict', this.name);
+            await deps.retrier.pauseWithin(request.deadline, conflicts, verdict.reason, misses + conflicts);
             deps.telemetry.count('Retry', this.name);
-            await deps.retrier.pause(conflicts);
         }
       } finally {
         claim.giveBack();

@@ -36,7 +36,7 @@ export async function holdInSteps(
 ): Promise<HoldOutcome> {
   const { db, tableName, retrier } = deps;
   const pending = toReservationItem(event.eventId, hold, [take], 'PENDING');
-  const existing = await claim(deps, pending);
+  const existing = await claim(deps, pending, hold.deadline);
   if (existing) return { kind: 'existing', reservation: existing };
 
   const forgetClaim = () => retrier.runToCompletion(() => db.send(new DeleteCommand(deletePendingHold(tableName, hold.reservationId))));
@@ -70,7 +70,7 @@ export async function holdInSteps(
  * wait (bounded backoff) while another request with the same key is still in its steps;
  * if that request gave up and removed its claim, claim it ourselves.
  */
-async function claim(deps: StrategyDeps, item: ReturnType<typeof toReservationItem>) {
+async function claim(deps: StrategyDeps, item: ReturnType<typeof toReservationItem>, deadline: number) {
   const { db, tableName, retrier } = deps;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -83,7 +83,7 @@ async function claim(deps: StrategyDeps, item: ReturnType<typeof toReservationIt
     const current = await findReservation(deps, item.reservationId);
     if (current && current.status !== 'PENDING') return current;
     if (attempt >= retrier.policy.maxAttempts) throw retrier.exhausted('conflict', attempt);
-    if (current) await retrier.pause(attempt);
+    if (current) await retrier.pauseWithin(deadline, attempt, 'conflict', attempt);
   }
 }
 

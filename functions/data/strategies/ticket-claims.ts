@@ -1,4 +1,4 @@
-import type { ShardTake, StrategyName, TicketEvent } from '../../domain/model';
+import type { HoldRequest, ShardTake, StrategyName, TicketEvent } from '../../domain/model';
 import { planTakes, type InventoryView } from '../inventory/inventory-view';
 import { refuseIfSoldOut, type StrategyDeps } from './strategy-deps';
 
@@ -51,24 +51,26 @@ export class TicketClaim {
 }
 
 /**
- * Claim `quantity` tickets over at most `maxShards` shards: from what this process believes
- * is unclaimed, else from a fresh read. When the read shows tickets but our own holds in
- * flight have claimed them all, wait until one of those settles and read again.
- * Throws SoldOut (from the read) when fewer than `quantity` remain.
+ * Claim the request's tickets over at most `maxShards` shards: from what this process
+ * believes is unclaimed, else from a fresh read. When the read shows tickets but our own
+ * holds in flight have claimed them all, wait until one of those settles and read again;
+ * past a number of waits or the hold's deadline, claim what the read showed and let the
+ * write decide. Throws SoldOut (from the read) when fewer than `quantity` remain.
  */
 export async function claimTickets(
   deps: StrategyDeps,
   strategy: StrategyName,
   event: TicketEvent,
   view: InventoryView,
-  quantity: number,
+  { quantity, deadline }: HoldRequest,
   maxShards: number,
 ): Promise<TicketClaim> {
   const claimed = view.claimShard(quantity, deps.random);
   if (claimed) return new TicketClaim(view, [claimed]);
   for (let wait = 1; ; wait++) {
     const available = await refuseIfSoldOut(deps, strategy, event, view, quantity);
-    const mayWait = view.hasClaims && wait <= maxWaitsForClaims;
+    const timeLeft = deadline - deps.retrier.now();
+    const mayWait = view.hasClaims && wait <= maxWaitsForClaims && timeLeft > 0;
     const takes = planTakes(view.estimates() ?? available, quantity, deps.random, maxShards)
       ?? (mayWait ? undefined : planTakes(available, quantity, deps.random, maxShards));
     if (takes) {
@@ -78,6 +80,6 @@ export async function claimTickets(
     // Enough tickets in all, but scattered over more shards than one transaction can take from.
     if (!mayWait) throw deps.retrier.exhausted('conflict', wait);
     // Bounded: a claim whose write hangs is settled by the SDK's timeout; this is a backstop.
-    await view.nextSettlement(deps.retrier.policy.maxDelayMs);
+    await view.nextSettlement(Math.min(deps.retrier.policy.maxDelayMs, timeLeft));
   }
 }

@@ -22,7 +22,7 @@ export class TransactionalStrategy implements ReservationStrategy {
     const view = deps.views.of(event);
     for (let attempt = 1; ; attempt++) {
       // Write only for tickets we believe are there and no hold of ours is already writing for.
-      const claim = await claimTickets(deps, this.name, event, view, request.quantity, 1);
+      const claim = await claimTickets(deps, this.name, event, view, request, 1);
       try {
         const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
         switch (verdict.kind) {
@@ -41,8 +41,8 @@ export class TransactionalStrategy implements ReservationStrategy {
             claim.giveBack();
             if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, attempt);
             deps.telemetry.count('Conflict', this.name);
+            await deps.retrier.pauseWithin(request.deadline, attempt, verdict.reason, attempt);
             deps.telemetry.count('Retry', this.name);
-            await deps.retrier.pause(attempt);
         }
       } finally {
         claim.giveBack();
