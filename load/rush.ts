@@ -447,11 +447,19 @@ async function waitUntilQuiet(url: string, log: (line: string) => void): Promise
   }
 }
 
-/** Holds through the API on an event of its own, as many in flight as the raw baseline. */
+/**
+ * Holds through the API on an event of its own, as many in flight as the raw baseline. The
+ * capacity meter is paused meanwhile: the raw baseline has none, and it is not part of the API.
+ */
 async function apiHoldsInClosedLoop(url: string, options: RushOptions): Promise<ClosedLoopSummary> {
   const event = await createEvent(url, options, 'API closed loop');
-  const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds: options.rawSeconds, concurrency: rawConcurrency, buyerPrefix: 'closed-loop' });
-  return summarizeLoop(loop, answerKeys.hold);
+  await postJson(`${url}/_local/meter/pause`, {});
+  try {
+    const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds: options.rawSeconds, concurrency: rawConcurrency, buyerPrefix: 'closed-loop' });
+    return summarizeLoop(loop, answerKeys.hold);
+  } finally {
+    await postJson(`${url}/_local/meter/resume`, {});
+  }
 }
 
 async function runSoldOutProbe(

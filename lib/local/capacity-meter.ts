@@ -88,6 +88,8 @@ export class CapacityMeter {
   private outcomes = new Map<string, OutcomeUsage>();
   private keys = new Map<string, KeyUsage>();
   private seconds = new Map<number, TimelineSecond>();
+  /** While paused, calls and requests pass straight through, uncounted (see `pause`). */
+  private paused = false;
 
   constructor(private readonly now: () => number = Date.now) {
     this.since = now();
@@ -97,6 +99,7 @@ export class CapacityMeter {
   install(db: Pick<DynamoDBDocumentClient, 'middlewareStack'>): void {
     db.middlewareStack.add(
       (next, context) => async (args) => {
+        if (this.paused) return next(args);
         const command = String(context.commandName ?? 'Unknown');
         const input = args.input as Record<string, unknown>;
         // Ask DynamoDB (Local) what it charged, to compare with what we count.
@@ -119,6 +122,7 @@ export class CapacityMeter {
 
   /** Run one API request, attributing its DynamoDB calls to its answer. */
   async observe<T extends { statusCode?: number; body?: string }>(routeId: string, handle: () => Promise<T>): Promise<T> {
+    if (this.paused) return handle();
     const usage: RequestScope = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
     this.inFlight++;
     try {
@@ -131,6 +135,18 @@ export class CapacityMeter {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * Stop counting (and asking DynamoDB for ConsumedCapacity) until `resume`: the rush pauses
+   * the meter while it measures the API's own speed beside a raw baseline that has no meter.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   reset(): void {

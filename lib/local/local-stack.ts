@@ -72,6 +72,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             telemetry.reset?.();
             return { reset: true };
           },
+          'POST /_local/meter/pause': () => (meter.pause(), { metering: false }),
+          'POST /_local/meter/resume': () => (meter.resume(), { metering: true }),
         }),
       },
       meter && ((route, handle) => meter.observe(route.id, handle)),

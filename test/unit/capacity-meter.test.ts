@@ -109,6 +109,19 @@ describe('the capacity meter', () => {
     expect(meter.snapshot().operations).toEqual({});
   });
 
+  it('counts nothing and leaves requests untouched while paused, then counts again', async () => {
+    const meter = new CapacityMeter();
+    const send = meteredClient(meter);
+    meter.pause();
+    const input: Record<string, unknown> = { Key: { pk: 'a' } };
+    await meter.observe('GetEvent', async () => (await send('GetCommand', input, { output: {} }), { statusCode: 200 }));
+    expect(input.ReturnConsumedCapacity).toBeUndefined();
+    expect(meter.snapshot()).toMatchObject({ operations: {}, outcomes: {}, timeline: [] });
+    meter.resume();
+    await meter.observe('GetEvent', async () => (await send('GetCommand', { Key: { pk: 'a' } }, { output: {} }), { statusCode: 200 }));
+    expect(meter.snapshot().outcomes['GetEvent 200']).toMatchObject({ requests: 1, reads: 1 });
+  });
+
   it('names an answer by route, status and error code', () => {
     expect(outcomeKey('ReserveTickets', 201, '{"reservationId":"r"}')).toBe('ReserveTickets 201');
     expect(outcomeKey('ReserveTickets', 503, '{"error":"contention","message":"x"}')).toBe('ReserveTickets 503 contention');
