@@ -53,14 +53,17 @@ export function isRetryable(status: number): boolean {
 }
 
 /**
- * How long to wait before retrying: Retry-After (seconds; an HTTP date is not sent by
- * Stampede and is treated as absent), capped, plus up to 250 ms of jitter so retried
- * buyers do not come back in lockstep; 1 s when the header is missing.
+ * How long to wait before retrying: never sooner than Retry-After (seconds, capped; an HTTP
+ * date is not sent by Stampede and is treated as absent; 1 s when missing), and spread at
+ * random over one more Retry-After. Buyers shed in the same second otherwise all come back in
+ * the same second: in an overloaded rush with 250 ms of jitter the retries arrived in waves
+ * 10 s apart, and each wave timed out buyers the server would have answered.
  */
 export function retryDelayMs(retryAfter: string | string[] | undefined, random: () => number = Math.random): number {
   const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   const seconds = header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : 1;
-  return Math.min(seconds, buyerMix.maxRetryAfterSeconds) * 1000 + Math.floor(random() * 250);
+  const asked = Math.min(seconds, buyerMix.maxRetryAfterSeconds) * 1000;
+  return asked + Math.floor(random() * asked);
 }
 
 // ---- Artillery hooks -------------------------------------------------------------------

@@ -21,14 +21,16 @@ describe('buyers', () => {
     expect(pickFate(() => 0.95)).toBe('walkAway');
   });
 
-  it('retry 429 and 503 after Retry-After seconds (capped), plus jitter', () => {
+  it('retry 429 and 503 no sooner than Retry-After (capped), spread over one more Retry-After', () => {
     expect(isRetryable(503)).toBe(true);
     expect(isRetryable(429)).toBe(true);
     expect(isRetryable(500)).toBe(false);
     expect(isRetryable(409)).toBe(false);
     expect(retryDelayMs('2', () => 0)).toBe(2_000);
-    expect(retryDelayMs(['3'], () => 0.999)).toBe(3_249);
+    expect(retryDelayMs(['3'], () => 0.5)).toBe(4_500);
+    expect(retryDelayMs(['3'], () => 0.999)).toBe(5_997);
     expect(retryDelayMs('3600', () => 0)).toBe(buyerMix.maxRetryAfterSeconds * 1_000);
+    expect(retryDelayMs('3600', () => 0.999)).toBeLessThan(2 * buyerMix.maxRetryAfterSeconds * 1_000);
     expect(retryDelayMs(undefined, () => 0)).toBe(1_000);
     expect(retryDelayMs('Wed, 21 Oct 2026 07:28:00 GMT', () => 0)).toBe(1_000);
   });

@@ -97,6 +97,58 @@ describe('ConcurrencyLimiter under overload', () => {
   });
 });
 
+describe('ConcurrencyLimiter under sustained overload', () => {
+  it('answers 503 at once to a request whose wait would predictably pass the limit, and queues the rest', async () => {
+    let now = 0;
+    const limiter = new ConcurrencyLimiter(2, 100, 1_000, () => now);
+    const gates: (() => void)[] = [];
+    const gated = () => limiter.run(() => new Promise<string>((resolve) => gates.push(() => resolve('served'))));
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+    // A queue that moves one place every 250 ms: two running, three waiting, one freed at a time.
+    const learning = [1, 2, 3, 4, 5].map(gated);
+    for (let freed = 0; freed < 3; freed++) {
+      await tick();
+      now += 250;
+      gates.shift()!();
+    }
+    await tick();
+    expect(limiter.queued).toBe(0);
+    for (let freed = 0; freed < 2; freed++) {
+      gates.shift()!(); // the last two learners finish with nobody waiting: nothing more learned
+      await tick();
+    }
+    // Two running again; in line, the n-th would wait n × 250 ms. Up to 8 are within twice the
+    // 1,000 ms limit (near the limit the timer decides); the 9th would surely be shed: told at once.
+    const running = [1, 2].map(gated);
+    const queued = Array.from({ length: 8 }, () => limiter.run(async () => 'served'));
+    await expect(limiter.run(async () => 'served')).rejects.toBeInstanceOf(ThroughputExceeded);
+    expect(limiter.queued).toBe(8);
+    await tick();
+    while (gates.length > 0) {
+      gates.shift()!();
+      await tick();
+    }
+    expect(await Promise.all([...learning, ...running, ...queued])).toEqual(Array(15).fill('served'));
+  });
+
+  it('does not learn from the gap after a quiet spell, so a burst that follows is queued, not shed', async () => {
+    let now = 0;
+    const limiter = new ConcurrencyLimiter(1, 100, 1_000, () => now);
+    const first = limiter.run(async () => 'a');
+    await first;
+    now += 60_000; // quiet for a minute: no queue, nothing learned
+    const gates: (() => void)[] = [];
+    const burst = [1, 2, 3].map(() => limiter.run(() => new Promise<string>((resolve) => gates.push(() => resolve('served')))));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(limiter.queued).toBe(2);
+    while (gates.length > 0 || limiter.queued > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    expect(await Promise.all(burst)).toEqual(['served', 'served', 'served']);
+  });
+});
+
 describe('ConcurrencyLimiter when every task in flight is stuck', () => {
   it('sheds a waiting request after its wait limit even though no slot ever frees', async () => {
     const limiter = new ConcurrencyLimiter(1, 10, 50);

@@ -23,10 +23,6 @@ export class InventoryView {
     this.takenTotal = new Array<number>(shards).fill(0);
   }
 
-  get isKnown(): boolean {
-    return this.known !== undefined;
-  }
-
   /** Take a mark before asking for a read, and hand it to `replace` with the read's result. */
   mark(): readonly number[] {
     return [...this.takenTotal];
@@ -45,11 +41,6 @@ export class InventoryView {
   /** Forget what we know: the next hold reads before writing. */
   forget(): void {
     this.known = undefined;
-  }
-
-  /** Whether some shard is believed to hold `quantity` on its own (false while unknown). */
-  mightServe(quantity: number): boolean {
-    return this.estimates()?.some((available) => available >= quantity) ?? false;
   }
 
   /** Whether holds of this process are still writing for tickets they claimed. */
