@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { benchMarkdown, spliceBenchSection, type BenchMeta } from '../load/bench-report';
 import { defaultOutputDir, readRushFlags, readStrategies, rushDefaults, rushFlagSpecs, UsageError } from '../load/cli-options';
 import { runRush, type RushResult } from '../load/rush';

@@ -3,7 +3,7 @@
  * creates the table and serves the API on http://127.0.0.1:3000 (PORT overrides) through
  * the same Lambda handlers the CDK stack deploys.
  */
-import { startLocalStack } from '../lib/local/local-stack';
+import { startLocalStack } from '../local/local-stack';
 
 // Lambda runs Node.js 22; the SDK's reminder that Node 20 support ends is noise locally.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,7 +1,7 @@
 /**
  * The rush's derived numbers: the selling window and the sold-out path (from the local API's
  * per-second answers), capacity per sold ticket, and the projected ceiling of one event on
- * AWS. Pure: the inputs come from the capacity meter (lib/local/capacity-meter.ts), the audit
+ * AWS. Pure: the inputs come from the capacity meter (local/capacity-meter.ts), the audit
  * and the Artillery report.
  */
 

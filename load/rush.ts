@@ -7,7 +7,7 @@ import { auditEvent, type AuditReport } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import type { StrategyName } from '../functions/domain/model';
-import type { CapacitySnapshot } from '../lib/local/capacity-meter';
+import type { CapacitySnapshot } from '../local/capacity-meter';
 import { parseArtilleryOutput, type ArtilleryOutput, type LoadReport } from './artillery-report';
 import { rushPhases, type ArrivalPhase } from './phases';
 import { CpuWindow } from './proc-stat';

@@ -4,7 +4,7 @@
  * with an IPC channel: it answers with where it runs (and metering on, see CapacityMeter), and
  * stops DynamoDB Local and exits when the channel closes (the rush ended, or died).
  */
-import { startLocalStack } from '../lib/local/local-stack';
+import { startLocalStack } from '../local/local-stack';
 
 export interface StackReady {
   readonly kind: 'ready';

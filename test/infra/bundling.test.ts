@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localContext, toApiGatewayEvent } from '../../lib/local/api-gateway-event';
-import { Router } from '../../lib/local/router';
+import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
+import { Router } from '../../local/router';
 import { routes } from '../../lib/routes';
 import { synthStampede } from './synth';
 

@@ -6,9 +6,9 @@ import type { App } from '../../functions/app';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { ManualClock } from '../../functions/domain/clock';
-import { localContext, toApiGatewayEvent } from '../../lib/local/api-gateway-event';
-import type { RouteHandler } from '../../lib/local/http-server';
-import { Router } from '../../lib/local/router';
+import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
+import type { RouteHandler } from '../../local/http-server';
+import { Router } from '../../local/router';
 import { routes, type TableAction } from '../../lib/routes';
 import { noSleep, testApp } from '../support/test-app';
 

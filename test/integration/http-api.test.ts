@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { startLocalStack, type LocalStack } from '../../local/local-stack';
 import { httpApi, stampede, type Stampede } from '../support/api';
 
 // Acceptance: the same steps as the in-process tests, over HTTP through the local server

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { resolve } from 'node:path';
 import type { App } from '../../functions/app';
-import { localContext, toApiGatewayEvent } from '../../lib/local/api-gateway-event';
-import type { RouteHandler } from '../../lib/local/http-server';
-import { Router } from '../../lib/local/router';
+import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
+import type { RouteHandler } from '../../local/http-server';
+import { Router } from '../../local/router';
 import { routes, type RouteDefinition } from '../../lib/routes';
 
 export interface ApiResponse<T = any> {

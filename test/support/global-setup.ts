@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../lib/local/dynamodb-local';
-import { ensureLocalTable } from '../../lib/local/local-table';
+import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { ensureLocalTable } from '../../local/local-table';
 
 export const testTableName = 'stampede-test';
 

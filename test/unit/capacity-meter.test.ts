@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CapacityMeter, outcomeKey } from '../../lib/local/capacity-meter';
-import { countedCost, itemSize, keyKind, operationName, writeUnits } from '../../lib/local/capacity-units';
+import { CapacityMeter, outcomeKey } from '../../local/capacity-meter';
+import { countedCost, itemSize, keyKind, operationName, writeUnits } from '../../local/capacity-units';
 
 describe('capacity counted with AWS rules', () => {
   it('charges a transaction 2 units per item, attributed to each partition key', () => {

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, loadConfig } from '../../functions/config';
 import { ConcurrencyLimiter } from '../../functions/domain/concurrency-limiter';
 import { ThroughputExceeded } from '../../functions/domain/errors';
-import { Router } from '../../lib/local/router';
-import { zipWithout } from '../../lib/local/zip-without';
+import { Router } from '../../local/router';
+import { zipWithout } from '../../local/zip-without';
 import { routes } from '../../lib/routes';
 
 describe('local router', () => {

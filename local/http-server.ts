@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { RouteDefinition } from '../routes';
+import type { RouteDefinition } from '../lib/routes';
 import { localContext, toApiGatewayEvent } from './api-gateway-event';
 import { Router } from './router';
 
@@ -19,7 +19,7 @@ const maxBodyBytes = 64 * 1024;
 
 /** Loads each route's handler module (its `handler` export), exactly the code CDK deploys. */
 export async function loadRouteHandlers(routes: readonly RouteDefinition[]): Promise<Map<RouteDefinition, RouteHandler>> {
-  const root = resolve(__dirname, '..', '..');
+  const root = resolve(__dirname, '..');
   const loaded = await Promise.all(
     routes.map(async (route) => [route, ((await import(resolve(root, route.entry))) as { handler: RouteHandler }).handler] as const),
   );

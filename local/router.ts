@@ -1,4 +1,4 @@
-import type { RouteDefinition } from '../routes';
+import type { RouteDefinition } from '../lib/routes';
 
 export interface RouteMatch<R extends RouteDefinition = RouteDefinition> {
   readonly route: R;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { routeKey } from '../routes';
+import { routeKey } from '../lib/routes';
 import type { RouteMatch } from './router';
 
 export interface IncomingRequest {

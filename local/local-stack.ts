@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { routes } from '../routes';
+import { routes } from '../lib/routes';
 import { CapacityMeter } from './capacity-meter';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { createLocalApi, listen, loadRouteHandlers } from './http-server';
@@ -24,7 +24,7 @@ export interface LocalStackOptions {
 }
 
 /** Where a running `npm start` says it is. */
-export const localStackFile = resolve(__dirname, '..', '..', '.stampede', 'local-stack.json');
+export const localStackFile = resolve(__dirname, '..', '.stampede', 'local-stack.json');
 
 export interface LocalStackDescriptor {
   readonly url: string;
@@ -56,7 +56,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     process.env.TABLE_NAME = options.tableName;
     const handlers = await loadRouteHandlers(routes);
     // Loaded after the environment is set, like the handlers.
-    const { defaultApp } = await import('../../functions/app.js');
+    const { defaultApp } = await import('../functions/app.js');
     const telemetry = defaultApp().telemetry as { snapshot?: () => unknown; reset?: () => void };
     const meter = options.meterCapacity ? new CapacityMeter() : undefined;
     meter?.install(defaultApp().db);

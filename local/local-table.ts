@@ -5,8 +5,8 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { localCredentials, localRegion } from '../../functions/config';
-import { createTableInput, tableSchema } from '../table-schema';
+import { localCredentials, localRegion } from '../functions/config';
+import { createTableInput, tableSchema } from '../lib/table-schema';
 
 /** Create Stampede's table in DynamoDB Local from the shared schema (no-op if it exists). */
 export async function ensureLocalTable(endpoint: string, tableName: string): Promise<void> {
