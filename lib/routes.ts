@@ -1,12 +1,18 @@
+import type { GenericSchema } from 'valibot';
+import type { ErrorCode } from '../functions/domain/errors';
+import { eventView, reservationView } from '../functions/http/response-schemas';
+import { idempotencyKeyHeader, newEventBody, reserveBody } from '../functions/http/schemas';
+
 /**
  * The one route table. The CDK stack turns each entry into an HTTP API route backed by its
  * own Lambda function; the local server (bin/local.ts) serves the same entries by calling
- * the same handler modules. Add a route here and it exists in both places.
+ * the same handler modules; the OpenAPI document (lib/openapi.ts) describes the same entries.
+ * Add a route here and it exists in all three.
  */
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /** Whether a route's function changes the table at all (readers are granted read actions only). */
-export type TableAccess = 'read' | 'readWrite';
+type TableAccess = 'read' | 'readWrite';
 
 /**
  * IAM actions on the table. Transactions have no IAM action of their own: each item in a
@@ -42,7 +48,26 @@ export interface RouteDefinition {
    */
   readonly tableActions: readonly TableAction[];
   readonly description: string;
+  /** What the route accepts and answers, from the request and response schemas. */
+  readonly contract: RouteContract;
 }
+
+export interface RouteContract {
+  readonly body?: GenericSchema;
+  readonly headers?: readonly { readonly name: string; readonly schema: GenericSchema; readonly description: string }[];
+  /** Successful answers by status. */
+  readonly answers: readonly { readonly status: number; readonly schema: GenericSchema; readonly description: string }[];
+  /** Error codes this route answers besides those every route may (see lib/openapi.ts). */
+  readonly errors: readonly ErrorCode[];
+}
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  schema: idempotencyKeyHeader,
+  description:
+    'Makes a retry safe: the reservation id is derived from the key, so a replay (even concurrent) gets the same reservation. ' +
+    'The same key with another body or event is a 422. Use a UUID.',
+} as const;
 
 export const routes: readonly RouteDefinition[] = [
   {
@@ -54,6 +79,11 @@ export const routes: readonly RouteDefinition[] = [
     // BatchWriteItem for the inventory shards, a conditional PutItem for the event item.
     tableActions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
     description: 'Create an event with its capacity and reservation strategy',
+    contract: {
+      body: newEventBody,
+      answers: [{ status: 201, schema: eventView, description: 'The event, with every ticket available.' }],
+      errors: ['invalid_request', 'unsafe_strategy_disabled'],
+    },
   },
   {
     id: 'GetEvent',
@@ -64,6 +94,10 @@ export const routes: readonly RouteDefinition[] = [
     // GetItem for the event and a single inventory item; BatchGetItem for sharded inventory.
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
     description: 'Read an event and its remaining tickets',
+    contract: {
+      answers: [{ status: 200, schema: eventView, description: 'The event and what is available now.' }],
+      errors: ['event_not_found'],
+    },
   },
   {
     id: 'ReserveTickets',
@@ -76,6 +110,15 @@ export const routes: readonly RouteDefinition[] = [
     // the stepwise strategies' writes and undo (DeleteItem).
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     description: 'Hold tickets for a buyer (idempotent with Idempotency-Key)',
+    contract: {
+      body: reserveBody,
+      headers: [idempotencyKey],
+      answers: [
+        { status: 201, schema: reservationView, description: 'A new hold.' },
+        { status: 200, schema: reservationView, description: 'The hold an earlier request with this Idempotency-Key made (a replay).' },
+      ],
+      errors: ['invalid_request', 'event_not_found', 'unsafe_strategy_disabled', 'sold_out', 'buyer_limit_exceeded', 'idempotency_key_reused', 'contention'],
+    },
   },
   {
     id: 'GetReservation',
@@ -86,6 +129,10 @@ export const routes: readonly RouteDefinition[] = [
     // Reservation reads are batched (see ConsistentGetBatcher).
     tableActions: ['dynamodb:BatchGetItem'],
     description: 'Read a reservation and its status',
+    contract: {
+      answers: [{ status: 200, schema: reservationView, description: 'The reservation.' }],
+      errors: ['reservation_not_found'],
+    },
   },
   {
     id: 'ConfirmReservation',
@@ -96,6 +143,10 @@ export const routes: readonly RouteDefinition[] = [
     // A conditional UpdateItem; an expired hold is read (batched) and returned in a transaction of Updates.
     tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Turn a live hold into a purchase',
+    contract: {
+      answers: [{ status: 200, schema: reservationView, description: 'CONFIRMED (confirming again changes nothing).' }],
+      errors: ['reservation_not_found', 'not_held', 'hold_expired', 'contention'],
+    },
   },
   {
     id: 'ReleaseReservation',
@@ -106,6 +157,10 @@ export const routes: readonly RouteDefinition[] = [
     // Read the hold (batched), then one transaction of Updates (reservation, shards, tally).
     tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Give a hold back; its tickets return to inventory exactly once',
+    contract: {
+      answers: [{ status: 200, schema: reservationView, description: 'RELEASED (releasing again changes nothing; tickets return once).' }],
+      errors: ['reservation_not_found', 'not_held', 'hold_expired', 'contention'],
+    },
   },
 ];
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { strategies, type StrategyName } from '../functions/domain/model';
+import { limits } from '../functions/http/schemas';
 
 /** Flags shared by `npm run rush` and `npm run bench`. Pure. */
 export interface RushFlags {
@@ -39,7 +40,8 @@ export function readRushFlags(values: Record<string, string | boolean | undefine
   const arrivalRate = integer(values['arrival-rate'], 'arrival-rate', rushDefaults.arrivalRate, 1);
   const rawSeconds = integer(values['raw-seconds'], 'raw-seconds', rushDefaults.rawSeconds, 0);
   const warmUpSeconds = integer(values['warm-up-seconds'], 'warm-up-seconds', rushDefaults.warmUpSeconds, 0);
-  if (tickets > 1_000_000) throw new UsageError(`--tickets must be at most 1,000,000 (the API's capacity limit), got ${tickets}`);
+  const { max } = limits.capacity;
+  if (tickets > max) throw new UsageError(`--tickets must be at most ${max} (the API's capacity limit), got ${tickets}`);
   return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds };
 }
 

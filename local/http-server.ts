@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { PayloadTooLarge, RouteNotFound } from '../functions/domain/errors';
+import { errorResponse, type HttpResult } from '../functions/http/responses';
+import type { Log } from '../functions/observability/log';
 import type { RouteDefinition } from '../lib/routes';
 import { localContext, toApiGatewayEvent } from './api-gateway-event';
 import { Router } from './router';
@@ -9,13 +12,13 @@ import { Router } from './router';
 export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Wraps each handler call, e.g. to meter the DynamoDB calls made for it (see CapacityMeter). */
-export type ObserveRequest = (
-  route: RouteDefinition,
-  handle: () => Promise<APIGatewayProxyStructuredResultV2>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+export type ObserveRequest = (route: RouteDefinition, handle: () => Promise<HttpResult>) => Promise<HttpResult>;
 
-/** Same limit as API Gateway HTTP APIs' 10 MB payload would be overkill; our bodies are tiny. */
-const maxBodyBytes = 64 * 1024;
+/** A development endpoint of the local server only (never deployed): its JSON body in, its answer out. */
+export type LocalRoute = (body: unknown) => HttpResult | Promise<HttpResult>;
+
+/** API Gateway HTTP APIs take payloads up to 10 MB; the functions themselves refuse far less. */
+const maxBodyBytes = 10 * 1024 * 1024;
 
 /** Loads each route's handler module (its `handler` export), exactly the code CDK deploys. */
 export async function loadRouteHandlers(routes: readonly RouteDefinition[]): Promise<Map<RouteDefinition, RouteHandler>> {
@@ -26,55 +29,40 @@ export async function loadRouteHandlers(routes: readonly RouteDefinition[]): Pro
   return new Map(loaded);
 }
 
+export interface LocalApiOptions {
+  /** Development endpoints by `METHOD /path`, e.g. the load test's counters. */
+  readonly localRoutes?: Record<string, LocalRoute>;
+  readonly observe?: ObserveRequest;
+  readonly log: Log;
+}
+
 /**
  * A local stand-in for API Gateway: matches the route table, builds the payload 2.0 event,
- * calls the handler and writes its structured result. Extra `localRoutes` (not deployed)
- * serve development endpoints such as the load test's counters.
+ * calls the handler and writes its structured result. What it answers itself (no such route,
+ * a body past the limit, a path that is not valid percent-encoding, its own failures) goes
+ * through the same error mapping as the functions' answers.
  */
-export function createLocalApi(
-  routes: readonly RouteDefinition[],
-  handlers: ReadonlyMap<RouteDefinition, RouteHandler>,
-  localRoutes: Record<string, () => unknown> = {},
-  observe: ObserveRequest = (_route, handle) => handle(),
-): Server {
+export function createLocalApi(routes: readonly RouteDefinition[], handlers: ReadonlyMap<RouteDefinition, RouteHandler>, options: LocalApiOptions): Server {
   const router = new Router(routes);
+  const { localRoutes = {}, observe = (_route, handle) => handle(), log } = options;
   const server = createServer(async (request, response) => {
+    const method = request.method ?? 'GET';
+    const url = new URL(request.url ?? '/', 'http://localhost');
     try {
-      const url = new URL(request.url ?? '/', 'http://localhost');
-      const local = localRoutes[`${request.method} ${url.pathname}`];
-      if (local) return send(response, { statusCode: 200, body: JSON.stringify(local()) });
-      const match = router.match(request.method ?? 'GET', url.pathname);
-      if (!match) {
-        return send(response, {
-          statusCode: 404,
-          body: JSON.stringify({ error: 'route_not_found', message: `No route for ${request.method} ${url.pathname}.` }),
-        });
-      }
       const body = await readBody(request);
-      if (body === undefined) {
-        return send(response, {
-          statusCode: 413,
-          body: JSON.stringify({ error: 'payload_too_large', message: `Request bodies are limited to ${maxBodyBytes} bytes.` }),
-        });
-      }
+      const local = localRoutes[`${method} ${url.pathname}`];
+      if (local) return send(response, await local(parseJson(body)));
+      const match = router.match(method, url.pathname);
+      if (!match) throw new RouteNotFound(method, url.pathname);
       const event = toApiGatewayEvent(
-        {
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          rawQueryString: url.search.slice(1),
-          headers: flattenHeaders(request),
-          body,
-          sourceIp: request.socket.remoteAddress,
-        },
+        { method, path: url.pathname, rawQueryString: url.search.slice(1), headers: flattenHeaders(request), body, sourceIp: request.socket.remoteAddress },
         match,
       );
       const handler = handlers.get(match.route)!;
       const context = localContext(match.route.id, event.requestContext.requestId);
-      send(response, await observe(match.route, () => handler(event, context)));
+      send(response, await observe(match.route, () => handler(event, context) as Promise<HttpResult>));
     } catch (error) {
-      // Handlers answer their own errors; reaching this is a bug in the local server itself.
-      console.error('Local API failure', error);
-      send(response, { statusCode: 500, body: JSON.stringify({ error: 'internal_error', message: 'Local server failure.' }) });
+      send(response, errorResponse(error, log, 'local'));
     }
   });
   server.keepAliveTimeout = 65_000;
@@ -96,15 +84,16 @@ export function listen(server: Server, port: number, host = '127.0.0.1'): Promis
   });
 }
 
-function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+function send(response: ServerResponse, result: HttpResult): void {
   response.writeHead(result.statusCode ?? 200, { 'content-type': 'application/json', ...stringHeaders(result.headers) });
   response.end(result.body ?? '');
 }
 
-function stringHeaders(headers: APIGatewayProxyStructuredResultV2['headers']): Record<string, string> {
+function stringHeaders(headers: HttpResult['headers']): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name, String(value)]));
 }
 
+/** As API Gateway delivers them: repeated headers joined with commas. */
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -113,13 +102,23 @@ function flattenHeaders(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
+async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) return undefined;
+    if (size > maxBodyBytes) throw new PayloadTooLarge(maxBodyBytes);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A local route's body: JSON, or nothing. */
+function parseJson(body: string): unknown {
+  if (body === '') return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
 }

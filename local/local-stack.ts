@@ -4,7 +4,9 @@ import { dirname, resolve } from 'node:path';
 import { routes } from '../lib/routes';
 import { CapacityMeter } from './capacity-meter';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { createLocalApi, listen, loadRouteHandlers } from './http-server';
+import { json } from '../functions/http/responses';
+import { buildOpenApi } from '../lib/openapi';
+import { createLocalApi, listen, loadRouteHandlers, type LocalRoute } from './http-server';
 import { ensureLocalTable } from './local-table';
 
 export interface LocalStackOptions {
@@ -60,24 +62,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const telemetry = defaultApp().telemetry as { snapshot?: () => unknown; reset?: () => void };
     const meter = options.meterCapacity ? new CapacityMeter() : undefined;
     meter?.install(defaultApp().db);
-    server = createLocalApi(
-      routes,
-      handlers,
-      {
-        'GET /_local/telemetry': () => telemetry.snapshot?.() ?? {},
-        ...(meter && {
-          'GET /_local/capacity': () => meter.snapshot(),
-          'POST /_local/reset': () => {
-            meter.reset();
-            telemetry.reset?.();
-            return { reset: true };
-          },
-          'POST /_local/meter/pause': () => (meter.pause(), { metering: false }),
-          'POST /_local/meter/resume': () => (meter.resume(), { metering: true }),
-        }),
-      },
-      meter && ((route, handle) => meter.observe(route.id, handle)),
-    );
+    const openApi = buildOpenApi();
+    const localRoutes: Record<string, LocalRoute> = {
+      'GET /openapi.json': () => json(200, openApi),
+      'GET /_local/telemetry': () => json(200, telemetry.snapshot?.() ?? {}),
+    };
+    if (meter) {
+      localRoutes['GET /_local/capacity'] = () => json(200, meter.snapshot());
+      localRoutes['POST /_local/reset'] = () => {
+        meter.reset();
+        telemetry.reset?.();
+        return json(200, { reset: true });
+      };
+      localRoutes['POST /_local/meter/pause'] = () => {
+        meter.pause();
+        return json(200, { metering: false });
+      };
+      localRoutes['POST /_local/meter/resume'] = () => {
+        meter.resume();
+        return json(200, { metering: true });
+      };
+    }
+    server = createLocalApi(routes, handlers, {
+      localRoutes,
+      observe: meter && ((route, handle) => meter.observe(route.id, handle)),
+      log: defaultApp().log,
+    });
     const port = await listen(server, options.port);
     const running = server;
     const url = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import { InvalidRequest } from '../functions/domain/errors';
 import type { RouteDefinition } from '../lib/routes';
 
 export interface RouteMatch<R extends RouteDefinition = RouteDefinition> {
@@ -32,10 +33,19 @@ export class Router<R extends RouteDefinition = RouteDefinition> {
       if (!found) continue;
       const pathParameters: Record<string, string> = {};
       names.forEach((name, index) => {
-        pathParameters[name] = decodeURIComponent(found[index + 1]!);
+        pathParameters[name] = decodePathSegment(found[index + 1]!);
       });
       return { route, pathParameters };
     }
     return undefined;
+  }
+}
+
+/** A path segment that is not valid percent-encoding (a lone `%`, a cut UTF-8 sequence) is the client's error. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidRequest('The request path is not valid percent-encoding.', [{ field: 'path', problem: 'is not valid percent-encoding' }]);
   }
 }

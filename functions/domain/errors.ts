@@ -1,6 +1,6 @@
 /**
  * The one error hierarchy. Each error names a stable snake_case `code` that clients can
- * branch on; functions/http/error-response.ts maps codes to HTTP status in one place.
+ * branch on; functions/http/responses.ts maps codes to HTTP status in one place.
  * The data layer translates SDK errors into these, so nothing above it sees the SDK.
  */
 export type ErrorCode =
@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'event_not_found'
   | 'reservation_not_found'
   | 'route_not_found'
+  | 'payload_too_large'
   | 'unsafe_strategy_disabled'
   | 'sold_out'
   | 'buyer_limit_exceeded'
@@ -58,6 +59,14 @@ export class RouteNotFound extends StampedeError {
   readonly code = 'route_not_found';
   constructor(method: string, path: string) {
     super(`No route for ${method} ${path}.`);
+  }
+}
+
+/** Answered by the local stand-in for API Gateway (local/http-server.ts) for a body past its limit. */
+export class PayloadTooLarge extends StampedeError {
+  readonly code = 'payload_too_large';
+  constructor(maxBytes: number) {
+    super(`Request bodies are limited to ${maxBytes} bytes.`);
   }
 }
 

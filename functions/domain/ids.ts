@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
- * Ids are `evt_`/`res_` plus 22 base64url characters (128 bits). A reservation made with an
- * Idempotency-Key gets an id derived from the key, so every replay of that key addresses the
- * same item and DynamoDB's `attribute_not_exists` makes the second write a no-op.
+ * Ids are `evt_`/`res_` plus 22 base64url characters (128 bits; functions/http/schemas.ts
+ * checks the shape of ids in paths). A reservation made with an Idempotency-Key gets an id
+ * derived from the key, so every replay of that key addresses the same item and DynamoDB's
+ * `attribute_not_exists` makes the second write a no-op.
  */
-const idPattern = /^(evt|res)_[A-Za-z0-9_-]{22}$/;
 
 export function newEventId(): string {
   return `evt_${randomBytes(16).toString('base64url')}`;
@@ -22,14 +22,6 @@ export function reservationIdForKey(idempotencyKey: string): string {
 /** Identifies what a reserve request asked for, to tell a replay from a reused key. */
 export function requestFingerprint(eventId: string, buyerId: string, quantity: number): string {
   return digest('stampede-reserve-request', JSON.stringify([eventId, buyerId, quantity]));
-}
-
-export function isEventId(value: string): boolean {
-  return value.startsWith('evt_') && idPattern.test(value);
-}
-
-export function isReservationId(value: string): boolean {
-  return value.startsWith('res_') && idPattern.test(value);
 }
 
 function digest(purpose: string, value: string): string {

@@ -5,12 +5,13 @@ import type { Log } from '../observability/log';
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 /** The one place where errors become HTTP status codes. */
-const statusByCode: Record<ErrorCode, number> = {
+export const statusByCode: Record<ErrorCode, number> = {
   invalid_request: 400,
   unsafe_strategy_disabled: 403,
   event_not_found: 404,
   reservation_not_found: 404,
   route_not_found: 404,
+  payload_too_large: 413,
   sold_out: 409,
   buyer_limit_exceeded: 409,
   not_held: 409,

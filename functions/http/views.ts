@@ -1,9 +1,11 @@
+import type * as v from 'valibot';
 import type { EventWithAvailability } from '../domain/event-service';
 import type { Reservation } from '../domain/model';
+import type { eventView as eventViewSchema, reservationView as reservationViewSchema } from './response-schemas';
 
-/** The JSON shapes the API returns. */
+/** The JSON shapes the API returns, typed by their schemas (response-schemas.ts). */
 
-export function eventView({ event, available }: EventWithAvailability) {
+export function eventView({ event, available }: EventWithAvailability): v.InferOutput<typeof eventViewSchema> {
   return {
     eventId: event.eventId,
     name: event.name,
@@ -16,13 +18,16 @@ export function eventView({ event, available }: EventWithAvailability) {
   };
 }
 
-export function reservationView(reservation: Reservation) {
+export function reservationView(reservation: Reservation): v.InferOutput<typeof reservationViewSchema> {
+  const { status } = reservation;
+  // The service answers "not found" for a hold still being made; reaching here with one is a bug.
+  if (status === 'PENDING') throw new Error(`Reservation ${reservation.reservationId} is PENDING and must not be shown`);
   return {
     reservationId: reservation.reservationId,
     eventId: reservation.eventId,
     buyerId: reservation.buyerId,
     quantity: reservation.quantity,
-    status: reservation.status,
+    status,
     expiresAt: new Date(reservation.expiresAt).toISOString(),
   };
 }

@@ -1,5 +1,7 @@
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { errorBody, eventView, reservationView } from '../../functions/http/response-schemas';
 import { startLocalStack, type LocalStack } from '../../local/local-stack';
 import { httpApi, stampede, type Stampede } from '../support/api';
 
@@ -36,6 +38,17 @@ describe('the local HTTP API', () => {
     expect((await api.release(second.body.reservationId)).body.status).toBe('RELEASED');
     expect((await api.getEvent(eventId)).body.available).toBe(1);
     expect((await api.getReservation(first.body.reservationId)).body).toMatchObject({ status: 'CONFIRMED', quantity: 2 });
+
+    // Every answer has the shape the OpenAPI document publishes.
+    for (const event of [created.body, (await api.getEvent(eventId)).body]) v.parse(eventView, event);
+    for (const reservation of [first.body, replay.body, confirmed.body, second.body]) v.parse(reservationView, reservation);
+    v.parse(errorBody, (await api.reserve(eventId, { buyerId: 'dave', quantity: 2 })).body);
+  });
+
+  it('serves its OpenAPI document, the one docs/openapi.json holds', async () => {
+    const answer = await raw.request('GET', '/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ openapi: '3.1.0', paths: { '/events': { post: { operationId: 'CreateEvent' } } } });
   });
 
   it('answers bad input with a 4xx JSON error and changes nothing', async () => {
@@ -47,6 +60,9 @@ describe('the local HTTP API', () => {
       raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 1 }, headers: { 'idempotency-key': 'x'.repeat(129) } }),
       raw.request('GET', '/no/such/route'),
       raw.request('PUT', '/events'),
+      // Broken percent-encoding (a cut UTF-8 sequence, a lone %) is the client's error, not a 500.
+      raw.request('GET', '/reservations/%E0%A4%A'),
+      raw.request('POST', '/reservations/%/confirm'),
     ]);
     expect(answers.map((a) => [a.status, a.body.error])).toEqual([
       [400, 'invalid_request'],
@@ -55,8 +71,10 @@ describe('the local HTTP API', () => {
       [400, 'invalid_request'],
       [404, 'route_not_found'],
       [404, 'route_not_found'],
+      [400, 'invalid_request'],
+      [400, 'invalid_request'],
     ]);
-    for (const answer of answers) expect(typeof answer.body.message).toBe('string');
+    for (const answer of answers) v.parse(errorBody, answer.body);
     expect((await api.getEvent(event.eventId)).body.available).toBe(5);
   });
 });

@@ -3,7 +3,9 @@ import { addToBuyerTally, buyerTallyKey } from '../../functions/data/items/buyer
 import { eventKey, fromEventItem, toEventItem } from '../../functions/data/items/event-item';
 import { allocateCapacity, inventoryKey, takeFromShard } from '../../functions/data/items/inventory-item';
 import { fromReservationItem, reservationKey, toReservationItem } from '../../functions/data/items/reservation-item';
-import { isEventId, isReservationId, newEventId, requestFingerprint, reservationIdForKey } from '../../functions/domain/ids';
+import * as v from 'valibot';
+import { newEventId, newReservationId, requestFingerprint, reservationIdForKey } from '../../functions/domain/ids';
+import { eventIdParameter, reservationIdParameter } from '../../functions/http/schemas';
 import type { TicketEvent } from '../../functions/domain/model';
 
 describe('key builders', () => {
@@ -65,14 +67,15 @@ describe('ids', () => {
   it('derives the same reservation id from the same Idempotency-Key, and different ids otherwise', () => {
     expect(reservationIdForKey('k-1')).toBe(reservationIdForKey('k-1'));
     expect(reservationIdForKey('k-1')).not.toBe(reservationIdForKey('k-2'));
-    expect(isReservationId(reservationIdForKey('k-1'))).toBe(true);
+    expect(v.is(reservationIdParameter, reservationIdForKey('k-1'))).toBe(true);
   });
 
-  it('recognises only well-formed ids', () => {
-    expect(isEventId(newEventId())).toBe(true);
-    expect(isEventId('evt_short')).toBe(false);
-    expect(isEventId('EVENT#x#SHARD#0')).toBe(false);
-    expect(isReservationId(newEventId())).toBe(false);
+  it('makes ids the path schemas accept, and the schemas accept only well-formed ids', () => {
+    expect(v.is(eventIdParameter, newEventId())).toBe(true);
+    expect(v.is(reservationIdParameter, newReservationId())).toBe(true);
+    expect(v.is(eventIdParameter, 'evt_short')).toBe(false);
+    expect(v.is(eventIdParameter, 'EVENT#x#SHARD#0')).toBe(false);
+    expect(v.is(reservationIdParameter, newEventId())).toBe(false);
   });
 
   it('fingerprints the event, buyer and quantity of a request', () => {

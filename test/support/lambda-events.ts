@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+
+/**
+ * The events AWS services send to Lambda, built the way the service builds them, so a test
+ * invokes a function with what it gets in production. One builder per trigger.
+ */
+
+/** A request as a client sends it to the HTTP API. */
+export interface HttpApiRequest {
+  /** The route that matched, as the template names it, e.g. `POST /events/{eventId}/reservations`. */
+  readonly routeKey: string;
+  /** The path as sent, e.g. `/events/abc/reservations`: the path parameters are read from it. */
+  readonly path: string;
+  /** The query string as sent, without the `?`. */
+  readonly query?: string;
+  /** In the order sent, names in any case; a name may repeat. `Cookie` headers become the event's `cookies`. */
+  readonly headers?: readonly (readonly [name: string, value: string])[];
+  readonly body?: string;
+  /** HTTP API base64-encodes a body it does not take for text (a binary or unknown content type). */
+  readonly base64Body?: boolean;
+  readonly sourceIp?: string;
+}
+
+export interface HttpApiStage {
+  readonly apiId: string;
+  readonly accountId: string;
+  readonly region: string;
+}
+
+/**
+ * The event an HTTP API (payload format 2.0) sends its Lambda integration: header names
+ * lowercased, repeated headers and query parameters comma-joined, cookies in their own list.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+ */
+export function httpApiEvent(request: HttpApiRequest, stage: HttpApiStage): APIGatewayProxyEventV2 {
+  const [method, routePath] = request.routeKey.split(' ') as [string, string | undefined];
+  const domainName = `${stage.apiId}.execute-api.${stage.region}.amazonaws.com`;
+  const sourceIp = request.sourceIp ?? '198.51.100.7';
+  const now = new Date();
+
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  const addHeader = (name: string, value: string) => {
+    const key = name.toLowerCase();
+    headers[key] = key in headers ? `${headers[key]},${value}` : value;
+  };
+  for (const [name, value] of request.headers ?? []) {
+    if (name.toLowerCase() === 'cookie') cookies.push(...value.split(/;\s*/));
+    else addHeader(name, value);
+  }
+  // What API Gateway itself adds on the way to the function.
+  addHeader('host', domainName);
+  addHeader('x-amzn-trace-id', `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`);
+  addHeader('x-forwarded-for', sourceIp);
+  addHeader('x-forwarded-port', '443');
+  addHeader('x-forwarded-proto', 'https');
+  if (request.body !== undefined) addHeader('content-length', String(Buffer.byteLength(request.body)));
+
+  const queryStringParameters: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(request.query ?? '')) {
+    queryStringParameters[name] = name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
+  }
+  const pathParameters = routePath === undefined ? {} : pathParametersOf(routePath, request.path);
+
+  return {
+    version: '2.0',
+    routeKey: request.routeKey,
+    rawPath: request.path,
+    rawQueryString: request.query ?? '',
+    ...(cookies.length > 0 && { cookies }),
+    headers,
+    ...(Object.keys(queryStringParameters).length > 0 && { queryStringParameters }),
+    ...(Object.keys(pathParameters).length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: stage.accountId,
+      apiId: stage.apiId,
+      domainName,
+      domainPrefix: stage.apiId,
+      http: { method, path: request.path, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
+      requestId: randomBytes(10).toString('base64'),
+      routeKey: request.routeKey,
+      stage: '$default',
+      time: clfTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(request.body !== undefined && {
+      body: request.base64Body ? Buffer.from(request.body).toString('base64') : request.body,
+    }),
+    isBase64Encoded: request.base64Body ?? false,
+  };
+}
+
+/** `{eventId}` segments of the route's path, read from the path sent; `{proxy+}` takes the rest. */
+function pathParametersOf(routePath: string, path: string): Record<string, string> {
+  const routeSegments = routePath.split('/');
+  const segments = path.split('/');
+  const parameters: Record<string, string> = {};
+  for (const [index, routeSegment] of routeSegments.entries()) {
+    const name = routeSegment.match(/^\{(.+?)(\+?)\}$/);
+    if (name?.[2]) {
+      parameters[name[1]!] = decodeURIComponent(segments.slice(index).join('/'));
+      return parameters;
+    }
+    if (name) parameters[name[1]!] = decodeURIComponent(segments[index] ?? '');
+    else if (routeSegment !== segments[index]) throw new Error(`${path} does not match the route ${routePath}.`);
+  }
+  if (segments.length !== routeSegments.length) throw new Error(`${path} does not match the route ${routePath}.`);
+  return parameters;
+}
+
+/** API Gateway's `requestContext.time`: `12/Mar/2020:19:03:58 +0000`. */
+function clfTime(date: Date): string {
+  const [, day, month, year, time] = date.toUTCString().match(/^\w+, (\d+) (\w+) (\d+) ([\d:]+)/)!;
+  return `${day}/${month}/${year}:${time} +0000`;
+}

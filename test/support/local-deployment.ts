@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { localCredentials, localRegion } from '../../functions/config';
+import { startIamProxy, type IamProxy } from './iam-proxy';
+import { httpApiEvent, type HttpApiRequest } from './lambda-events';
+import { deployment, ResolvedTemplate, type CfnTemplate, type HttpApiRoute } from './template';
+
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+interface ColdStartedFunction {
+  readonly handler: LambdaHandler;
+  readonly context: (requestId: string) => Context;
+  readonly proxy: IamProxy;
+}
+
+export interface Invocation<Result> {
+  readonly result: Result;
+  /** What the function printed during the invocation (and its cold start): its CloudWatch log. */
+  readonly logs: string;
+}
+
+export interface HttpApiResponse<Body> {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Body;
+  readonly logs: string;
+}
+
+export interface LocalDeploymentOptions {
+  readonly template: CfnTemplate;
+  readonly stackName: string;
+  /** Where the template was synthesized, with its assets (`asset.<hash>/`). */
+  readonly assemblyDir: string;
+  readonly dynamoDbEndpoint: string;
+}
+
+/**
+ * A synthesized stack "deployed" onto DynamoDB Local and this process: its tables created
+ * from their definitions in the template, its functions loaded from their bundles on their
+ * first invocation (a cold start with the environment the template gives them), each talking
+ * to DynamoDB through a proxy that enforces the IAM policy the template gives its role.
+ */
+export class LocalDeployment {
+  /** Every function the template defines, by logical id. */
+  readonly functionIds: readonly string[];
+  /** The HTTP API routes of the template, by route key. */
+  readonly httpApiRoutes: ReadonlyMap<string, HttpApiRoute>;
+  /** Functions invoked so far, by logical id. */
+  readonly invoked = new Set<string>();
+  private readonly started = new Map<string, Promise<ColdStartedFunction>>();
+
+  private constructor(
+    readonly template: ResolvedTemplate,
+    private readonly options: LocalDeploymentOptions,
+    private readonly db: DynamoDBClient,
+  ) {
+    this.functionIds = template.idsOfType('AWS::Lambda::Function');
+    this.httpApiRoutes = template.httpApiRoutes();
+  }
+
+  static async deploy(options: LocalDeploymentOptions): Promise<LocalDeployment> {
+    // Unique table names per run: DynamoDB Local is shared by every test file.
+    const runId = randomBytes(4).toString('hex');
+    const tableIds = Object.entries(options.template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
+      .map(([id]) => id);
+    const names = Object.fromEntries(tableIds.map((id) => [id, `${options.stackName}-${id}-${runId}`]));
+    const template = new ResolvedTemplate(options.template, options.stackName, names);
+    // Lambda's AWS_REGION below is where DynamoDB Local must hold the tables (it keys them by Region).
+    const db = new DynamoDBClient({ endpoint: options.dynamoDbEndpoint, region: localRegion, credentials: localCredentials });
+    for (const id of tableIds) {
+      await db.send(new CreateTableCommand(createTableInput(template, id)));
+      const timeToLive = template.property(id, 'TimeToLiveSpecification') as { AttributeName: string; Enabled: boolean } | undefined;
+      if (timeToLive) await db.send(new UpdateTimeToLiveCommand({ TableName: names[id], TimeToLiveSpecification: timeToLive }));
+    }
+    return new LocalDeployment(template, options, db);
+  }
+
+  /** The folder of a function's bundle in the cloud assembly (what `cdk deploy` zips and uploads). */
+  codeDir(functionId: string): string {
+    const { S3Key } = this.template.property(functionId, 'Code') as { S3Key?: string };
+    if (!S3Key) throw new Error(`${functionId} has no asset code.`);
+    return join(this.options.assemblyDir, `asset.${S3Key.replace(/\.zip$/, '')}`);
+  }
+
+  /** Invokes a function with an event, as its trigger would; the first invocation is its cold start. */
+  async invoke<Result>(functionId: string, event: unknown): Promise<Invocation<Result>> {
+    this.invoked.add(functionId);
+    const [result, logs] = await capturingOutput(async () => {
+      if (!this.started.has(functionId)) this.started.set(functionId, this.coldStart(functionId));
+      const { handler, context } = await this.started.get(functionId)!;
+      return handler(event, context(randomBytes(16).toString('hex')));
+    });
+    return { result: result as Result, logs };
+  }
+
+  /** A request through the HTTP API: the route's function gets the event API Gateway sends and its answer is read the same way. */
+  async request<Body = Record<string, unknown>>(request: HttpApiRequest): Promise<HttpApiResponse<Body>> {
+    const route = this.httpApiRoutes.get(request.routeKey);
+    if (!route) throw new Error(`The template has no route '${request.routeKey}'; it has ${[...this.httpApiRoutes.keys()].join(', ')}.`);
+    const event: APIGatewayProxyEventV2 = httpApiEvent(request, { apiId: route.apiId, accountId: deployment.accountId, region: deployment.region });
+    const { result, logs } = await this.invoke<APIGatewayProxyResultV2>(route.functionId, event);
+    // Payload format 2.0: a result with a statusCode is the response; anything else is a 200 JSON body.
+    const response = typeof result === 'object' && 'statusCode' in result ? result : { statusCode: 200, body: JSON.stringify(result) };
+    const text = response.isBase64Encoded ? Buffer.from(response.body ?? '', 'base64').toString('utf8') : response.body;
+    const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+    return { status: response.statusCode ?? 200, headers, body: (text ? JSON.parse(text) : undefined) as Body, logs };
+  }
+
+  /** Every IAM denial so far, of every function. */
+  get denials(): Promise<string[]> {
+    return Promise.all(this.started.values()).then((functions) => functions.flatMap((fn) => fn.proxy.denials));
+  }
+
+  async destroy(): Promise<void> {
+    const functions = await Promise.allSettled(this.started.values());
+    for (const started of functions) if (started.status === 'fulfilled') await started.value.proxy.close();
+    for (const id of this.template.idsOfType('AWS::DynamoDB::Table')) {
+      await this.db.send(new DeleteTableCommand({ TableName: this.template.physicalName(id) }));
+    }
+    this.db.destroy();
+  }
+
+  private async coldStart(functionId: string): Promise<ColdStartedFunction> {
+    const { template } = this;
+    const name = template.physicalName(functionId);
+    const roleId = template.idOfArn(template.resolveString(template.property(functionId, 'Role')), 'AWS::IAM::Role');
+    const proxy = await startIamProxy({
+      upstream: this.options.dynamoDbEndpoint,
+      statements: template.roleStatements(roleId),
+      principal: `arn:aws:sts::${deployment.accountId}:assumed-role/${template.physicalName(roleId)}/${name}`,
+    });
+
+    const [moduleName, exportName] = splitHandler(template.resolveString(template.property(functionId, 'Handler')));
+    const memorySize = (template.property(functionId, 'MemorySize') as number | undefined) ?? 128;
+    const timeoutMs = ((template.property(functionId, 'Timeout') as number | undefined) ?? 3) * 1000;
+    const logGroupName =
+      (template.property(functionId, 'LoggingConfig') as { LogGroup?: string } | undefined)?.LogGroup ?? `/aws/lambda/${name}`;
+    const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomBytes(16).toString('hex')}`;
+    const variables = (template.property(functionId, 'Environment') as { Variables?: Record<string, string> } | undefined)?.Variables;
+
+    // What the Lambda runtime sets itself (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html),
+    // the function's own variables from the template, and the one local difference: DynamoDB is DynamoDB Local behind the IAM proxy.
+    const environment = {
+      ...variables,
+      _HANDLER: `${moduleName}.${exportName}`,
+      AWS_REGION: deployment.region,
+      AWS_DEFAULT_REGION: deployment.region,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${template.resolveString(template.property(functionId, 'Runtime'))}`,
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
+      AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+      // The role's session credentials on AWS; here the ones DynamoDB Local keys its tables by.
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      AWS_SESSION_TOKEN: 'local-session',
+      LAMBDA_TASK_ROOT: this.codeDir(functionId),
+      LAMBDA_RUNTIME_DIR: '/var/runtime',
+      DYNAMODB_ENDPOINT: proxy.endpoint,
+    };
+    // The bundle reads its configuration when it loads, as at a cold start: it must see this
+    // environment and nothing of the test process's. Each bundle has its own copy of every
+    // module (the SDK included), so several load side by side.
+    const file = join(this.codeDir(functionId), `${moduleName}.js`);
+    const loaded = withEnvironment(environment, () => createRequire(file)(file) as Record<string, unknown>);
+    const handler = loaded[exportName];
+    if (typeof handler !== 'function') throw new Error(`${file} exports no function '${exportName}'.`);
+
+    return {
+      handler: handler as LambdaHandler,
+      proxy,
+      context: (requestId) => {
+        const deadline = Date.now() + timeoutMs;
+        return {
+          callbackWaitsForEmptyEventLoop: true,
+          functionName: name,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: template.arn(functionId),
+          memoryLimitInMB: String(memorySize),
+          awsRequestId: requestId,
+          logGroupName,
+          logStreamName,
+          getRemainingTimeInMillis: () => deadline - Date.now(),
+          done: () => undefined,
+          fail: () => undefined,
+          succeed: () => undefined,
+        };
+      },
+    };
+  }
+}
+
+/** CreateTable input from an `AWS::DynamoDB::Table`: everything of its definition that DynamoDB Local takes. */
+function createTableInput(template: ResolvedTemplate, id: string): CreateTableCommandInput {
+  type Index = { IndexName: string; KeySchema: unknown; Projection: unknown; ProvisionedThroughput?: unknown };
+  const property = (name: string) => template.property(id, name);
+  const stream = property('StreamSpecification') as { StreamViewType: string } | undefined;
+  // The template's index definitions may carry settings the API does not take (contributor insights...).
+  const index = ({ IndexName, KeySchema, Projection, ProvisionedThroughput }: Index) => ({ IndexName, KeySchema, Projection, ProvisionedThroughput });
+  return {
+    TableName: template.physicalName(id),
+    KeySchema: property('KeySchema'),
+    AttributeDefinitions: property('AttributeDefinitions'),
+    BillingMode: property('BillingMode'),
+    ProvisionedThroughput: property('ProvisionedThroughput'),
+    GlobalSecondaryIndexes: (property('GlobalSecondaryIndexes') as Index[] | undefined)?.map(index),
+    LocalSecondaryIndexes: (property('LocalSecondaryIndexes') as Index[] | undefined)?.map(({ IndexName, KeySchema, Projection }) => ({ IndexName, KeySchema, Projection })),
+    // In CloudFormation a StreamSpecification means the stream is on.
+    StreamSpecification: stream && { StreamEnabled: true, StreamViewType: stream.StreamViewType },
+  } as CreateTableCommandInput;
+}
+
+/** `index.handler` → the module `index` and its export `handler`. */
+function splitHandler(handler: string): [moduleName: string, exportName: string] {
+  const dot = handler.lastIndexOf('.');
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}
+
+/** Runs `run` with exactly `environment` as process.env, then puts the test process's back. */
+function withEnvironment<T>(environment: Readonly<Record<string, string>>, run: () => T): T {
+  const saved = { ...process.env };
+  const replace = (variables: NodeJS.ProcessEnv) => {
+    for (const name of Object.keys(process.env)) delete process.env[name];
+    Object.assign(process.env, variables);
+  };
+  replace(environment);
+  try {
+    return run();
+  } finally {
+    replace(saved);
+  }
+}
+
+/** Runs `run` and returns what it wrote to stdout and stderr instead of printing it (invocations run one at a time). */
+async function capturingOutput<T>(run: () => Promise<T>): Promise<[T, string]> {
+  const output: string[] = [];
+  const streams = [process.stdout, process.stderr];
+  const writes = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array) => {
+      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }) as typeof stream.write;
+  }
+  try {
+    return [await run(), output.join('')];
+  } finally {
+    streams.forEach((stream, index) => {
+      stream.write = writes[index]!;
+    });
+  }
+}
