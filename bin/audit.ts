@@ -9,10 +9,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { auditEvent, type AuditReport } from '../functions/audit/audit-event';
+import { type AuditReport, auditEvent } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
-import { localStackFile, type LocalStackDescriptor } from '../local/local-stack';
+import { type LocalStackDescriptor, localStackFile } from '../local/local-stack';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the same rush (bin/rush.ts) for every strategy, the unsafe control
- * included, one after the other, each on a fresh local stack; then the performance ×
+ * included, one after the other: one DynamoDB Local for the whole bench (a table per strategy),
+ * a fresh API process per strategy; then the performance ×
  * correctness matrix goes into BENCHMARKS.md and the throughput/latency chart into
  * benchmarks/rush-timeline.svg. Exits 1 if a safe strategy fails its audit.
  *
@@ -14,12 +15,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { benchMarkdown, spliceBenchSection, type BenchMeta } from '../load/bench-report';
+import { type BenchMeta, benchMarkdown, spliceBenchSection } from '../load/bench-report';
 import { defaultOutputDir, readRushFlags, readStrategies, rushDefaults, rushFlagSpecs, UsageError } from '../load/cli-options';
-import { runRush, type RushResult } from '../load/rush';
+import { type RushResult, runRush } from '../load/rush';
 import { formatSummary } from '../load/summary';
 import { timelineChart } from '../load/svg-chart';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -5,7 +5,7 @@
  * most of a cold start's init phase. Without --cdk-out it synthesizes the app first (bundling).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ const template = JSON.parse(readFileSync(join(cdkOut, templateFile), 'utf8')) as
   Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Description?: string } }>;
 };
 
-console.log('function | bundle KB | gzip KB | cold require ms (median of ' + runs + ')');
+console.log(`function | bundle KB | gzip KB | cold require ms (median of ${runs})`);
 for (const [id, resource] of Object.entries(template.Resources)) {
   const key = resource.Type === 'AWS::Lambda::Function' ? resource.Properties.Code?.S3Key : undefined;
   if (!key) continue;
@@ -36,7 +36,13 @@ for (const [id, resource] of Object.entries(template.Resources)) {
 /** One fresh process: the time `require()` of the bundle takes, module init included. */
 function requireTime(bundle: string): number {
   const script = `const t = process.hrtime.bigint(); require(${JSON.stringify(bundle)}); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
-  const env = { ...process.env, TABLE_NAME: 'bundle-report', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env = {
+    ...process.env,
+    TABLE_NAME: 'bundle-report',
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   return Number(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
 }
 

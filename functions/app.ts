@@ -1,12 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig, type StampedeConfig } from './config';
-import { systemClock, type Clock } from './domain/clock';
-import { ConcurrencyLimiter } from './domain/concurrency-limiter';
-import { EventService } from './domain/event-service';
-import type { StrategyName } from './domain/model';
-import type { Telemetry } from './domain/ports';
-import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
-import { defaultRetryPolicy, realSleep, type RetryPolicy, type Sleep } from './domain/retry';
 import { createDocumentClient } from './data/dynamodb-client';
 import { DynamoEventRepository } from './data/event-repository';
 import { readInventory } from './data/inventory/inventory-reads';
@@ -20,6 +13,13 @@ import { ShardedStrategy } from './data/strategies/sharded';
 import type { StrategyDeps } from './data/strategies/strategy-deps';
 import { TransactionalStrategy } from './data/strategies/transactional';
 import { UnsafeStrategy } from './data/strategies/unsafe';
+import { type Clock, systemClock } from './domain/clock';
+import { ConcurrencyLimiter } from './domain/concurrency-limiter';
+import { EventService } from './domain/event-service';
+import type { StrategyName } from './domain/model';
+import type { Telemetry } from './domain/ports';
+import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
+import { defaultRetryPolicy, type RetryPolicy, realSleep, type Sleep } from './domain/retry';
 import { createLogger, type Log } from './observability/log';
 import { PowertoolsTelemetry } from './observability/powertools-telemetry';
 import { InMemoryTelemetry } from './observability/telemetry';
@@ -67,7 +67,9 @@ export function createApp(options: AppOptions): App {
     telemetry,
     views: new InventoryViews(),
     snapshots: new InventorySnapshots(async (event) =>
-      (await readInventory(db, config.tableName, event, { atomic: true, retrier, maxTransactionItems: config.maxTransactionItems })).map((shard) => shard.available),
+      (await readInventory(db, config.tableName, event, { atomic: true, retrier, maxTransactionItems: config.maxTransactionItems })).map(
+        (shard) => shard.available,
+      ),
     ),
   };
   const strategies: StrategyRegistry = {

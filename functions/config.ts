@@ -58,17 +58,24 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   const maxQueuedRequests = parsePositiveInt(env.STAMPEDE_MAX_QUEUED_REQUESTS, 'STAMPEDE_MAX_QUEUED_REQUESTS', 20_000, problems);
   const maxQueueWaitMs = parsePositiveInt(env.STAMPEDE_MAX_QUEUE_WAIT_MS, 'STAMPEDE_MAX_QUEUE_WAIT_MS', 5_000, problems);
   const holdBudgetMs = parsePositiveInt(env.STAMPEDE_HOLD_BUDGET_MS, 'STAMPEDE_HOLD_BUDGET_MS', 6_000, problems);
-  const maxTransactionItems = parsePositiveInt(
-    env.STAMPEDE_MAX_TRANSACTION_ITEMS,
-    'STAMPEDE_MAX_TRANSACTION_ITEMS',
-    endpoint ? 10 : 100,
-    problems,
-  );
+  const maxTransactionItems = parsePositiveInt(env.STAMPEDE_MAX_TRANSACTION_ITEMS, 'STAMPEDE_MAX_TRANSACTION_ITEMS', endpoint ? 10 : 100, problems);
   if (maxTransactionItems < 3 || maxTransactionItems > 100) {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
   }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
-  return { tableName: tableName!, region: region!, endpoint, allowUnsafe, maxSockets, maxConcurrentRequests, maxQueuedRequests, maxQueueWaitMs, holdBudgetMs, maxTransactionItems, emitMetrics };
+  return {
+    tableName: tableName!,
+    region: region!,
+    endpoint,
+    allowUnsafe,
+    maxSockets,
+    maxConcurrentRequests,
+    maxQueuedRequests,
+    maxQueueWaitMs,
+    holdBudgetMs,
+    maxTransactionItems,
+    emitMetrics,
+  };
 }
 
 /** DynamoDB Local keeps tables per access key and region: every local process must use the same ones. */

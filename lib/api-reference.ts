@@ -23,7 +23,13 @@ type Schema = {
 };
 type Parameter = { name: string; in: string; required?: boolean; description?: string; schema: Schema };
 type Response = { description: string; content?: Record<string, { schema: Schema }> };
-type Operation = { summary: string; security?: unknown[]; parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, Response> };
+type Operation = {
+  summary: string;
+  security?: unknown[];
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, Response>;
+};
 
 export function apiReference(document: OpenApiDocument): string {
   const schemas = (document.components as { schemas: Record<string, Schema> }).schemas;
@@ -40,11 +46,12 @@ export function apiReference(document: OpenApiDocument): string {
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, raw] of Object.entries(methods)) {
       const operation = raw as unknown as Operation;
-      lines.push('', `## ${method.toUpperCase()} ${path}`, '', operation.summary + '.');
+      lines.push('', `## ${method.toUpperCase()} ${path}`, '', `${operation.summary}.`);
       const parameters = operation.parameters ?? [];
       if (parameters.length > 0) {
         lines.push('', '| parameter | in | rule |', '|---|---|---|');
-        for (const parameter of parameters) lines.push(`| \`${parameter.name}\` | ${parameter.in} | ${rule(parameter.schema)}${parameter.description ? `. ${parameter.description}` : ''} |`);
+        for (const parameter of parameters)
+          lines.push(`| \`${parameter.name}\` | ${parameter.in} | ${rule(parameter.schema)}${parameter.description ? `. ${parameter.description}` : ''} |`);
       }
       const body = operation.requestBody?.content['application/json']?.schema;
       if (body) lines.push('', 'Body (unknown fields are refused):', '', ...fieldTable(resolve(body)));
@@ -69,7 +76,8 @@ function fieldTable(schema: Schema): string[] {
     '| field | required | rule |',
     '|---|---|---|',
     ...Object.entries(schema.properties ?? {}).map(
-      ([field, property]) => `| \`${field}\` | ${required.has(field) ? 'yes' : 'no'} | ${rule(property)}${property.description ? `. ${property.description}` : ''} |`,
+      ([field, property]) =>
+        `| \`${field}\` | ${required.has(field) ? 'yes' : 'no'} | ${rule(property)}${property.description ? `. ${property.description}` : ''} |`,
     ),
   ];
 }

@@ -1,7 +1,7 @@
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { StampedeStack } from './stampede-stack';
 import { ContextError, stageFromContext } from './stage';
+import { StampedeStack } from './stampede-stack';
 
 /**
  * Builds the Stampede app from its CDK context: `stage` (required), `protected`,

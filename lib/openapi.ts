@@ -4,7 +4,7 @@ import type { ErrorCode } from '../functions/domain/errors';
 import { errorBody } from '../functions/http/response-schemas';
 import { statusByCode } from '../functions/http/responses';
 import { pathParameters } from '../functions/http/schemas';
-import { routes as routeTable, type RouteDefinition } from './routes';
+import { type RouteDefinition, routes as routeTable } from './routes';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the route table and the request and
@@ -57,11 +57,19 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
       summary: route.description,
       parameters: [
         ...parameterNames(route.path).map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) })),
-        ...(contract.headers ?? []).map((header) => ({ name: header.name, in: 'header', required: false, description: header.description, schema: jsonSchema(header.schema) })),
+        ...(contract.headers ?? []).map((header) => ({
+          name: header.name,
+          in: 'header',
+          required: false,
+          description: header.description,
+          schema: jsonSchema(header.schema),
+        })),
       ],
       ...(contract.body && { requestBody: { required: true, content: { 'application/json': { schema: ref(contract.body) } } } }),
       responses: {
-        ...Object.fromEntries(contract.answers.map((answer) => [String(answer.status), { description: answer.description, content: json(ref(answer.schema)) }])),
+        ...Object.fromEntries(
+          contract.answers.map((answer) => [String(answer.status), { description: answer.description, content: json(ref(answer.schema)) }]),
+        ),
         ...errorResponses([...contract.errors, ...everyRouteErrors]),
         500: { description: '`internal_error`: an unexpected failure; the cause goes to the log only.', content: json({ $ref: '#/components/schemas/Error' }) },
       },

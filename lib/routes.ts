@@ -52,7 +52,7 @@ export interface RouteDefinition {
   readonly contract: RouteContract;
 }
 
-export interface RouteContract {
+interface RouteContract {
   readonly body?: GenericSchema;
   readonly headers?: readonly { readonly name: string; readonly schema: GenericSchema; readonly description: string }[];
   /** Successful answers by status. */

@@ -15,12 +15,11 @@ export interface StageSettings {
 }
 
 /** Stages that are always protected, whatever the context says. */
-export const protectedStageNames: readonly string[] = ['prod', 'production'];
+const protectedStageNames: readonly string[] = ['prod', 'production'];
 
 const namePattern = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 
-const nameRule =
-  "2-20 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'";
+const nameRule = "2-20 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'";
 
 /** A missing or malformed `-c key=value`: the CLI shows its message, not a stack trace. */
 export class ContextError extends Error {
@@ -32,8 +31,7 @@ export function stageFromContext(tryGetContext: (key: string) => unknown): Stage
   const name = tryGetContext('stage');
   if (name === undefined || name === '') {
     throw new ContextError(
-      `No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), ` +
-        `e.g. 'npx cdk deploy -c stage=alice'.`,
+      `No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), e.g. 'npx cdk deploy -c stage=alice'.`,
     );
   }
   if (typeof name !== 'string' || !namePattern.test(name)) {

@@ -1,13 +1,13 @@
-import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { StampedeApi } from './constructs/stampede-api';
 import { StampedeFunction } from './constructs/stampede-function';
-import { StampedeMonitoring, type AlarmThresholds } from './constructs/stampede-monitoring';
+import { type AlarmThresholds, StampedeMonitoring } from './constructs/stampede-monitoring';
 import { StampedeTable } from './constructs/stampede-table';
-import { routes as routeTable, type RouteDefinition } from './routes';
+import { type RouteDefinition, routes as routeTable } from './routes';
 import type { StageSettings } from './stage';
 
 export interface StampedeStackProps extends StackProps {

@@ -14,8 +14,6 @@ export const tableSchema = {
   billingMode: 'PAY_PER_REQUEST',
 } as const;
 
-export type TableSchema = typeof tableSchema;
-
 /** CreateTable input for DynamoDB Local, derived from the schema above. */
 export function createTableInput(tableName: string) {
   const { partitionKey, sortKey } = tableSchema;

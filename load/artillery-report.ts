@@ -5,7 +5,7 @@
  * buyer processor's (`stampede.*`, see buyer.ts). Pure: no I/O.
  * https://www.artillery.io/docs/reference/cli/run#output---output
  */
-export interface ArtillerySummary {
+interface ArtillerySummary {
   readonly min?: number;
   readonly max?: number;
   readonly count?: number;
@@ -144,7 +144,7 @@ export function timeline(periods: readonly ArtilleryPeriod[], firstMetricAt?: nu
   });
 }
 
-export function percentiles(summary: ArtillerySummary | undefined): Percentiles {
+function percentiles(summary: ArtillerySummary | undefined): Percentiles {
   if (!summary) return { count: 0 };
   return { count: summary.count ?? 0, p50: summary.p50 ?? summary.median, p95: summary.p95, p99: summary.p99, max: summary.max };
 }

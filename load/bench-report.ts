@@ -1,5 +1,5 @@
 import type { RushResult } from './rush';
-import { f, n, p } from './summary';
+import { count, decimal, percentiles } from './summary';
 
 /**
  * The performance × correctness matrix `npm run bench` writes into BENCHMARKS.md, between
@@ -16,7 +16,7 @@ export interface BenchMeta {
 export const benchMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' } as const;
 
 /** Targets from the issue: API/raw, the sold-out path, and the sharded event's AWS ceiling. */
-export const targets = {
+const targets = {
   apiToRaw: 0.8,
   soldOutWritesPerAnswer: 0,
   soldOutTimesHoldRate: 3,
@@ -33,131 +33,164 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
   lines.push(`- Machine: ${meta.machine}`);
   if (first) {
     lines.push(
-      `- Load per strategy: ${n(first.load.buyers)} buyers (Artillery, one buyer per virtual user) for ${n(first.options.tickets)} tickets, ` +
-        `peak ${n(first.options.arrivalRate)} buyers/s (${first.phases.map((phase) => `${phase.name} ${n(phase.arrivalCount)} in ${phase.duration} s`).join(', ')})`,
+      `- Load per strategy: ${count(first.load.buyers)} buyers (Artillery, one buyer per virtual user) for ${count(first.options.tickets)} tickets, ` +
+        `peak ${count(first.options.arrivalRate)} buyers/s (${first.phases.map((phase) => `${phase.name} ${count(phase.arrivalCount)} in ${phase.duration} s`).join(', ')})`,
     );
   }
   lines.push('', '### Correctness (the audit)', '');
-  lines.push(table(
-    ['strategy', 'sold', 'oversold', 'lost', 'double holds', 'buyers over limit', 'pending', 'audit'],
-    results.map((r) => {
-      const a = r.audit;
-      if (!a) return [r.options.strategy, n(r.load.ticketsWon), '?', '?', '?', '?', '?', r.auditSkipped ?? 'skipped'];
-      const verdict = a.violations.length === 0 ? 'OK' : `${a.violations.length} violation(s)${r.options.strategy === 'unsafe' ? ' (expected: the control)' : ''}`;
-      return [r.options.strategy, n(a.sold), n(a.oversold), n(a.lost), n(a.doubleHolds), n(a.buyersOverLimit), n(a.pending), verdict];
-    }),
-  ));
+  lines.push(
+    table(
+      ['strategy', 'sold', 'oversold', 'lost', 'double holds', 'buyers over limit', 'pending', 'audit'],
+      results.map((r) => {
+        const a = r.audit;
+        if (!a) return [r.options.strategy, count(r.load.ticketsWon), '?', '?', '?', '?', '?', r.auditSkipped ?? 'skipped'];
+        const verdict =
+          a.violations.length === 0 ? 'OK' : `${a.violations.length} violation(s)${r.options.strategy === 'unsafe' ? ' (expected: the control)' : ''}`;
+        return [r.options.strategy, count(a.sold), count(a.oversold), count(a.lost), count(a.doubleHolds), count(a.buyersOverLimit), count(a.pending), verdict];
+      }),
+    ),
+  );
   lines.push('', '### Speed', '');
-  lines.push(table(
-    ['strategy', 'tickets/s', 'holds/s', 'selling s', 'requests/s', 'wins p50/p95/p99 ms', 'sold-out p50/p95/p99 ms', 'answers', 'no answer', 'buyer retries'],
-    results.map((r) => [
-      r.options.strategy,
-      f(r.derived.ticketsPerSecond),
-      f(r.derived.holdsPerSecond),
-      r.derived.selling ? String(r.derived.selling.seconds) : 'n/a',
-      f(r.load.requestsPerSecond),
-      p(r.load.winLatency),
-      p(r.load.soldOutLatency),
-      record(r.load.statuses),
-      record(r.load.errors),
-      `${n(r.load.retried)} (${n(r.load.gaveUp)} gave up)`,
-    ]),
-  ));
+  lines.push(
+    table(
+      [
+        'strategy',
+        'tickets/s',
+        'holds/s',
+        'selling s',
+        'requests/s',
+        'wins p50/p95/p99 ms',
+        'sold-out p50/p95/p99 ms',
+        'answers',
+        'no answer',
+        'buyer retries',
+      ],
+      results.map((r) => [
+        r.options.strategy,
+        decimal(r.derived.ticketsPerSecond),
+        decimal(r.derived.holdsPerSecond),
+        r.derived.selling ? String(r.derived.selling.seconds) : 'n/a',
+        decimal(r.load.requestsPerSecond),
+        percentiles(r.load.winLatency),
+        percentiles(r.load.soldOutLatency),
+        record(r.load.statuses),
+        record(r.load.errors),
+        `${count(r.load.retried)} (${count(r.load.gaveUp)} gave up)`,
+      ]),
+    ),
+  );
   lines.push('', '### Overhead: API against raw DynamoDB Local, and where the CPU goes', '');
-  lines.push(table(
-    [
-      'strategy',
-      'raw holds/s',
-      'API holds/s, closed loop',
-      'API/raw',
-      'API holds/s under the rush (busiest 5 s)',
-      'of raw',
-      'CPU ms/request: Artillery',
-      'API',
-      'DynamoDB Local',
-      'conflicts',
-      'retries',
-      'shard misses',
-    ],
-    results.map((r) => {
-      const cpu = r.derived.cpuSecondsPerRequest;
-      const metric = (name: string) => n(r.telemetry?.[`${r.options.strategy}.${name}`] ?? 0);
-      return [
-        r.options.strategy,
-        f(r.raw?.holdsPerSecond),
-        f(r.apiClosedLoop?.perSecond),
-        f(r.derived.apiToRaw, 2),
-        `${f(r.derived.peakHoldsPerSecond)}${r.derived.arrivalLimited ? ' (arrival-limited)' : ''}`,
-        f(r.derived.rushPeakToRaw, 2),
-        f(msOf(cpu.artillery), 2),
-        f(msOf(cpu.api), 2),
-        f(msOf(cpu.dynamodb), 2),
-        metric('Conflict'),
-        metric('Retry'),
-        metric('ShardMiss'),
-      ];
-    }),
-  ));
+  lines.push(
+    table(
+      [
+        'strategy',
+        'raw holds/s',
+        'API holds/s, closed loop',
+        'API/raw',
+        'API holds/s under the rush (busiest 5 s)',
+        'of raw',
+        'CPU ms/request: Artillery',
+        'API',
+        'DynamoDB Local',
+        'conflicts',
+        'retries',
+        'shard misses',
+      ],
+      results.map((r) => {
+        const cpu = r.derived.cpuSecondsPerRequest;
+        const metric = (name: string) => count(r.telemetry?.[`${r.options.strategy}.${name}`] ?? 0);
+        return [
+          r.options.strategy,
+          decimal(r.raw?.holdsPerSecond),
+          decimal(r.apiClosedLoop?.perSecond),
+          decimal(r.derived.apiToRaw, 2),
+          `${decimal(r.derived.peakHoldsPerSecond)}${r.derived.arrivalLimited ? ' (arrival-limited)' : ''}`,
+          decimal(r.derived.rushPeakToRaw, 2),
+          decimal(msOf(cpu.artillery), 2),
+          decimal(msOf(cpu.api), 2),
+          decimal(msOf(cpu.dynamodb), 2),
+          metric('Conflict'),
+          metric('Retry'),
+          metric('ShardMiss'),
+        ];
+      }),
+    ),
+  );
   lines.push('', '### The sold-out path (after the sell-out)', '');
-  lines.push(table(
-    [
-      'strategy',
-      'probe: sold-out answers/s (closed loop)',
-      "× the rush's hold rate",
-      "× the API's closed-loop hold rate",
-      'probe: DynamoDB writes',
-      'rush, after the sell-out: answers/s (peak /s)',
-      'writes per answer',
-      'whole run: writes / reads per sold-out answer',
-    ],
-    results.map((r) => {
-      const path = r.derived.soldOutPath;
-      const probe = r.soldOutProbe;
-      return [
-        r.options.strategy,
-        probe ? `${f(probe.perSecond)} (${n(probe.count)} in ${f(probe.seconds, 1)} s)` : (r.soldOutProbeSkipped ?? 'n/a'),
-        f(r.derived.soldOutProbeTimesHoldRate, 1),
-        f(r.derived.soldOutProbeTimesApiHoldRate, 1),
-        probe?.writes === undefined ? 'n/a' : n(probe.writes),
-        path ? `${f(path.answersPerSecond)} (${n(path.peakPerSecond)})` : 'n/a',
-        path ? `${f(path.writesPerAnswer, 3)} (${n(path.writes)} in all)` : 'n/a',
-        `${f(r.derived.writesPerSoldOutAnswer, 3)} / ${f(r.derived.readsPerSoldOutAnswer, 3)}`,
-      ];
-    }),
-  ));
+  lines.push(
+    table(
+      [
+        'strategy',
+        'probe: sold-out answers/s (closed loop)',
+        "× the rush's hold rate",
+        "× the API's closed-loop hold rate",
+        'probe: DynamoDB writes',
+        'rush, after the sell-out: answers/s (peak /s)',
+        'writes per answer',
+        'whole run: writes / reads per sold-out answer',
+      ],
+      results.map((r) => {
+        const path = r.derived.soldOutPath;
+        const probe = r.soldOutProbe;
+        return [
+          r.options.strategy,
+          probe ? `${decimal(probe.perSecond)} (${count(probe.count)} in ${decimal(probe.seconds, 1)} s)` : (r.soldOutProbeSkipped ?? 'n/a'),
+          decimal(r.derived.soldOutProbeTimesHoldRate, 1),
+          decimal(r.derived.soldOutProbeTimesApiHoldRate, 1),
+          probe?.writes === undefined ? 'n/a' : count(probe.writes),
+          path ? `${decimal(path.answersPerSecond)} (${count(path.peakPerSecond)})` : 'n/a',
+          path ? `${decimal(path.writesPerAnswer, 3)} (${count(path.writes)} in all)` : 'n/a',
+          `${decimal(r.derived.writesPerSoldOutAnswer, 3)} / ${decimal(r.derived.readsPerSoldOutAnswer, 3)}`,
+        ];
+      }),
+    ),
+  );
   lines.push('', '### Cost and the projected AWS ceiling of one event', '');
-  lines.push(table(
-    ['strategy', 'WCU/ticket', 'RCU/ticket', 'measured WCU/RCU per ticket', 'hottest key', 'its share of WCU', 'its WCU/ticket', 'ceiling tickets/s', 'ceiling holds/s', 'succeeded writes only: tickets/s, holds/s'],
-    results.map((r) => {
-      const d = r.derived;
-      return [
-        r.options.strategy,
-        f(d.writeUnitsPerTicket, 2),
-        f(d.readUnitsPerTicket, 2),
-        `${f(d.measuredWriteUnitsPerTicket, 2)} / ${f(d.measuredReadUnitsPerTicket, 2)}`,
-        d.hottestKey ? `\`${keyLabel(d.hottestKey.pk)}\`` : 'n/a',
-        d.hottestKey ? `${f(d.hottestKey.shareOfWrites * 100, 1)}%` : 'n/a',
-        f(d.ceiling?.hottestKeyWriteUnitsPerTicket, 3),
-        f(d.ceiling?.ticketsPerSecond),
-        f(d.ceiling?.holdsPerSecond),
-        `${f(d.ceilingSucceededOnly?.ticketsPerSecond)}, ${f(d.ceilingSucceededOnly?.holdsPerSecond)}`,
-      ];
-    }),
-  ));
+  lines.push(
+    table(
+      [
+        'strategy',
+        'WCU/ticket',
+        'RCU/ticket',
+        'measured WCU/RCU per ticket',
+        'hottest key',
+        'its share of WCU',
+        'its WCU/ticket',
+        'ceiling tickets/s',
+        'ceiling holds/s',
+        'succeeded writes only: tickets/s, holds/s',
+      ],
+      results.map((r) => {
+        const d = r.derived;
+        return [
+          r.options.strategy,
+          decimal(d.writeUnitsPerTicket, 2),
+          decimal(d.readUnitsPerTicket, 2),
+          `${decimal(d.measuredWriteUnitsPerTicket, 2)} / ${decimal(d.measuredReadUnitsPerTicket, 2)}`,
+          d.hottestKey ? `\`${keyLabel(d.hottestKey.pk)}\`` : 'n/a',
+          d.hottestKey ? `${decimal(d.hottestKey.shareOfWrites * 100, 1)}%` : 'n/a',
+          decimal(d.ceiling?.hottestKeyWriteUnitsPerTicket, 3),
+          decimal(d.ceiling?.ticketsPerSecond),
+          decimal(d.ceiling?.holdsPerSecond),
+          `${decimal(d.ceilingSucceededOnly?.ticketsPerSecond)}, ${decimal(d.ceilingSucceededOnly?.holdsPerSecond)}`,
+        ];
+      }),
+    ),
+  );
   lines.push('', '### Targets', '', ...targetLines(results), '');
   lines.push(`![Throughput and latency over time per strategy](${meta.chartPath})`, '');
   lines.push(
     '**How to read it.** Sold/oversold/lost/double holds/buyers over limit come from the audit (`npm run audit`) of the event after the rush. ' +
       'tickets/s and holds/s: tickets sold (audit) and holds made (`201`) per second of the selling window, from the first hold to the second by which 99% of holds were made (server-side, per second). ' +
-      'requests/s: all answers over the whole Artillery run. Latencies are Artillery\'s time to first byte, for wins (`201`/`200`) and sold-out answers (`409 sold_out`) separately. ' +
+      "requests/s: all answers over the whole Artillery run. Latencies are Artillery's time to first byte, for wins (`201`/`200`) and sold-out answers (`409 sold_out`) separately. " +
       'Raw: the same DynamoDB requests per hold, sent directly with the SDK (64 in flight) to the same DynamoDB Local, in the same run, before the rush; ' +
       'then the API in a closed loop: 64 clients asking for one ticket each through HTTP and the handlers, on an event of its own, for as long. API/raw divides the two: what HTTP and the handlers cost, with nothing else running. ' +
       'Under the rush, Artillery takes about a core of the two: the API\'s busiest 5 seconds of holds are also given against raw ("arrival-limited" when within 10% of the arrival rate: the API was not saturated). ' +
-      'Sold-out probe: after the rush (and before the audit), 32 clients in a closed loop ask the sold-out event for one ticket for 5 s; its rate is held against the rush\'s holds/s while selling (the target\'s "reserve rate") and, stricter, against the API\'s closed-loop holds/s, both paths at full speed. ' +
+      "Sold-out probe: after the rush (and before the audit), 32 clients in a closed loop ask the sold-out event for one ticket for 5 s; its rate is held against the rush's holds/s while selling (the target's \"reserve rate\") and, stricter, against the API's closed-loop holds/s, both paths at full speed. " +
       'CPU: utime+stime from /proc/<pid>/stat over the window from the first phase to the last buyer, divided by the answers. ' +
-      'WCU/RCU are **counted** per request and per partition key with AWS\'s rules (a failed conditional write or cancelled transaction counted as if it ran; items ≤ 1 KB except Puts, which are sized); ' +
+      "WCU/RCU are **counted** per request and per partition key with AWS's rules (a failed conditional write or cancelled transaction counted as if it ran; items ≤ 1 KB except Puts, which are sized); " +
       '"measured" is DynamoDB Local\'s ConsumedCapacity, which covers successful calls only and reports every TransactWriteItems as 4 WCU whatever its size (AWS: 2 per item, 6 for a hold). ' +
-      'Ceiling = 1,000 WCU/s ÷ the hottest partition key\'s WCU per sold ticket (or per hold): one partition key never takes more than 1,000 WCU/s on AWS. ' +
+      "Ceiling = 1,000 WCU/s ÷ the hottest partition key's WCU per sold ticket (or per hold): one partition key never takes more than 1,000 WCU/s on AWS. " +
       'It counts every write to that key over the whole rush, failed ones included (the last shards with tickets draw many failed attempts at the end); ' +
       '"succeeded writes only" is the bound without them. The targets use the first (the conservative one).',
     '',
@@ -176,7 +209,7 @@ export function spliceBenchSection(existing: string | undefined, section: string
   return `${existing.slice(0, start)}${section}${existing.slice(end + benchMarkers.end.length)}`;
 }
 
-export function targetLines(results: readonly RushResult[]): string[] {
+function targetLines(results: readonly RushResult[]): string[] {
   const by = (strategy: string) => results.find((r) => r.options.strategy === strategy);
   const mark = (ok: boolean | undefined) => (ok === undefined ? '?' : ok ? '✅' : '❌');
   const lines: string[] = [];
@@ -187,11 +220,11 @@ export function targetLines(results: readonly RushResult[]): string[] {
     const times = r.derived.soldOutProbeTimesHoldRate;
     const writesOk = path || probe?.writes !== undefined ? (path?.writes ?? 0) + (probe?.writes ?? 0) <= targets.soldOutWritesPerAnswer : undefined;
     lines.push(
-      `- ${r.options.strategy}: API/raw ${f(r.derived.apiToRaw, 2)} ${mark(r.derived.apiToRaw === undefined ? undefined : r.derived.apiToRaw >= targets.apiToRaw)} (≥ ${targets.apiToRaw}); ` +
-        `sold-out path ${path ? `${n(path.writes)} writes for ${n(path.answers)} answers after the sell-out` : 'n/a'}` +
-        `${probe?.writes !== undefined ? `, ${n(probe.writes)} for the probe's ${n(probe.count)}` : ''} ${mark(writesOk)} (0 writes); ` +
-        `sold-out rate ${f(times, 1)}× the rush's hold rate ${mark(times === undefined ? undefined : times >= targets.soldOutTimesHoldRate)} (≥ ${targets.soldOutTimesHoldRate}×; ` +
-        `${f(r.derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate)`,
+      `- ${r.options.strategy}: API/raw ${decimal(r.derived.apiToRaw, 2)} ${mark(r.derived.apiToRaw === undefined ? undefined : r.derived.apiToRaw >= targets.apiToRaw)} (≥ ${targets.apiToRaw}); ` +
+        `sold-out path ${path ? `${count(path.writes)} writes for ${count(path.answers)} answers after the sell-out` : 'n/a'}` +
+        `${probe?.writes !== undefined ? `, ${count(probe.writes)} for the probe's ${count(probe.count)}` : ''} ${mark(writesOk)} (0 writes); ` +
+        `sold-out rate ${decimal(times, 1)}× the rush's hold rate ${mark(times === undefined ? undefined : times >= targets.soldOutTimesHoldRate)} (≥ ${targets.soldOutTimesHoldRate}×; ` +
+        `${decimal(r.derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate)`,
     );
   }
   const sharded = by('sharded')?.derived.ceiling?.holdsPerSecond;
@@ -199,14 +232,16 @@ export function targetLines(results: readonly RushResult[]): string[] {
   const conditional = by('conditional')?.derived.ceiling?.holdsPerSecond;
   if (sharded !== undefined) {
     lines.push(
-      `- sharded ceiling ${f(sharded)} holds/s per event ${mark(sharded >= targets.shardedHoldsPerSecond)} (≥ ${n(targets.shardedHoldsPerSecond)}); ` +
-        `× transactional ${f(transactional ? sharded / transactional : undefined, 1)} ${mark(transactional ? sharded / transactional >= targets.shardedOverTransactional : undefined)} (≥ ${targets.shardedOverTransactional}); ` +
-        `× conditional ${f(conditional ? sharded / conditional : undefined, 1)} ${mark(conditional ? sharded / conditional >= targets.shardedOverConditional : undefined)} (≥ ${targets.shardedOverConditional})`,
+      `- sharded ceiling ${decimal(sharded)} holds/s per event ${mark(sharded >= targets.shardedHoldsPerSecond)} (≥ ${count(targets.shardedHoldsPerSecond)}); ` +
+        `× transactional ${decimal(transactional ? sharded / transactional : undefined, 1)} ${mark(transactional ? sharded / transactional >= targets.shardedOverTransactional : undefined)} (≥ ${targets.shardedOverTransactional}); ` +
+        `× conditional ${decimal(conditional ? sharded / conditional : undefined, 1)} ${mark(conditional ? sharded / conditional >= targets.shardedOverConditional : undefined)} (≥ ${targets.shardedOverConditional})`,
     );
   }
   const unsafe = by('unsafe');
   if (unsafe?.audit) {
-    lines.push(`- unsafe (the control) oversold ${n(unsafe.audit.oversold)} ${mark(unsafe.audit.oversold > 0)} (must be > 0: proves the audit can see an oversell)`);
+    lines.push(
+      `- unsafe (the control) oversold ${count(unsafe.audit.oversold)} ${mark(unsafe.audit.oversold > 0)} (must be > 0: proves the audit can see an oversell)`,
+    );
   }
   return lines;
 }
@@ -222,7 +257,7 @@ function msOf(seconds: number | undefined): number | undefined {
 
 function record(values: Record<string, number>): string {
   const entries = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
-  return entries.length === 0 ? '–' : entries.map(([key, value]) => `${key}: ${n(value)}`).join('<br>');
+  return entries.length === 0 ? '–' : entries.map(([key, value]) => `${key}: ${count(value)}`).join('<br>');
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

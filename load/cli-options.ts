@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { strategies, type StrategyName } from '../functions/domain/model';
+import { type StrategyName, strategies } from '../functions/domain/model';
 import { limits } from '../functions/http/schemas';
 
 /** Flags shared by `npm run rush` and `npm run bench`. Pure. */

@@ -13,7 +13,7 @@ export interface ArrivalPhase {
 }
 
 /** Shares of the buyers and of the peak rate per phase. */
-export const rushShape = {
+const rushShape = {
   warmUp: { maxShareOfBuyers: 0.05, shareOfPeak: 0.1, maxSeconds: 10 },
   spike: { shareOfBuyers: 0.8 },
   tail: { shareOfPeak: 0.5 },
@@ -37,9 +37,4 @@ export function rushPhases(buyers: number, peakArrivalRate: number): ArrivalPhas
     phase('spike', spikeCount, peakArrivalRate),
     ...(tailCount > 0 ? [phase('tail', tailCount, Math.max(1, peakArrivalRate * tail.shareOfPeak))] : []),
   ];
-}
-
-/** Seconds of arrivals, for estimates. */
-export function arrivalSeconds(phases: readonly ArrivalPhase[]): number {
-  return phases.reduce((sum, phase) => sum + phase.duration, 0);
 }

@@ -35,7 +35,7 @@ function clockTicksPerSecond(): number {
 }
 
 /** CPU seconds the process has used so far, or undefined if it is gone (or not on Linux). */
-export function cpuSeconds(pid: number | undefined): number | undefined {
+function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const { user, system } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));

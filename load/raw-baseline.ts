@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import { cancellationReasons, isConditionalCheckFailed } from '../functions/data/dynamodb-errors';
@@ -36,6 +36,8 @@ export interface RawResult {
   readonly holdsPerSecond: number;
   /** DynamoDB calls sent, failed conditions included. */
   readonly calls: number;
+  /** The event ran out of tickets before the time was up: the rate covers less than `seconds` of work. */
+  readonly soldOut: boolean;
 }
 
 type Attempt = 'held' | 'soldOut' | 'again';
@@ -54,7 +56,13 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
   });
   const db = createDocumentClient(config);
   let calls = 0;
-  db.middlewareStack.add((next) => (args) => (calls++, next(args)), { step: 'initialize', name: 'rawCallCounter' });
+  db.middlewareStack.add(
+    (next) => (args) => {
+      calls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'rawCallCounter' },
+  );
   const pattern = patternFor(event, db, options.tableName);
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
@@ -85,7 +93,7 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
     db.destroy();
   }
   const seconds = (Date.now() - started) / 1000;
-  return { strategy: event.strategy, holds, seconds, holdsPerSecond: holds / seconds, calls };
+  return { strategy: event.strategy, holds, seconds, holdsPerSecond: holds / seconds, calls, soldOut };
 }
 
 function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: string): Pattern {
@@ -143,8 +151,9 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
           try {
             await db.send(new UpdateCommand(takeFromShard(tableName, eventId, { shard: 0, quantity: 1 })));
           } catch (error) {
-            if (isConditionalCheckFailed(error)) return (await forget(request), 'soldOut');
-            throw error;
+            if (!isConditionalCheckFailed(error)) throw error;
+            await forget(request);
+            return 'soldOut';
           }
           await markAsHeld(request);
           return 'held';
@@ -156,7 +165,10 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
           await claimAndCount(request);
           for (let attempt = 1; attempt <= defaultRetryPolicy.maxAttempts; attempt++) {
             const seen = await readInventory();
-            if (seen.available < request.quantity) return (await forget(request), 'soldOut');
+            if (seen.available < request.quantity) {
+              await forget(request);
+              return 'soldOut';
+            }
             try {
               await db.send(
                 new UpdateCommand({

@@ -52,13 +52,13 @@ export function timelineChart(series: readonly Series[], title: string): string 
       (s, index) =>
         `<g transform="translate(${width - margin.right + 20},${margin.top + 20 + index * 22})">` +
         `<line x1="0" y1="-4" x2="24" y2="-4" stroke="${color(index)}" stroke-width="2.5"/>` +
-        `<text x="32" y="0">${escape(s.name)}</text></g>`,
+        `<text x="32" y="0">${escapeXml(s.name)}</text></g>`,
     )
     .join('');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${margin.left}" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${margin.left}" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     throughput,
     timeAxis(margin.top),
     latency,
@@ -93,7 +93,10 @@ function panel({ top, label, max, lines, x }: { top: number; label: string; max:
     .filter((line) => line.values.length > 0)
     .map((line) => {
       const d = line.values.map(([s, v], i) => `${i === 0 ? 'M' : 'L'}${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-      const dots = line.values.length === 1 ? `<circle cx="${x(line.values[0]![0]).toFixed(1)}" cy="${y(line.values[0]![1]).toFixed(1)}" r="3" fill="${line.color}"/>` : '';
+      const dots =
+        line.values.length === 1
+          ? `<circle cx="${x(line.values[0]![0]).toFixed(1)}" cy="${y(line.values[0]![1]).toFixed(1)}" r="3" fill="${line.color}"/>`
+          : '';
       return `<path d="${d}" fill="none" stroke="${line.color}" stroke-width="2"${line.dashed ? ' stroke-dasharray="6 4"' : ''}/>${dots}`;
     })
     .join('');
@@ -101,7 +104,7 @@ function panel({ top, label, max, lines, x }: { top: number; label: string; max:
     `<g>${grid}` +
     `<line x1="${left}" y1="${top + panelHeight}" x2="${right}" y2="${top + panelHeight}" stroke="#333"/>` +
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + panelHeight}" stroke="#333"/>` +
-    `<text x="${left}" y="${top - 8}" font-weight="bold">${escape(label)}</text>${paths}</g>`
+    `<text x="${left}" y="${top - 8}" font-weight="bold">${escapeXml(label)}</text>${paths}</g>`
   );
 }
 
@@ -131,6 +134,6 @@ function format(value: number): string {
   return value >= 10_000 ? `${value / 1000}k` : String(value);
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

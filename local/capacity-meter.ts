@@ -162,7 +162,8 @@ export class CapacityMeter {
     let readUnits = 0;
     let writeUnits = 0;
     for (const key of this.keys.values()) {
-      const kind = (keyKinds[key.kind] ??= { keys: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0 });
+      const kind = keyKinds[key.kind] ?? { keys: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+      keyKinds[key.kind] = kind;
       kind.keys++;
       kind.reads += key.reads;
       kind.writes += key.writes;

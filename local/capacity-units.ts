@@ -12,7 +12,7 @@
  * as 1 KB, which holds for Stampede's items (the largest, a reservation, is ~0.4 KB).
  * A transaction that DynamoDB cancelled is counted as if it had run: an upper bound.
  */
-export type Access = 'read' | 'write';
+type Access = 'read' | 'write';
 
 export interface KeyCost {
   /** The item's partition key value. */

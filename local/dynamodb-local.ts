@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -41,7 +41,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   const child = spawn(
     'java',
-    [...(options.javaOptions ?? defaultJavaOptions), `-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`, '-jar', join(directory, 'DynamoDBLocal.jar'), ...storage, '-port', String(port)],
+    [
+      ...(options.javaOptions ?? defaultJavaOptions),
+      `-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(directory, 'DynamoDBLocal.jar'),
+      ...storage,
+      '-port',
+      String(port),
+    ],
     { cwd: directory, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
@@ -58,7 +66,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 }
 
 /** Copy the packaged DynamoDB Local once, with JndiLookup removed from log4j-core. */
-export function hardenedCopy(): string {
+function hardenedCopy(): string {
   const marker = join(hardenedDirectory, '.hardened');
   if (existsSync(marker)) return hardenedDirectory;
   if (!existsSync(packagedDirectory)) {
@@ -107,7 +115,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -12,7 +12,7 @@ import { Router } from './router';
 export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Wraps each handler call, e.g. to meter the DynamoDB calls made for it (see CapacityMeter). */
-export type ObserveRequest = (route: RouteDefinition, handle: () => Promise<HttpResult>) => Promise<HttpResult>;
+type ObserveRequest = (route: RouteDefinition, handle: () => Promise<HttpResult>) => Promise<HttpResult>;
 
 /** A development endpoint of the local server only (never deployed): its JSON body in, its answer out. */
 export type LocalRoute = (body: unknown) => HttpResult | Promise<HttpResult>;

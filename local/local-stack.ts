@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { routes } from '../lib/routes';
-import { CapacityMeter } from './capacity-meter';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { json } from '../functions/http/responses';
 import { buildOpenApi } from '../lib/openapi';
-import { createLocalApi, listen, loadRouteHandlers, type LocalRoute } from './http-server';
+import { routes } from '../lib/routes';
+import { CapacityMeter } from './capacity-meter';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { createLocalApi, type LocalRoute, listen, loadRouteHandlers } from './http-server';
 import { ensureLocalTable } from './local-table';
 
 export interface LocalStackOptions {
@@ -48,8 +48,8 @@ export interface LocalStack {
  * the route table through its real handler module. Used by `npm start`, the tests and the rush.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  let dynamo: DynamoDbLocal | undefined;
-  const endpoint = options.dynamoDbEndpoint ?? (dynamo = await startDynamoDbLocal()).endpoint;
+  const dynamo: DynamoDbLocal | undefined = options.dynamoDbEndpoint ? undefined : await startDynamoDbLocal();
+  const endpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
   let server: Server | undefined;
   try {
     await ensureLocalTable(endpoint, options.tableName);

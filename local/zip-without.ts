@@ -35,7 +35,7 @@ export function zipWithout(archive: Buffer, removed: ReadonlySet<string>): { arc
   // Each local record (header, data, optional descriptor) runs up to the next one.
   const byOffset = [...entries].sort((a, b) => a.localOffset - b.localOffset);
   const recordEnd = new Map<Entry, number>();
-  byOffset.forEach((entry, index) => recordEnd.set(entry, byOffset[index + 1]?.localOffset ?? centralOffset));
+  for (const [index, entry] of byOffset.entries()) recordEnd.set(entry, byOffset[index + 1]?.localOffset ?? centralOffset);
 
   const records: Buffer[] = [];
   const centrals: Buffer[] = [];

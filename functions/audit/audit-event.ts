@@ -1,11 +1,11 @@
-import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Reservation, TicketEvent } from '../domain/model';
-import { buyerTallyItemType, fromBuyerTallyItem, type BuyerTally } from '../data/items/buyer-tally-item';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type BuyerTally, buyerTallyItemType, fromBuyerTallyItem } from '../data/items/buyer-tally-item';
 import { eventKey, fromEventItem } from '../data/items/event-item';
-import { fromInventoryItem, inventoryKey, type InventoryShard } from '../data/items/inventory-item';
+import { fromInventoryItem, type InventoryShard, inventoryKey } from '../data/items/inventory-item';
 import { fromReservationItem, reservationItemType } from '../data/items/reservation-item';
+import type { Reservation, TicketEvent } from '../domain/model';
 
-export type ViolationKind =
+type ViolationKind =
   | 'oversold'
   | 'lost_tickets'
   | 'shard_out_of_range'
@@ -16,7 +16,7 @@ export type ViolationKind =
   | 'pending_hold'
   | 'malformed_reservation';
 
-export interface Violation {
+interface Violation {
   readonly kind: ViolationKind;
   readonly message: string;
 }
@@ -94,10 +94,16 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
   const oversold = Math.max(0, accountedTotal - event.capacity);
   const lost = Math.max(0, event.capacity - accountedTotal);
   if (oversold > 0) {
-    violations.push({ kind: 'oversold', message: `${oversold} ticket(s) oversold: ${remaining} remaining + ${held} held + ${confirmed} confirmed > capacity ${event.capacity}` });
+    violations.push({
+      kind: 'oversold',
+      message: `${oversold} ticket(s) oversold: ${remaining} remaining + ${held} held + ${confirmed} confirmed > capacity ${event.capacity}`,
+    });
   }
   if (lost > 0) {
-    violations.push({ kind: 'lost_tickets', message: `${lost} ticket(s) lost: ${remaining} remaining + ${held} held + ${confirmed} confirmed < capacity ${event.capacity}` });
+    violations.push({
+      kind: 'lost_tickets',
+      message: `${lost} ticket(s) lost: ${remaining} remaining + ${held} held + ${confirmed} confirmed < capacity ${event.capacity}`,
+    });
   }
 
   // A PENDING reservation on a quiet event is a stepwise hold that crashed half-way.

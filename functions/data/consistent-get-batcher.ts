@@ -1,4 +1,5 @@
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { consistentBatchGet, maxBatchGetKeys } from './reads';
 import type { Retrier } from './retrier';
 
 type Key = { pk: string; sk: string };
@@ -8,8 +9,6 @@ interface Pending {
   resolve(item: Record<string, unknown> | undefined): void;
   reject(error: unknown): void;
 }
-
-const maxBatchGetKeys = 100;
 
 /**
  * Strongly consistent single-item reads, coalesced: the reads asked for while the event loop
@@ -53,15 +52,8 @@ export class ConsistentGetBatcher {
     try {
       // BatchGetItem refuses duplicate keys: ask once per key, answer every caller.
       const unique = new Map(batch.map((pending) => [keyId(pending.key), pending.key]));
-      const found = new Map<string, Record<string, unknown>>();
-      let keys = [...unique.values()] as Record<string, unknown>[];
-      for (let round = 1; keys.length > 0; round++) {
-        const request = { [this.tableName]: { Keys: keys, ConsistentRead: true } };
-        const { Responses, UnprocessedKeys } = await this.retrier.run(() => this.db.send(new BatchGetCommand({ RequestItems: request })));
-        for (const item of Responses?.[this.tableName] ?? []) found.set(keyId(item as Key), item);
-        keys = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-        if (keys.length > 0) await this.retrier.pause(round);
-      }
+      const items = await consistentBatchGet(this.db, this.tableName, [...unique.values()], this.retrier);
+      const found = new Map(items.map((item) => [keyId(item as Key), item]));
       for (const pending of batch) pending.resolve(found.get(keyId(pending.key)));
     } catch (error) {
       for (const pending of batch) pending.reject(error);

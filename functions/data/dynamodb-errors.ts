@@ -6,7 +6,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
  * the same for real SDK exceptions and for faults injected in tests.
  */
 
-export type CancellationCode =
+type CancellationCode =
   | 'None'
   | 'ConditionalCheckFailed'
   | 'TransactionConflict'
@@ -22,11 +22,7 @@ export interface CancellationReason {
   readonly item?: Record<string, unknown>;
 }
 
-const throttleNames = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-]);
+const throttleNames = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
 const throttleReasonCodes = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
@@ -46,8 +42,7 @@ export function isThrottle(error: unknown): boolean {
 /** Cancellation reasons, in the order of the transaction's items; undefined if not a cancellation. */
 export function cancellationReasons(error: unknown): CancellationReason[] | undefined {
   if (errorName(error) !== 'TransactionCanceledException') return undefined;
-  const raw = (error as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
-    .CancellationReasons;
+  const raw = (error as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] }).CancellationReasons;
   return (raw ?? []).map((reason) => ({
     code: reason.Code ?? 'None',
     // Cancellation reasons carry raw AttributeValues even through the document client.

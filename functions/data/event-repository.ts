@@ -1,9 +1,10 @@
-import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TicketEvent } from '../domain/model';
 import type { EventRepository } from '../domain/ports';
+import { chunk, readInventory } from './inventory/inventory-reads';
 import { eventKey, fromEventItem, toEventItem } from './items/event-item';
 import { allocateCapacity, toInventoryItem } from './items/inventory-item';
-import { chunk, readInventory } from './inventory/inventory-reads';
+import { consistentGet } from './reads';
 import type { Retrier } from './retrier';
 
 const maxBatchWriteItems = 25;
@@ -25,9 +26,7 @@ export class DynamoEventRepository implements EventRepository {
    * so a crash half-way leaves only unreachable inventory items, never a half-stocked event.
    */
   async create(event: TicketEvent): Promise<void> {
-    const items = allocateCapacity(event.capacity, event.shards).map((allocated, shard) =>
-      toInventoryItem(event.eventId, shard, allocated),
-    );
+    const items = allocateCapacity(event.capacity, event.shards).map((allocated, shard) => toInventoryItem(event.eventId, shard, allocated));
     for (const batch of chunk(items, maxBatchWriteItems)) await this.writeAll(batch);
     await this.retrier.run(() =>
       this.db.send(
@@ -44,10 +43,7 @@ export class DynamoEventRepository implements EventRepository {
   async find(eventId: string): Promise<TicketEvent | undefined> {
     const cached = this.cache.get(eventId);
     if (cached) return cached;
-    // Strongly consistent: the event may have been created a moment ago by another process.
-    const { Item } = await this.retrier.run(() =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: eventKey(eventId), ConsistentRead: true })),
-    );
+    const Item = await consistentGet(this.db, this.tableName, eventKey(eventId), this.retrier);
     if (!Item) return undefined;
     const event = fromEventItem(Item);
     this.remember(event);
@@ -62,9 +58,7 @@ export class DynamoEventRepository implements EventRepository {
   private async writeAll(items: Record<string, unknown>[]): Promise<void> {
     let pending = items.map((Item) => ({ PutRequest: { Item } }));
     for (let round = 1; pending.length > 0; round++) {
-      const { UnprocessedItems } = await this.retrier.run(() =>
-        this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })),
-      );
+      const { UnprocessedItems } = await this.retrier.run(() => this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })));
       pending = (UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
       if (pending.length > 0) await this.retrier.pause(round);
     }

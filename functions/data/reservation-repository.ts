@@ -1,11 +1,11 @@
-import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Reservation } from '../domain/model';
 import type { ReservationRepository, Transition } from '../domain/ports';
+import { ConsistentGetBatcher } from './consistent-get-batcher';
 import { cancellationReasons, conditionFailureItem, isConditionalCheckFailed } from './dynamodb-errors';
 import { subtractFromBuyerTally } from './items/buyer-tally-item';
 import { returnToShard } from './items/inventory-item';
 import { confirmHold, finishHold, fromReservationItem, reservationKey } from './items/reservation-item';
-import { ConsistentGetBatcher } from './consistent-get-batcher';
 import type { Retrier } from './retrier';
 
 /**

@@ -1,5 +1,5 @@
 import { Contention, ThroughputExceeded } from '../domain/errors';
-import { backoffDelay, retryAfterSeconds, type RetryPolicy, type Sleep } from '../domain/retry';
+import { backoffDelay, type RetryPolicy, retryAfterSeconds, type Sleep } from '../domain/retry';
 import { cancellationReasons, isRetryableReason, isThrottle, isTransactionConflict } from './dynamodb-errors';
 
 export type RetryReason = 'conflict' | 'throttle';

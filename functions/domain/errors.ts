@@ -36,7 +36,10 @@ export abstract class StampedeError extends Error {
 
 export class InvalidRequest extends StampedeError {
   readonly code = 'invalid_request';
-  constructor(message: string, readonly problems: readonly FieldProblem[] = []) {
+  constructor(
+    message: string,
+    readonly problems: readonly FieldProblem[] = [],
+  ) {
     super(message, problems.length > 0 ? { fields: problems } : undefined);
   }
 }
@@ -73,21 +76,19 @@ export class PayloadTooLarge extends StampedeError {
 export class UnsafeStrategyDisabled extends StampedeError {
   readonly code = 'unsafe_strategy_disabled';
   constructor() {
-    super(
-      "The 'unsafe' strategy oversells by design and exists only as a test control; " +
-        'start the process with STAMPEDE_ALLOW_UNSAFE=1 to use it.',
-    );
+    super("The 'unsafe' strategy oversells by design and exists only as a test control; " + 'start the process with STAMPEDE_ALLOW_UNSAFE=1 to use it.');
   }
 }
 
 export class SoldOut extends StampedeError {
   readonly code = 'sold_out';
   /** `remaining` is included when a read or the failed condition told us. */
-  constructor(readonly requested: number, readonly remaining?: number) {
+  constructor(
+    readonly requested: number,
+    readonly remaining?: number,
+  ) {
     super(
-      remaining === undefined
-        ? `Fewer than ${requested} ticket(s) remain.`
-        : `Only ${remaining} ticket(s) remain; ${requested} requested.`,
+      remaining === undefined ? `Fewer than ${requested} ticket(s) remain.` : `Only ${remaining} ticket(s) remain; ${requested} requested.`,
       remaining === undefined ? { requested } : { requested, remaining },
     );
   }
@@ -95,7 +96,10 @@ export class SoldOut extends StampedeError {
 
 export class BuyerLimitExceeded extends StampedeError {
   readonly code = 'buyer_limit_exceeded';
-  constructor(readonly maxPerBuyer: number, readonly alreadyHeld?: number) {
+  constructor(
+    readonly maxPerBuyer: number,
+    readonly alreadyHeld?: number,
+  ) {
     super(
       `A buyer may hold or buy at most ${maxPerBuyer} ticket(s) for this event` +
         (alreadyHeld === undefined ? '.' : `; this buyer already has ${alreadyHeld}.`),
@@ -130,7 +134,10 @@ export class IdempotencyKeyReused extends StampedeError {
 /** Retryable: too many writers raced for the same item and our bounded retries ran out. */
 export class Contention extends StampedeError {
   readonly code = 'contention';
-  constructor(readonly retryAfterSeconds: number, attempts: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    attempts: number,
+  ) {
     super(`Too many concurrent buyers for the same tickets (gave up after ${attempts} attempts); retry shortly.`);
   }
 }

@@ -1,14 +1,7 @@
 import type { Clock } from './clock';
-import { InvalidRequest, EventNotFound, UnsafeStrategyDisabled } from './errors';
+import { EventNotFound, InvalidRequest, UnsafeStrategyDisabled } from './errors';
 import { newEventId } from './ids';
-import {
-  defaultHoldSeconds,
-  defaultMaxPerBuyer,
-  defaultShardCount,
-  defaultStrategy,
-  type StrategyName,
-  type TicketEvent,
-} from './model';
+import { defaultHoldSeconds, defaultMaxPerBuyer, defaultShardCount, defaultStrategy, type StrategyName, type TicketEvent } from './model';
 import type { EventRepository } from './ports';
 
 export interface NewEvent {

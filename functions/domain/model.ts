@@ -4,7 +4,11 @@ export const strategies = ['sharded', 'transactional', 'conditional', 'optimisti
 export type StrategyName = (typeof strategies)[number];
 
 export const defaultStrategy: StrategyName = 'sharded';
-/** 16 shards × ~500 transactions/s per partition ≈ 8,000 reservations/s per event on AWS. */
+/**
+ * 16 shards: at most 16 × ~500 hold transactions/s on AWS (one partition takes 1,000 WCU/s), and
+ * measured about 6,800 holds/s per event, since releases write shards too and random choice never
+ * spreads perfectly (BENCHMARKS.md). Events that need more are created with more shards.
+ */
 export const defaultShardCount = 16;
 export const defaultHoldSeconds = 600;
 export const defaultMaxPerBuyer = 10;
@@ -22,7 +26,6 @@ export interface TicketEvent {
 }
 
 export const reservationStatuses = ['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'] as const;
-export type ReservationStatus = (typeof reservationStatuses)[number];
 
 /**
  * PENDING exists only in storage, while a stepwise (non-transactional) hold is half-way;

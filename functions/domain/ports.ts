@@ -57,5 +57,3 @@ export interface Telemetry {
   /** Send what was counted; the HTTP handler calls it once at the end of every invocation. */
   flush?(): void;
 }
-
-export const noTelemetry: Telemetry = { count: () => undefined };

@@ -1,6 +1,7 @@
 import type { Clock } from './clock';
 import {
   BuyerLimitExceeded,
+  Contention,
   EventNotFound,
   HoldExpired,
   IdempotencyKeyReused,
@@ -8,7 +9,6 @@ import {
   NotHeld,
   ReservationNotFound,
   SoldOut,
-  Contention,
   UnsafeStrategyDisabled,
 } from './errors';
 import { newReservationId, requestFingerprint, reservationIdForKey } from './ids';
@@ -99,11 +99,7 @@ export class ReservationService {
     return this.transition(reservationId, (now) => this.reservations.release(reservationId, now), 'RELEASED');
   }
 
-  private async transition(
-    reservationId: string,
-    attempt: (now: number) => Promise<Transition>,
-    target: 'CONFIRMED' | 'RELEASED',
-  ): Promise<Reservation> {
+  private async transition(reservationId: string, attempt: (now: number) => Promise<Transition>, target: 'CONFIRMED' | 'RELEASED'): Promise<Reservation> {
     for (let tries = 1; tries <= maxTransitionAttempts; tries++) {
       const now = this.clock.now();
       const result = await attempt(now);

@@ -1,4 +1,4 @@
-import { defaultApp, type App } from '../app';
+import { type App, defaultApp } from '../app';
 import { httpHandler } from '../http/handler';
 import { reservationIdParameter } from '../http/path-parameters';
 import { json } from '../http/responses';

@@ -32,9 +32,7 @@ export class HttpRequest {
     }
     const text = this.event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     if (Buffer.byteLength(text, 'utf8') > maxBodyBytes) {
-      throw new InvalidRequest(`The request body must be at most ${maxBodyBytes} bytes.`, [
-        { field: 'body', problem: 'is too large' },
-      ]);
+      throw new InvalidRequest(`The request body must be at most ${maxBodyBytes} bytes.`, [{ field: 'body', problem: 'is too large' }]);
     }
     try {
       return JSON.parse(text);

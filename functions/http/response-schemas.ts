@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { strategies, reservationStatuses } from '../domain/model';
+import { reservationStatuses, strategies } from '../domain/model';
 
 /**
  * The JSON the API answers with, as schemas: views.ts is typed by them, the OpenAPI document

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isRetryable, StampedeError, type ErrorCode } from '../domain/errors';
+import { type ErrorCode, isRetryable, StampedeError } from '../domain/errors';
 import type { Log } from '../observability/log';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;

@@ -21,6 +21,7 @@ export const limits = {
 type Range = { readonly min: number; readonly max: number };
 
 // Control characters in names only ever come from bugs or attacks.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 
 /**
@@ -53,7 +54,7 @@ export const newEventBody = v.pipe(
     capacity: v.pipe(integer(limits.capacity), v.description('Tickets on sale.')),
     strategy: v.pipe(
       optional(v.picklist(strategies, `must be one of: ${strategies.join(', ')}`)),
-      v.description("How holds take tickets (docs/design.md); default `sharded`. `unsafe` is refused unless the process allows it."),
+      v.description('How holds take tickets (docs/design.md); default `sharded`. `unsafe` is refused unless the process allows it.'),
     ),
     shards: v.pipe(optional(integer(limits.shards)), v.description('Inventory items, `sharded` only (default min(16, capacity)); at most `capacity`.')),
     holdSeconds: v.pipe(optional(integer(limits.holdSeconds)), v.description('How long a hold lasts before it expires; default 600.')),
@@ -61,7 +62,6 @@ export const newEventBody = v.pipe(
   }),
   v.title('NewEvent'),
 );
-export type NewEventBody = v.InferOutput<typeof newEventBody>;
 
 export const reserveBody = v.pipe(
   v.strictObject({
@@ -70,7 +70,6 @@ export const reserveBody = v.pipe(
   }),
   v.title('ReserveRequest'),
 );
-export type ReserveBody = v.InferOutput<typeof reserveBody>;
 
 /** `Idempotency-Key`: printable ASCII without spaces; use a UUID. */
 export const idempotencyKeyHeader = v.pipe(

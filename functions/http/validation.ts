@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { InvalidRequest, type FieldProblem } from '../domain/errors';
+import { type FieldProblem, InvalidRequest } from '../domain/errors';
 import { idempotencyKeyHeader, limits } from './schemas';
 
 /**
@@ -18,7 +18,10 @@ export function parseBody<T extends v.GenericSchema<unknown, Record<string, unkn
     const field = v.getDotPath(issue) ?? 'body';
     if (!problems.has(field)) problems.set(field, problemOf(issue));
   }
-  throw new InvalidRequest(`The request has ${problems.size} invalid field(s).`, [...problems].map(([field, problem]): FieldProblem => ({ field, problem })));
+  throw new InvalidRequest(
+    `The request has ${problems.size} invalid field(s).`,
+    [...problems].map(([field, problem]): FieldProblem => ({ field, problem })),
+  );
 }
 
 /** `Idempotency-Key`: optional; when sent it must be a usable key. */

@@ -17,8 +17,8 @@ export class PowertoolsTelemetry implements Telemetry {
   constructor(private readonly metrics: Metrics = new Metrics({ serviceName: 'stampede' })) {}
 
   count(metric: MetricName, strategy: StrategyName, value = 1): void {
-    let counters = this.counts.get(strategy);
-    if (!counters) this.counts.set(strategy, (counters = new Map()));
+    const counters = this.counts.get(strategy) ?? new Map<MetricName, number>();
+    this.counts.set(strategy, counters);
     counters.set(metric, (counters.get(metric) ?? 0) + value);
   }
 

@@ -103,7 +103,7 @@ export class StampedeFunction extends Construct {
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the runtime this project targets and tests for (issue 3); it is a supported Lambda LTS runtime. ' +
+        'Node.js 22 is the runtime this project targets and tests for; it is a supported Lambda LTS runtime. ' +
         'Moving to a newer one is a deliberate change with a test run, not something a lint rule should make implicitly.',
     });
   }

@@ -6,11 +6,11 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
-  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -18,7 +18,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { strategies, type StrategyName } from '../../functions/domain/model';
+import { type StrategyName, strategies } from '../../functions/domain/model';
 import type { MetricName } from '../../functions/domain/ports';
 
 /** When an alarm fires. Every period is one minute. */
@@ -127,8 +127,7 @@ export class StampedeMonitoring extends Construct {
       });
     }
 
-    const tableMetric = (metricName: string, label: string) =>
-      table.metric(metricName, { period: minute, statistic: 'Sum', label });
+    const tableMetric = (metricName: string, label: string) => table.metric(metricName, { period: minute, statistic: 'Sum', label });
     const throttleEvents = new MathExpression({
       expression: 'reads + writes',
       usingMetrics: {
@@ -154,16 +153,14 @@ export class StampedeMonitoring extends Construct {
 
     const hot = props.functions.get(props.hotRouteId);
     if (!hot) throw new Error(`No function for the hot route '${props.hotRouteId}'.`);
-    const byStrategy = (metricName: MetricName) =>
-      deployedStrategies.map((strategy) => this.strategyMetric(props.metricsNamespace, metricName, strategy));
+    const byStrategy = (metricName: MetricName) => deployedStrategies.map((strategy) => this.strategyMetric(props.metricsNamespace, metricName, strategy));
     const perFunction = (metric: (fn: IFunction) => IMetric) => [...props.functions.values()].map(metric);
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `stampede-${stageName}`,
       defaultInterval: Duration.hours(1),
     });
-    const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
-      new GraphWidget({ title, left, right, width: 8, height: 6 });
+    const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 8, height: 6 });
     this.dashboard.addWidgets(
       new TextWidget({
         markdown: `# Stampede ${stageName}\nThe rush at a glance: per-minute sums unless a graph says otherwise.`,
@@ -200,19 +197,13 @@ export class StampedeMonitoring extends Construct {
       ),
     );
     this.dashboard.addWidgets(
-      graph('DynamoDB consumed capacity (units/min)', [
-        tableMetric('ConsumedWriteCapacityUnits', 'WCU'),
-        tableMetric('ConsumedReadCapacityUnits', 'RCU'),
-      ]),
+      graph('DynamoDB consumed capacity (units/min)', [tableMetric('ConsumedWriteCapacityUnits', 'WCU'), tableMetric('ConsumedReadCapacityUnits', 'RCU')]),
       graph('DynamoDB throttles and transaction conflicts', [throttleEvents], [conflicts]),
       new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8, height: 6 }),
     );
   }
 
-  private alarm(
-    id: string,
-    options: { metric: IMetric; threshold: number; evaluationPeriods: number; description: string },
-  ): void {
+  private alarm(id: string, options: { metric: IMetric; threshold: number; evaluationPeriods: number; description: string }): void {
     const alarm = new Alarm(this, id, {
       alarmName: `stampede-${this.stageName}-${id}`,
       alarmDescription: options.description,

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type Stack, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -8,7 +8,7 @@ import { functionEnvironment } from '../../lib/constructs/stampede-function';
 import { defaultAlarmThresholds } from '../../lib/constructs/stampede-monitoring';
 import { readActions, routeKey, routes } from '../../lib/routes';
 import { tableSchema } from '../../lib/table-schema';
-import { synthStampede, type Synthesized } from './synth';
+import { type Synthesized, synthStampede } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -17,10 +17,8 @@ beforeAll(() => {
   sandbox = synthStampede();
 });
 
-const resourcesOf = ({ template }: Synthesized, type: string) =>
-  template.findResources(type) as Record<string, Resource>;
-const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
-  stack.getLogicalId(construct.node.defaultChild as CfnFunction);
+const resourcesOf = ({ template }: Synthesized, type: string) => template.findResources(type) as Record<string, Resource>;
+const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnFunction);
 
 describe('the table', () => {
   it('is built from the shared schema: pk/sk strings, on-demand, TTL on `ttl`, point-in-time recovery', () => {
@@ -186,7 +184,10 @@ describe('least privilege', () => {
       expect(dynamo[0]!.Resource, route.id).toEqual(tableArn);
       expect([dynamo[0]!.Action].flat().sort(), route.id).toEqual([...route.tableActions].sort());
       const others = statements.filter((statement) => statement !== dynamo[0]);
-      expect(others.map((statement) => [statement.Action].flat()), route.id).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+      expect(
+        others.map((statement) => [statement.Action].flat()),
+        route.id,
+      ).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
     }
   });
 
@@ -197,18 +198,14 @@ describe('least privilege', () => {
   it('grants readers read actions only, and every writer at least one write', () => {
     for (const route of routes) {
       const writes = route.tableActions.filter((action) => !readActions.includes(action));
-      expect(writes.length === 0, `${route.id} is '${route.tableAccess}' but may ${writes.join(', ') || 'only read'}`).toBe(
-        route.tableAccess === 'read',
-      );
+      expect(writes.length === 0, `${route.id} is '${route.tableAccess}' but may ${writes.join(', ') || 'only read'}`).toBe(route.tableAccess === 'read');
     }
   });
 });
 
 describe('the alarms', () => {
   const alarmNamed = (synthesized: Synthesized, name: string) => {
-    const found = Object.values(resourcesOf(synthesized, 'AWS::CloudWatch::Alarm')).filter(
-      (alarm) => alarm.Properties.AlarmName === `stampede-test-${name}`,
-    );
+    const found = Object.values(resourcesOf(synthesized, 'AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties.AlarmName === `stampede-test-${name}`);
     expect(found, name).toHaveLength(1);
     return found[0]!.Properties;
   };
@@ -288,9 +285,7 @@ describe('the alarms', () => {
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicRef()]);
     sandbox.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });

@@ -6,8 +6,7 @@ import { buildStampede } from '../../lib/app';
 import type { StampedeStack } from '../../lib/stampede-stack';
 
 /** The feature flags `cdk synth` reads from cdk.json; an App built in a test must see them too. */
-const cdkJsonContext = (JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
-  .context;
+const cdkJsonContext = (JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 export interface Synthesized {
   readonly app: App;

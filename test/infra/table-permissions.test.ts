@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../functions/app';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { ManualClock } from '../../functions/domain/clock';
+import { routes, type TableAction } from '../../lib/routes';
 import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
 import type { RouteHandler } from '../../local/http-server';
 import { Router } from '../../local/router';
-import { routes, type TableAction } from '../../lib/routes';
 import { noSleep, testApp } from '../support/test-app';
 
 /**
@@ -67,7 +67,10 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     { method, path, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) },
     match,
   );
-  const result = (await handlers.get(match.route.id)!(event, localContext(match.route.id, event.requestContext.requestId))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handlers.get(match.route.id)!(
+    event,
+    localContext(match.route.id, event.requestContext.requestId),
+  )) as APIGatewayProxyStructuredResultV2;
   return { status: result.statusCode, body: JSON.parse(result.body!) };
 }
 
@@ -118,10 +121,7 @@ beforeAll(async () => {
 });
 
 describe("each route's table actions", () => {
-  it.each(routes.map((route) => [route.id, route]))(
-    '%s: the route table lists exactly the actions its code paths send',
-    (_id, route) => {
-      expect([...used.get(route.id)!].sort()).toEqual([...route.tableActions].sort());
-    },
-  );
+  it.each(routes.map((route) => [route.id, route]))('%s: the route table lists exactly the actions its code paths send', (_id, route) => {
+    expect([...used.get(route.id)!].sort()).toEqual([...route.tableActions].sort());
+  });
 });

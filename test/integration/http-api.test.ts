@@ -1,9 +1,8 @@
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { errorBody, eventView, reservationView } from '../../functions/http/response-schemas';
-import { startLocalStack, type LocalStack } from '../../local/local-stack';
-import { httpApi, stampede, type Stampede } from '../support/api';
+import { type LocalStack, startLocalStack } from '../../local/local-stack';
+import { httpApi, type Stampede, stampede } from '../support/api';
 
 // Acceptance: the same steps as the in-process tests, over HTTP through the local server
 // that `npm start` runs (route table → API Gateway v2 event → the real handler module).
@@ -22,7 +21,15 @@ describe('the local HTTP API', () => {
   it('runs a sale end to end: create, hold, replay, confirm, release, sold out', async () => {
     const created = await api.createEvent({ name: 'Over HTTP', capacity: 3, strategy: 'transactional', maxPerBuyer: 3 });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Over HTTP', capacity: 3, strategy: 'transactional', shards: 1, holdSeconds: 600, maxPerBuyer: 3, available: 3 });
+    expect(created.body).toMatchObject({
+      name: 'Over HTTP',
+      capacity: 3,
+      strategy: 'transactional',
+      shards: 1,
+      holdSeconds: 600,
+      maxPerBuyer: 3,
+      available: 3,
+    });
     expect(created.headers['content-type']).toBe('application/json');
     const { eventId } = created.body;
 

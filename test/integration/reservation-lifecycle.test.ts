@@ -86,9 +86,7 @@ describe.each(strategies)('%s: a hold through its life', (strategy) => {
     const { api, clock, hold, available, app, event } = await setUp(strategy);
     const reservations = [await hold('dan', 2), await hold('erin', 2)];
     clock.advance(holdSeconds * 1000);
-    const answers = await Promise.all(
-      reservations.flatMap((r) => [api.release(r.reservationId), api.confirm(r.reservationId), api.release(r.reservationId)]),
-    );
+    const answers = await Promise.all(reservations.flatMap((r) => [api.release(r.reservationId), api.confirm(r.reservationId), api.release(r.reservationId)]));
     expect(answers.map((a) => a.status)).toEqual(Array(6).fill(410));
     expect(await available()).toBe(10);
     expect((await audit(app, event.eventId)).violations).toEqual([]);

@@ -12,13 +12,16 @@ describe.each(safeStrategies)('%s strategy under a stampede', (strategy) => {
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: `race ${strategy}`, capacity: 1_000, strategy });
 
-    const responses = await Promise.all(
-      Array.from({ length: 5_000 }, (_, i) => buy(api, event.eventId, `buyer-${i}`, 1, `${event.eventId}-${i}`)),
-    );
+    const responses = await Promise.all(Array.from({ length: 5_000 }, (_, i) => buy(api, event.eventId, `buyer-${i}`, 1, `${event.eventId}-${i}`)));
 
     const statuses = countBy(responses, (r) => r.status);
     expect(statuses).toEqual({ 201: 1_000, 409: 4_000 });
-    expect(countBy(responses.filter((r) => r.status === 409), (r) => r.body.error)).toEqual({ sold_out: 4_000 });
+    expect(
+      countBy(
+        responses.filter((r) => r.status === 409),
+        (r) => r.body.error,
+      ),
+    ).toEqual({ sold_out: 4_000 });
     expect(new Set(responses.filter((r) => r.status === 201).map((r) => r.body.buyerId)).size).toBe(1_000);
     expect((await api.getEvent(event.eventId)).body.available).toBe(0);
     const report = await audit(app, event.eventId);
@@ -32,9 +35,7 @@ describe.each(safeStrategies)('%s strategy under a stampede', (strategy) => {
     const { body: event } = await api.createEvent({ name: `mixed ${strategy}`, capacity: 1_000, strategy });
     const quantities = Array.from({ length: 1_200 }, (_, i) => 1 + (i % 4));
 
-    const responses = await Promise.all(
-      quantities.map((quantity, i) => buy(api, event.eventId, `buyer-${i}`, quantity, `${event.eventId}-${i}`)),
-    );
+    const responses = await Promise.all(quantities.map((quantity, i) => buy(api, event.eventId, `buyer-${i}`, quantity, `${event.eventId}-${i}`)));
 
     const won = responses.filter((r) => r.status === 201);
     const refused = responses.filter((r) => r.status === 409);
@@ -59,9 +60,7 @@ describe.each(safeStrategies)('%s strategy under a stampede', (strategy) => {
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: `replay ${strategy}`, capacity: 100, strategy });
 
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () => buy(api, event.eventId, 'buyer-replay', 3, `replay-${event.eventId}`)),
-    );
+    const responses = await Promise.all(Array.from({ length: 50 }, () => buy(api, event.eventId, 'buyer-replay', 3, `replay-${event.eventId}`)));
 
     expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 200: 49 });
     expect(new Set(responses.map((r) => r.body.reservationId)).size).toBe(1);

@@ -22,10 +22,19 @@ describe.each(races)('$strategy when 60 buyers race for the last $capacity ticke
   it('writes only for the winners: the others are refused by a read, without a failed write', async () => {
     const db = createDocumentClient(loadConfig());
     const writes: CallInfo[] = [];
-    beforeCalls(db, (call) => writeOperations.has(call.operation), (call) => void writes.push(call));
+    beforeCalls(
+      db,
+      (call) => writeOperations.has(call.operation),
+      (call) => void writes.push(call),
+    );
     const app = testApp({ db });
     const api = stampede(inProcessApi(app));
-    const { body: event } = await api.createEvent({ name: `last tickets ${strategy}`, capacity, strategy, shards: strategy === 'sharded' ? capacity : undefined });
+    const { body: event } = await api.createEvent({
+      name: `last tickets ${strategy}`,
+      capacity,
+      strategy,
+      shards: strategy === 'sharded' ? capacity : undefined,
+    });
     writes.length = 0;
 
     const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => buy(api, event.eventId, `b${i}`, 1, `${event.eventId}-${i}`)));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { loadConfig } from '../../functions/config';
+import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { countBy } from '../support/buyers';
-import { afterCalls, barrier } from '../support/faults';
+import { afterCalls, barrier, type CallInfo } from '../support/faults';
 import { testApp } from '../support/test-app';
 
 describe('the unsafe control strategy', () => {
@@ -18,9 +18,7 @@ describe('the unsafe control strategy', () => {
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'unsafe', capacity: 1, strategy: 'unsafe' });
 
-    const responses = await Promise.all(
-      Array.from({ length: buyers }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })),
-    );
+    const responses = await Promise.all(Array.from({ length: buyers }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
 
     expect(countBy(responses, (r) => r.status)).toEqual({ 201: 5 });
     const report = await audit(app, event.eventId);
@@ -28,26 +26,28 @@ describe('the unsafe control strategy', () => {
     expect(report.violations.map((v) => v.kind)).toContain('oversold');
   });
 
-  it.each(['sharded', 'transactional', 'conditional', 'optimistic'] as const)(
-    'cannot make %s oversell with the same forced interleaving',
-    async (strategy) => {
+  it.each(['sharded', 'transactional', 'conditional', 'optimistic'] as const)('cannot make %s oversell with the same forced interleaving', async (strategy) => {
+    // The same trick, across five processes (five Lambda environments: one process shares its
+    // reads and claims tickets before writing, so it never races itself). Each reads the
+    // inventory once before its first write; no write goes out until all five have read.
+    const { body: event } = await stampede(inProcessApi(testApp())).createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });
+    const everyoneHasRead = barrier(5);
+    const buyers = Array.from({ length: 5 }, () => {
       const db = createDocumentClient(loadConfig());
-      // The same trick: inventory calls wait until five have arrived (or 300 ms: safe strategies
-      // coalesce concurrent reads, so there may never be five).
-      const allArrived = barrier(5, 300);
-      afterCalls(db, (call) => /GetItem|UpdateItem|Transact/.test(call.operation) && JSON.stringify(call.input).includes('#SHARD#'), allArrived);
-      const app = testApp({ db });
-      const api = stampede(inProcessApi(app));
-      const { body: event } = await api.createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });
+      const isInventoryRead = (call: CallInfo) =>
+        /^(GetItem|BatchGetItem|TransactGetItems)$/.test(call.operation) && JSON.stringify(call.input).includes('#SHARD#');
+      afterCalls(db, isInventoryRead, everyoneHasRead);
+      return stampede(inProcessApi(testApp({ db })));
+    });
+    const app = testApp();
 
-      const responses = await Promise.all(Array.from({ length: 5 }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
+    const responses = await Promise.all(buyers.map((api, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
 
-      expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
-      const report = await audit(app, event.eventId);
-      expect(report.violations).toEqual([]);
-      expect(report).toMatchObject({ sold: 1, oversold: 0 });
-    },
-  );
+    expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 1, oversold: 0 });
+  });
 
   it('is refused unless the process allows it', async () => {
     const api = stampede(inProcessApi(testApp({ config: { allowUnsafe: false } })));

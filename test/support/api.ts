@@ -1,10 +1,10 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { resolve } from 'node:path';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { App } from '../../functions/app';
+import { type RouteDefinition, routes } from '../../lib/routes';
 import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
 import type { RouteHandler } from '../../local/http-server';
 import { Router } from '../../local/router';
-import { routes, type RouteDefinition } from '../../lib/routes';
 
 export interface ApiResponse<T = any> {
   readonly status: number;
@@ -12,7 +12,7 @@ export interface ApiResponse<T = any> {
   readonly body: T;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   readonly body?: unknown;
   /** A raw body string, sent as is (for malformed JSON). */
   readonly rawBody?: string;

@@ -1,4 +1,4 @@
-import { auditEvent, type AuditReport } from '../../functions/audit/audit-event';
+import { type AuditReport, auditEvent } from '../../functions/audit/audit-event';
 import type { TestApp } from './test-app';
 
 /** The same audit `npm run audit` runs, on the test's table. */

@@ -57,17 +57,18 @@ export function transactionConflict(items: number): Error {
 
 /**
  * Resolves for everyone once `parties` callers have arrived, forcing them to overlap; later
- * callers pass straight through. With `giveUpAfterMs` it also opens after that long, for code
- * that may legitimately make fewer calls (e.g. concurrent reads coalesced into one).
+ * callers pass straight through. No timeout: a test that uses it must know exactly how many
+ * callers will come (otherwise it hangs and vitest's test timeout reports it).
  */
-export function barrier(parties: number, giveUpAfterMs?: number): () => Promise<void> {
+export function barrier(parties: number): () => Promise<void> {
   let arrived = 0;
   let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   return () => {
     arrived++;
     if (arrived >= parties) open();
-    if (giveUpAfterMs !== undefined) setTimeout(open, giveUpAfterMs);
     return opened;
   };
 }

@@ -1,4 +1,4 @@
-import { createApp, type App, type AppOptions } from '../../functions/app';
+import { type App, type AppOptions, createApp } from '../../functions/app';
 import { loadConfig, type StampedeConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import type { Log } from '../../functions/observability/log';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArtilleryOutput, timeline, type ArtilleryOutput } from '../../load/artillery-report';
+import { type ArtilleryOutput, parseArtilleryOutput, timeline } from '../../load/artillery-report';
 
 const t0 = 1_795_319_850_000;
 
@@ -69,7 +69,17 @@ describe('Artillery output', () => {
   });
 
   it("reads the buyer processor's counters", () => {
-    expect(report).toMatchObject({ holds: 258, replays: 2, ticketsWon: 340, soldOut: 2_730, retried: 10, final5xx: 0, confirmed: 200, released: 30, walkedAway: 28 });
+    expect(report).toMatchObject({
+      holds: 258,
+      replays: 2,
+      ticketsWon: 340,
+      soldOut: 2_730,
+      retried: 10,
+      final5xx: 0,
+      confirmed: 200,
+      released: 30,
+      walkedAway: 28,
+    });
     expect(report.refused).toEqual({ buyer_limit_exceeded: 2 });
   });
 

@@ -37,10 +37,12 @@ describe('capacity counted with AWS rules', () => {
   });
 
   it('counts batch writes item by item and leaves Query/Scan to ConsumedCapacity', () => {
-    expect(countedCost('BatchWriteCommand', { RequestItems: { t: [{ PutRequest: { Item: { pk: 'a' } } }, { DeleteRequest: { Key: { pk: 'b' } } }] } })).toEqual([
-      { pk: 'a', access: 'write', units: 1 },
-      { pk: 'b', access: 'write', units: 1 },
-    ]);
+    expect(countedCost('BatchWriteCommand', { RequestItems: { t: [{ PutRequest: { Item: { pk: 'a' } } }, { DeleteRequest: { Key: { pk: 'b' } } }] } })).toEqual(
+      [
+        { pk: 'a', access: 'write', units: 1 },
+        { pk: 'b', access: 'write', units: 1 },
+      ],
+    );
     expect(countedCost('ScanCommand', {})).toEqual([]);
   });
 
@@ -52,7 +54,10 @@ describe('capacity counted with AWS rules', () => {
   });
 });
 
-type Middleware = (next: (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>, context: { commandName: string }) => (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>;
+type Middleware = (
+  next: (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>,
+  context: { commandName: string },
+) => (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>;
 
 function meteredClient(meter: CapacityMeter) {
   let middleware: Middleware | undefined;
@@ -71,7 +76,13 @@ describe('the capacity meter', () => {
     let now = 1_000;
     const meter = new CapacityMeter(() => now);
     const send = meteredClient(meter);
-    const update = { TransactItems: [{ Update: { Key: { pk: 'EVENT#e#SHARD#0' } } }, { Put: { Item: { pk: 'RESERVATION#r' } } }, { Update: { Key: { pk: 'EVENT#e#BUYER#b' } } }] };
+    const update = {
+      TransactItems: [
+        { Update: { Key: { pk: 'EVENT#e#SHARD#0' } } },
+        { Put: { Item: { pk: 'RESERVATION#r' } } },
+        { Update: { Key: { pk: 'EVENT#e#BUYER#b' } } },
+      ],
+    };
 
     await meter.observe('ReserveTickets', async () => {
       await send('TransactWriteCommand', { ...update }, { output: { ConsumedCapacity: [{ TableName: 't', CapacityUnits: 4 }] } });
@@ -114,11 +125,17 @@ describe('the capacity meter', () => {
     const send = meteredClient(meter);
     meter.pause();
     const input: Record<string, unknown> = { Key: { pk: 'a' } };
-    await meter.observe('GetEvent', async () => (await send('GetCommand', input, { output: {} }), { statusCode: 200 }));
+    await meter.observe('GetEvent', async () => {
+      await send('GetCommand', input, { output: {} });
+      return { statusCode: 200 };
+    });
     expect(input.ReturnConsumedCapacity).toBeUndefined();
     expect(meter.snapshot()).toMatchObject({ operations: {}, outcomes: {}, timeline: [] });
     meter.resume();
-    await meter.observe('GetEvent', async () => (await send('GetCommand', { Key: { pk: 'a' } }, { output: {} }), { statusCode: 200 }));
+    await meter.observe('GetEvent', async () => {
+      await send('GetCommand', { Key: { pk: 'a' } }, { output: {} });
+      return { statusCode: 200 };
+    });
     expect(meter.snapshot().outcomes['GetEvent 200']).toMatchObject({ requests: 1, reads: 1 });
   });
 

@@ -14,7 +14,6 @@ const markdownFiles = [
     .map((file) => `docs/${file.split('\\').join('/')}`),
 ];
 
-
 /** Blanks a match but keeps its newlines, so offsets still give the right line numbers. */
 const blank = (text: string) => text.replace(/[^\n]/g, ' ');
 
@@ -41,7 +40,10 @@ function slug(headingText: string): string {
   const text = headingText
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // a link or image in a heading counts by its text
     .replace(/<[^>]+>/g, ''); // as does inline HTML
-  return text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 const anchorCache = new Map<string, Set<string>>();

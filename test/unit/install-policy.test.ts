@@ -28,7 +28,11 @@ describe('what npm ci installs', () => {
     const reviewed = Object.keys(manifest.allowScripts ?? {});
     expect(withScripts.filter((name) => !reviewed.includes(name))).toEqual([]);
     // The one allowed script only checks esbuild's native binary, which ships in the registry package.
-    expect(Object.entries(manifest.allowScripts ?? {}).filter(([, allowed]) => allowed).map(([name]) => name)).toEqual(['esbuild']);
+    expect(
+      Object.entries(manifest.allowScripts ?? {})
+        .filter(([, allowed]) => allowed)
+        .map(([name]) => name),
+    ).toEqual(['esbuild']);
   });
 
   it('is what CI installs with, as the README types it: plain `npm ci`, no variable set first', () => {

@@ -4,7 +4,10 @@ import { InventoryView, planTakes } from '../../functions/data/inventory/invento
 import { TicketClaim } from '../../functions/data/strategies/ticket-claims';
 import type { TicketEvent } from '../../functions/domain/model';
 
-const sequence = (...values: number[]) => () => values.shift() ?? 0;
+const sequence =
+  (...values: number[]) =>
+  () =>
+    values.shift() ?? 0;
 
 describe('InventoryView', () => {
   it('knows nothing until a read, so the first hold reads before it writes', () => {
@@ -122,7 +125,13 @@ describe('InventorySnapshots', () => {
     let reads = 0;
     const snapshots = new InventorySnapshots(async () => [++reads, 0]);
     const results = await Promise.all(Array.from({ length: 5 }, () => snapshots.latest(event)));
-    expect(results).toEqual([[1, 0], [2, 0], [2, 0], [2, 0], [2, 0]]);
+    expect(results).toEqual([
+      [1, 0],
+      [2, 0],
+      [2, 0],
+      [2, 0],
+      [2, 0],
+    ]);
     expect(reads).toBe(2);
   });
 
@@ -138,7 +147,10 @@ describe('InventorySnapshots', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(started).toHaveLength(2); // one more read, shared by both late callers
     started[1]!([0, 0]);
-    expect(await Promise.all([late1, late2])).toEqual([[0, 0], [0, 0]]);
+    expect(await Promise.all([late1, late2])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
   });
 
   it('lets the next caller read again after a failed read', async () => {

@@ -1,12 +1,12 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { addToBuyerTally, buyerTallyKey } from '../../functions/data/items/buyer-tally-item';
 import { eventKey, fromEventItem, toEventItem } from '../../functions/data/items/event-item';
 import { allocateCapacity, inventoryKey, takeFromShard } from '../../functions/data/items/inventory-item';
 import { fromReservationItem, reservationKey, toReservationItem } from '../../functions/data/items/reservation-item';
-import * as v from 'valibot';
 import { newEventId, newReservationId, requestFingerprint, reservationIdForKey } from '../../functions/domain/ids';
-import { eventIdParameter, reservationIdParameter } from '../../functions/http/schemas';
 import type { TicketEvent } from '../../functions/domain/model';
+import { eventIdParameter, reservationIdParameter } from '../../functions/http/schemas';
 
 describe('key builders', () => {
   it('gives every item type its own key shape', () => {
@@ -57,9 +57,18 @@ describe('items round-trip', () => {
 
   it('stores and reads back a reservation with its shard takes', () => {
     const hold = { reservationId: 'res_x', buyerId: 'b', quantity: 3, requestFingerprint: 'f', createdAt: 1, expiresAt: 2, deadline: 3 };
-    const item = toReservationItem('evt_x', hold, [{ shard: 4, quantity: 1 }, { shard: 1, quantity: 2 }]);
+    const item = toReservationItem('evt_x', hold, [
+      { shard: 4, quantity: 1 },
+      { shard: 1, quantity: 2 },
+    ]);
     expect(item.takes).toEqual({ '4': 1, '1': 2 });
-    expect(fromReservationItem(item)).toMatchObject({ status: 'HELD', takes: [{ shard: 1, quantity: 2 }, { shard: 4, quantity: 1 }] });
+    expect(fromReservationItem(item)).toMatchObject({
+      status: 'HELD',
+      takes: [
+        { shard: 1, quantity: 2 },
+        { shard: 4, quantity: 1 },
+      ],
+    });
   });
 });
 
@@ -81,6 +90,8 @@ describe('ids', () => {
   it('fingerprints the event, buyer and quantity of a request', () => {
     const base = requestFingerprint('evt_1', 'alice', 2);
     expect(requestFingerprint('evt_1', 'alice', 2)).toBe(base);
-    expect(new Set([base, requestFingerprint('evt_2', 'alice', 2), requestFingerprint('evt_1', 'bob', 2), requestFingerprint('evt_1', 'alice', 3)]).size).toBe(4);
+    expect(new Set([base, requestFingerprint('evt_2', 'alice', 2), requestFingerprint('evt_1', 'bob', 2), requestFingerprint('evt_1', 'alice', 3)]).size).toBe(
+      4,
+    );
   });
 });

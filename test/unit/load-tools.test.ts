@@ -87,7 +87,13 @@ describe('the bench chart and report', () => {
       winLatency: { count: 1, p95: 80 },
       soldOutLatency: { count: 1, p95: 20 },
     };
-    const svg = timelineChart([{ name: 'sharded', points: [point, { ...point, at: 10 }] }, { name: 'unsafe <control>', points: [point] }], 'Rush');
+    const svg = timelineChart(
+      [
+        { name: 'sharded', points: [point, { ...point, at: 10 }] },
+        { name: 'unsafe <control>', points: [point] },
+      ],
+      'Rush',
+    );
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('sharded');
     expect(svg).toContain('unsafe &lt;control&gt;');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Retrier, retryReason } from '../../functions/data/retrier';
 import { Contention, ThroughputExceeded } from '../../functions/domain/errors';
 import { backoffDelay, retryAfterSeconds } from '../../functions/domain/retry';
-import { Retrier, retryReason } from '../../functions/data/retrier';
 import { sdkError, transactionConflict } from '../support/faults';
 
 const policy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50 };
@@ -25,17 +25,24 @@ describe('capped exponential backoff with full jitter', () => {
 
 describe('Retrier', () => {
   const sleeps: number[] = [];
-  const retrier = new Retrier(policy, async (ms) => void sleeps.push(ms), () => 0.5);
+  const retrier = new Retrier(
+    policy,
+    async (ms) => void sleeps.push(ms),
+    () => 0.5,
+  );
 
   it('retries conflicts and throttles, then succeeds', async () => {
     sleeps.length = 0;
     const failures = [sdkError('TransactionConflictException'), sdkError('ProvisionedThroughputExceededException'), transactionConflict(3)];
     const reasons: string[] = [];
-    const result = await retrier.run(async () => {
-      const failure = failures.shift();
-      if (failure) throw failure;
-      return 'done';
-    }, (reason) => reasons.push(reason));
+    const result = await retrier.run(
+      async () => {
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return 'done';
+      },
+      (reason) => reasons.push(reason),
+    );
     expect(result).toBe('done');
     expect(reasons).toEqual(['conflict', 'throttle', 'conflict']);
     expect(sleeps).toEqual([5, 10, 20]);
@@ -61,14 +68,25 @@ describe('Retrier', () => {
     await expect(failed).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     expect(calls).toBe(1);
     expect(retryReason(new Error('boom'))).toBeUndefined();
-    expect(retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'TransactionConflict' }] }))).toBeUndefined();
+    expect(
+      retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'TransactionConflict' }] })),
+    ).toBeUndefined();
     expect(retryReason(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }] }))).toBe('throttle');
   });
 
   it('never starts a backoff that would end past the deadline: it gives up with the 503 error instead', async () => {
     let now = 1_000;
     const slept: number[] = [];
-    const timed = new Retrier(policy, async (ms) => void (slept.push(ms), (now += ms)), () => 0.5, () => now);
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      now += ms;
+    };
+    const timed = new Retrier(
+      policy,
+      sleep,
+      () => 0.5,
+      () => now,
+    );
     // Retry 2's backoff is 10 ms here: it would end at 1,010, which is already too late.
     await expect(timed.pauseWithin(1_010, 2, 'conflict', 2)).rejects.toMatchObject({ name: 'Contention', retryAfterSeconds: 1 });
     expect(slept).toEqual([]);
@@ -77,7 +95,16 @@ describe('Retrier', () => {
   it('sleeps through backoffs that end before the deadline, then gives up', async () => {
     let now = 1_000;
     const slept: number[] = [];
-    const timed = new Retrier(policy, async (ms) => void (slept.push(ms), (now += ms)), () => 0.5, () => now);
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      now += ms;
+    };
+    const timed = new Retrier(
+      policy,
+      sleep,
+      () => 0.5,
+      () => now,
+    );
     await timed.pauseWithin(1_050, 3, 'conflict', 3); // 20 ms
     await timed.pauseWithin(1_050, 4, 'conflict', 4); // 25 ms, ends at 1,045
     await expect(timed.pauseWithin(1_050, 4, 'throttle', 5)).rejects.toBeInstanceOf(ThroughputExceeded);

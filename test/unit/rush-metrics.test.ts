@@ -2,9 +2,18 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rushDefaults } from '../../load/cli-options';
-import { rushPhases } from '../../load/phases';
 import { answerKeys, summarizeLoop } from '../../load/closed-loop';
-import { outcomes, peakHoldsPerSecond, projectAwsCeiling, ratio, sellingWindow, soldOutPath, writesBetween, type SecondOfAnswers } from '../../load/rush-metrics';
+import { rushPhases } from '../../load/phases';
+import {
+  outcomes,
+  peakHoldsPerSecond,
+  projectAwsCeiling,
+  ratio,
+  type SecondOfAnswers,
+  sellingWindow,
+  soldOutPath,
+  writesBetween,
+} from '../../load/rush-metrics';
 
 const second = (n: number, holds: number, soldOut: number, soldOutWrites = 0): SecondOfAnswers => ({
   second: n,

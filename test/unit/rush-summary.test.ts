@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../functions/audit/audit-event';
 import { parseArtilleryOutput } from '../../load/artillery-report';
-import { derive, type RushResult } from '../../load/rush';
+import { derive } from '../../load/derived';
+import type { RushResult } from '../../load/rush';
 import { formatSummary, rushExitCode } from '../../load/summary';
 
 function audit(violations: number, oversold = 0): AuditReport {
@@ -46,7 +47,7 @@ function result(strategy: RushResult['options']['strategy'], report: AuditReport
 describe('API/raw', () => {
   it("divides the API's closed-loop holds by the raw baseline's, both measured with nothing else running", () => {
     const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 10 } } });
-    const raw = { strategy: 'sharded' as const, holds: 4_000, seconds: 10, holdsPerSecond: 400, calls: 4_000 };
+    const raw = { strategy: 'sharded' as const, holds: 4_000, seconds: 10, holdsPerSecond: 400, calls: 4_000, soldOut: false };
     const apiClosedLoop = { seconds: 10, concurrency: 64, count: 3_400, perSecond: 340, otherAnswers: {} };
     const soldOutProbe = { seconds: 5, concurrency: 32, count: 8_500, perSecond: 1_700, otherAnswers: {} };
     const derived = derive(load, undefined, undefined, raw, {}, { apiClosedLoop, soldOutProbe });
@@ -54,14 +55,30 @@ describe('API/raw', () => {
     expect(derived.soldOutProbeTimesApiHoldRate).toBeCloseTo(5);
     expect(derive(load, undefined, undefined, raw, {}).apiToRaw).toBeUndefined();
   });
+
+  it('is not given when either side ran out of tickets: a rate over a partly idle loop would understate it', () => {
+    const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 10 } } });
+    const raw = { strategy: 'sharded' as const, holds: 500, seconds: 3.2, holdsPerSecond: 156, calls: 500, soldOut: true };
+    const untilSoldOut = { seconds: 10, concurrency: 64, count: 500, perSecond: 50, otherAnswers: { '409 sold_out': 7_986 } };
+    expect(derive(load, undefined, undefined, raw, {}, { apiClosedLoop: untilSoldOut }).apiToRaw).toBeUndefined();
+    const fullLoop = { seconds: 10, concurrency: 64, count: 1_300, perSecond: 130, otherAnswers: {} };
+    expect(derive(load, undefined, undefined, raw, {}, { apiClosedLoop: fullLoop }).apiToRaw).toBeUndefined();
+    expect(derive(load, undefined, undefined, { ...raw, soldOut: false }, {}, { apiClosedLoop: fullLoop }).apiToRaw).toBeCloseTo(130 / 156);
+  });
 });
 
 describe('the sold-out probe in the summary', () => {
   it('prints the closed-loop rate, the other answers and the writes', () => {
     const base = result('sharded', audit(0));
     const probe = { seconds: 5, concurrency: 32, count: 7_500, perSecond: 1_500, otherAnswers: { '503': 3 }, writes: 0 };
-    const summary = formatSummary({ ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25, soldOutProbeTimesApiHoldRate: 2.5 } });
-    expect(summary).toContain("Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the rush's hold rate, 2.5× the API's closed-loop hold rate, 3 × 503; 0 DynamoDB writes");
+    const summary = formatSummary({
+      ...base,
+      soldOutProbe: probe,
+      derived: { ...base.derived, soldOutProbeTimesHoldRate: 6.25, soldOutProbeTimesApiHoldRate: 2.5 },
+    });
+    expect(summary).toContain(
+      "Sold-out probe (closed loop, 32 clients, 5.0 s): 1,500 sold-out answers/s, 6.3× the rush's hold rate, 2.5× the API's closed-loop hold rate, 3 × 503; 0 DynamoDB writes",
+    );
   });
 
   it('says why it did not run', () => {

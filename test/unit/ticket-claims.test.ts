@@ -9,21 +9,42 @@ import type { HoldRequest, TicketEvent } from '../../functions/domain/model';
 import { InMemoryTelemetry } from '../../functions/observability/telemetry';
 
 const event: TicketEvent = {
-  eventId: 'evt_c', name: 'n', capacity: 1, strategy: 'transactional', shards: 1, holdSeconds: 60, maxPerBuyer: 10, createdAt: 0,
+  eventId: 'evt_c',
+  name: 'n',
+  capacity: 1,
+  strategy: 'transactional',
+  shards: 1,
+  holdSeconds: 60,
+  maxPerBuyer: 10,
+  createdAt: 0,
 };
 const hold = (deadline: number): HoldRequest => ({
-  reservationId: 'res_c', buyerId: 'b', quantity: 1, requestFingerprint: 'f', createdAt: 0, expiresAt: 60_000, deadline,
+  reservationId: 'res_c',
+  buyerId: 'b',
+  quantity: 1,
+  requestFingerprint: 'f',
+  createdAt: 0,
+  expiresAt: 60_000,
+  deadline,
 });
 
 /** Deps whose shard reads return `stock()` and whose clock reads `now()`; nothing here writes. */
 function deps(stock: () => number, now: () => number) {
   let reads = 0;
   const value = {
-    retrier: new Retrier({ maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 60_000 }, async () => undefined, () => 0, now),
+    retrier: new Retrier(
+      { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 60_000 },
+      async () => undefined,
+      () => 0,
+      now,
+    ),
     random: () => 0,
     telemetry: new InMemoryTelemetry(),
     views: new InventoryViews(),
-    snapshots: new InventorySnapshots(async () => (reads++, [stock()])),
+    snapshots: new InventorySnapshots(async () => {
+      reads++;
+      return [stock()];
+    }),
   } as unknown as StrategyDeps;
   return { deps: value, reads: () => reads };
 }
@@ -33,7 +54,10 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 describe('claimTickets', () => {
   it('waits for a hold of ours already writing for the last ticket, and is refused by the next read without writing', async () => {
     let stock = 1;
-    const { deps: d, reads } = deps(() => stock, () => 0);
+    const { deps: d, reads } = deps(
+      () => stock,
+      () => 0,
+    );
     const view = d.views.of(event);
     const first = await claimTickets(d, 'transactional', event, view, hold(10_000), 1);
 
@@ -48,7 +72,10 @@ describe('claimTickets', () => {
   });
 
   it('claims the ticket as soon as the hold that had it gives it back', async () => {
-    const { deps: d } = deps(() => 1, () => 0);
+    const { deps: d } = deps(
+      () => 1,
+      () => 0,
+    );
     const view = d.views.of(event);
     const first = await claimTickets(d, 'transactional', event, view, hold(10_000), 1);
     const second = claimTickets(d, 'transactional', event, view, hold(10_000), 1);
@@ -61,7 +88,10 @@ describe('claimTickets', () => {
   });
 
   it('past its deadline stops waiting and claims what the read showed: the write decides, nobody is refused on a guess', async () => {
-    const { deps: d, reads } = deps(() => 1, () => 20_000);
+    const { deps: d, reads } = deps(
+      () => 1,
+      () => 20_000,
+    );
     const view = d.views.of(event);
     await claimTickets(d, 'transactional', event, view, hold(10_000), 1); // still in flight
 

@@ -3,9 +3,9 @@ import { DynamoDBDocumentClient, GetCommand, TransactGetCommand, TransactWriteCo
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { readInventory } from '../../functions/data/inventory/inventory-reads';
 import { InventorySnapshots } from '../../functions/data/inventory/inventory-snapshots';
 import { InventoryViews } from '../../functions/data/inventory/inventory-view';
-import { readInventory } from '../../functions/data/inventory/inventory-reads';
 import { Retrier } from '../../functions/data/retrier';
 import { ShardedStrategy } from '../../functions/data/strategies/sharded';
 import type { StrategyDeps } from '../../functions/data/strategies/strategy-deps';
@@ -20,24 +20,50 @@ import { sdkError } from '../support/faults';
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }));
 const dynamo = mockClient(db);
 
-const hold: HoldRequest = { reservationId: 'res_r', buyerId: 'alice', quantity: 1, requestFingerprint: 'f', createdAt: 0, expiresAt: 60_000, deadline: Number.POSITIVE_INFINITY };
+const hold: HoldRequest = {
+  reservationId: 'res_r',
+  buyerId: 'alice',
+  quantity: 1,
+  requestFingerprint: 'f',
+  createdAt: 0,
+  expiresAt: 60_000,
+  deadline: Number.POSITIVE_INFINITY,
+};
 const event = (strategy: 'sharded' | 'transactional', shards: number): TicketEvent => ({
-  eventId: 'evt_e', name: 'n', capacity: 100, strategy, shards, holdSeconds: 60, maxPerBuyer: 10, createdAt: 0,
+  eventId: 'evt_e',
+  name: 'n',
+  capacity: 100,
+  strategy,
+  shards,
+  holdSeconds: 60,
+  maxPerBuyer: 10,
+  createdAt: 0,
 });
 
 function deps(sleeps: number[] = []) {
-  const retrier = new Retrier({ maxAttempts: 4, baseDelayMs: 8, maxDelayMs: 100 }, async (ms) => void sleeps.push(ms), () => 0.5);
+  const retrier = new Retrier(
+    { maxAttempts: 4, baseDelayMs: 8, maxDelayMs: 100 },
+    async (ms) => void sleeps.push(ms),
+    () => 0.5,
+  );
   const telemetry = new InMemoryTelemetry();
   const value: StrategyDeps = {
-    db, tableName: 't', maxTransactionItems: 100, retrier, random: () => 0, telemetry,
+    db,
+    tableName: 't',
+    maxTransactionItems: 100,
+    retrier,
+    random: () => 0,
+    telemetry,
     views: new InventoryViews(),
-    snapshots: new InventorySnapshots(async (e) => (await readInventory(db, 't', e, { atomic: true, retrier, maxTransactionItems: 100 })).map((s) => s.available)),
+    snapshots: new InventorySnapshots(async (e) =>
+      (await readInventory(db, 't', e, { atomic: true, retrier, maxTransactionItems: 100 })).map((s) => s.available),
+    ),
   };
   return { deps: value, telemetry, sleeps };
 }
 
 const shardItem = (shard: number, available: number) => ({ pk: `EVENT#evt_e#SHARD#${shard}`, sk: 'INVENTORY', shard, allocated: 50, available, version: 1 });
-const cancelled = (...reasons: ({ Code: string; Item?: Record<string, unknown> })[]) =>
+const cancelled = (...reasons: { Code: string; Item?: Record<string, unknown> }[]) =>
   sdkError('TransactionCanceledException', {
     CancellationReasons: reasons.map((r) => ({ Code: r.Code, ...(r.Item ? { Item: marshall(r.Item) } : {}) })),
   });
@@ -50,7 +76,11 @@ describe('transactional strategy', () => {
   beforeEach(() => dynamo.on(GetCommand).resolves({ Item: shardItem(0, 100) }));
 
   it('backs off and retries cancelled transactions (TransactionConflict), then holds', async () => {
-    dynamo.on(TransactWriteCommand).rejectsOnce(cancelled(conflict, none, none)).rejectsOnce(cancelled(none, none, conflict)).resolves({});
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(conflict, none, none))
+      .rejectsOnce(cancelled(none, none, conflict))
+      .resolves({});
     const { deps: d, telemetry, sleeps } = deps();
     const outcome = await new TransactionalStrategy(d).hold(event('transactional', 1), hold);
     expect(outcome.kind).toBe('created');
@@ -76,7 +106,19 @@ describe('transactional strategy', () => {
     dynamo.on(TransactWriteCommand).rejects(cancelled(none, none, { Code: 'ConditionalCheckFailed', Item: { tickets: 10 } }));
     await expect(strategy().hold(event('transactional', 1), hold)).rejects.toEqual(new BuyerLimitExceeded(10, 10));
 
-    const original = { pk: 'RESERVATION#res_r', sk: 'RESERVATION', reservationId: 'res_r', eventId: 'evt_e', buyerId: 'alice', quantity: 1, status: 'HELD', createdAt: 0, expiresAt: 60_000, takes: { '0': 1 }, requestFingerprint: 'f' };
+    const original = {
+      pk: 'RESERVATION#res_r',
+      sk: 'RESERVATION',
+      reservationId: 'res_r',
+      eventId: 'evt_e',
+      buyerId: 'alice',
+      quantity: 1,
+      status: 'HELD',
+      createdAt: 0,
+      expiresAt: 60_000,
+      takes: { '0': 1 },
+      requestFingerprint: 'f',
+    };
     dynamo.on(TransactWriteCommand).rejects(cancelled(conflict, { Code: 'ConditionalCheckFailed', Item: original }, none));
     await expect(strategy().hold(event('transactional', 1), hold)).resolves.toMatchObject({ kind: 'existing', reservation: { reservationId: 'res_r' } });
   });
@@ -95,7 +137,8 @@ describe('sharded strategy', () => {
 
   it('moves to another shard when the chosen one turns out empty, without backing off', async () => {
     dynamo.on(TransactGetCommand).resolves(snapshot(5, 5, 5, 5));
-    dynamo.on(TransactWriteCommand)
+    dynamo
+      .on(TransactWriteCommand)
       .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed', Item: shardItem(0, 0) }, none, none))
       .resolves({});
     const { deps: d, sleeps, telemetry } = deps();

@@ -1,9 +1,8 @@
-import { BatchGetCommand, GetCommand, TransactGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { TicketEvent } from '../../domain/model';
-import { fromInventoryItem, inventoryKey, type InventoryShard } from '../items/inventory-item';
+import { fromInventoryItem, type InventoryShard, inventoryKey } from '../items/inventory-item';
+import { consistentBatchGet, consistentGet, maxBatchGetKeys } from '../reads';
 import type { Retrier } from '../retrier';
-
-const maxBatchGetKeys = 100;
 
 /**
  * Read every inventory shard of an event, strongly consistent. With `atomic` the shards are
@@ -18,9 +17,7 @@ export async function readInventory(
   options: { atomic: boolean; retrier: Retrier; maxTransactionItems: number },
 ): Promise<InventoryShard[]> {
   if (event.shards === 1) {
-    const { Item } = await options.retrier.run(() =>
-      db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(event.eventId, 0), ConsistentRead: true })),
-    );
+    const Item = await consistentGet(db, tableName, inventoryKey(event.eventId, 0), options.retrier);
     if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
     return [fromInventoryItem(Item)];
   }
@@ -43,17 +40,13 @@ async function transactGet(db: DynamoDBDocumentClient, tableName: string, eventI
   return (Responses ?? []).flatMap((response) => (response.Item ? [response.Item] : []));
 }
 
-async function batchGet(db: DynamoDBDocumentClient, tableName: string, eventId: string, shards: number[], retrier: Retrier) {
-  const items: Record<string, unknown>[] = [];
-  let keys: Record<string, unknown>[] = shards.map((shard) => inventoryKey(eventId, shard));
-  for (let round = 1; keys.length > 0; round++) {
-    const request = { [tableName]: { Keys: keys, ConsistentRead: true } };
-    const { Responses, UnprocessedKeys } = await retrier.run(() => db.send(new BatchGetCommand({ RequestItems: request })));
-    items.push(...(Responses?.[tableName] ?? []));
-    keys = (UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, unknown>[];
-    if (keys.length > 0) await retrier.pause(round);
-  }
-  return items;
+function batchGet(db: DynamoDBDocumentClient, tableName: string, eventId: string, shards: number[], retrier: Retrier) {
+  return consistentBatchGet(
+    db,
+    tableName,
+    shards.map((shard) => inventoryKey(eventId, shard)),
+    retrier,
+  );
 }
 
 export function chunk<T>(values: readonly T[], size: number): T[][] {

@@ -20,7 +20,10 @@ interface EventFlight {
 export class InventorySnapshots {
   private readonly flights = new Map<string, EventFlight>();
 
-  constructor(private readonly readShards: ReadShards, private readonly maxEvents = 1_000) {}
+  constructor(
+    private readonly readShards: ReadShards,
+    private readonly maxEvents = 1_000,
+  ) {}
 
   async latest(event: TicketEvent): Promise<number[]> {
     const flight = this.flightFor(event.eventId);

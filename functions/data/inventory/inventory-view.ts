@@ -159,12 +159,7 @@ export class InventoryViews {
  * serve it alone (chosen as `claimShard` does), else the fullest shards together in one
  * transaction. Returns undefined if that would need more shards than one transaction can hold.
  */
-export function planTakes(
-  available: readonly number[],
-  quantity: number,
-  random: () => number,
-  maxShards: number,
-): ShardTake[] | undefined {
+export function planTakes(available: readonly number[], quantity: number, random: () => number, maxShards: number): ShardTake[] | undefined {
   const view = new InventoryView(available.length);
   view.replace(available);
   const single = view.claimShard(quantity, random);

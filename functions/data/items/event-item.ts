@@ -1,7 +1,7 @@
-import { strategies, type StrategyName, type TicketEvent } from '../../domain/model';
+import { type StrategyName, strategies, type TicketEvent } from '../../domain/model';
 
 /** An event's immutable settings. Item: pk `EVENT#<eventId>`, sk `EVENT`. */
-export const eventItemType = 'Event';
+const eventItemType = 'Event';
 
 export function eventKey(eventId: string) {
   return { pk: `EVENT#${eventId}`, sk: 'EVENT' };

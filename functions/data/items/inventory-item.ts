@@ -10,7 +10,7 @@ import type { ShardTake } from '../../domain/model';
  * capacity (for the audit); `version` increases on every write, which the optimistic
  * strategy relies on, so every inventory write here bumps it.
  */
-export const inventoryItemType = 'Inventory';
+const inventoryItemType = 'Inventory';
 
 export interface InventoryShard {
   readonly shard: number;

@@ -1,4 +1,4 @@
-import { storedStatuses, type HoldRequest, type Reservation, type StoredStatus, type ShardTake } from '../../domain/model';
+import { type HoldRequest, type Reservation, type ShardTake, type StoredStatus, storedStatuses } from '../../domain/model';
 
 /**
  * A hold and what became of it. Item: pk `RESERVATION#<reservationId>`, sk `RESERVATION`.
@@ -18,12 +18,7 @@ export function reservationKey(reservationId: string) {
   return { pk: `RESERVATION#${reservationId}`, sk: 'RESERVATION' };
 }
 
-export function toReservationItem(
-  eventId: string,
-  hold: HoldRequest,
-  takes: readonly ShardTake[],
-  status: 'HELD' | 'PENDING' = 'HELD',
-) {
+export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[], status: 'HELD' | 'PENDING' = 'HELD') {
   return {
     ...reservationKey(hold.reservationId),
     type: reservationItemType,

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { HoldRequest, Reservation, ShardTake, TicketEvent } from '../../domain/model';
+import { BuyerLimitExceeded } from '../../domain/errors';
+import type { HoldOutcome, HoldRequest, Reservation, ShardTake, StrategyName, TicketEvent } from '../../domain/model';
 import { cancellationReasons, isRetryableReason } from '../dynamodb-errors';
 import { addToBuyerTally } from '../items/buyer-tally-item';
 import { takeFromShard } from '../items/inventory-item';
 import { fromReservationItem, putNewReservation, toReservationItem } from '../items/reservation-item';
-import { retryReason, type RetryReason } from '../retrier';
+import { type RetryReason, retryReason } from '../retrier';
 import { findReservation, type StrategyDeps } from './strategy-deps';
+import { claimTickets } from './ticket-claims';
 
 /** A hold's transaction has the reservation and the buyer tally besides its shards. */
 export function maxShardsPerHold(deps: StrategyDeps): number {
@@ -28,12 +30,7 @@ export type HoldVerdict =
  * buyer over the limit, whatever the interleaving.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
-export async function attemptHoldTransaction(
-  deps: StrategyDeps,
-  event: TicketEvent,
-  hold: HoldRequest,
-  takes: readonly ShardTake[],
-): Promise<HoldVerdict> {
+async function attemptHoldTransaction(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest, takes: readonly ShardTake[]): Promise<HoldVerdict> {
   const { tableName } = deps;
   const reservationItem = toReservationItem(event.eventId, hold, takes);
   const onFailure = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
@@ -60,12 +57,7 @@ export async function attemptHoldTransaction(
   }
 }
 
-async function interpretCancellation(
-  deps: StrategyDeps,
-  error: unknown,
-  takes: readonly ShardTake[],
-  reservationId: string,
-): Promise<HoldVerdict> {
+async function interpretCancellation(deps: StrategyDeps, error: unknown, takes: readonly ShardTake[], reservationId: string): Promise<HoldVerdict> {
   const reasons = cancellationReasons(error);
   if (!reasons) {
     const reason = retryReason(error);
@@ -95,4 +87,49 @@ async function interpretCancellation(
   const retryable = reasons.find(isRetryableReason);
   if (retryable) return { kind: 'retry', reason: retryable.code === 'TransactionConflict' ? 'conflict' : 'throttle' };
   throw error;
+}
+
+/**
+ * The loop `sharded` and `transactional` share: claim tickets in this process's view, try the
+ * hold's transaction, act on the verdict. A conflict or throttle backs off and tries again
+ * within the hold's budget; what a shard that turned out short means is the strategy's call
+ * (`onShort` throws to refuse, or returns to try again).
+ */
+export async function holdByTransaction(
+  deps: StrategyDeps,
+  strategy: StrategyName,
+  event: TicketEvent,
+  request: HoldRequest,
+  options: { readonly maxShards: number; readonly onShort: (verdict: Extract<HoldVerdict, { kind: 'short' }>, misses: number) => void },
+): Promise<HoldOutcome> {
+  const view = deps.views.of(event);
+  let conflicts = 0;
+  let misses = 0;
+  for (;;) {
+    const claim = await claimTickets(deps, strategy, event, view, request, options.maxShards);
+    try {
+      const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
+      switch (verdict.kind) {
+        case 'held':
+          claim.taken();
+          return { kind: 'created', reservation: verdict.reservation };
+        case 'existing':
+          return { kind: 'existing', reservation: verdict.reservation };
+        case 'buyerLimit':
+          throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
+        case 'short':
+          claim.short(verdict.shortfalls);
+          options.onShort(verdict, ++misses);
+          break;
+        case 'retry':
+          claim.giveBack();
+          if (++conflicts >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, misses + conflicts);
+          deps.telemetry.count('Conflict', strategy);
+          await deps.retrier.pauseWithin(request.deadline, conflicts, verdict.reason, misses + conflicts);
+          deps.telemetry.count('Retry', strategy);
+      }
+    } finally {
+      claim.giveBack();
+    }
+  }
 }

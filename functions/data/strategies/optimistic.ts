@@ -1,10 +1,11 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
 import { isConditionalCheckFailed } from '../dynamodb-errors';
 import type { InventoryView } from '../inventory/inventory-view';
-import { fromInventoryItem, inventoryKey, type InventoryShard } from '../items/inventory-item';
+import { fromInventoryItem, type InventoryShard, inventoryKey } from '../items/inventory-item';
+import { consistentGet } from '../reads';
 import { holdInSteps } from './stepwise-hold';
 import type { StrategyDeps } from './strategy-deps';
 import { claimTickets, type TicketClaim } from './ticket-claims';
@@ -28,9 +29,7 @@ export class OptimisticStrategy implements ReservationStrategy {
     const claim = await claimTickets(this.deps, this.name, event, view, request, 1);
     try {
       const first = await this.readAvailable(event, view, request.quantity);
-      return await holdInSteps(this.deps, event, request, claim.takes[0]!, () =>
-        this.takeWithVersionCheck(event, view, claim, request, first),
-      );
+      return await holdInSteps(this.deps, event, request, claim.takes[0]!, () => this.takeWithVersionCheck(event, view, claim, request, first));
     } finally {
       claim.giveBack();
     }
@@ -77,9 +76,7 @@ export class OptimisticStrategy implements ReservationStrategy {
   private async readAvailable(event: TicketEvent, view: InventoryView, quantity: number): Promise<InventoryShard> {
     const { deps } = this;
     const mark = view.mark();
-    const { Item } = await deps.retrier.run(() =>
-      deps.db.send(new GetCommand({ TableName: deps.tableName, Key: inventoryKey(event.eventId, 0), ConsistentRead: true })),
-    );
+    const Item = await consistentGet(deps.db, deps.tableName, inventoryKey(event.eventId, 0), deps.retrier);
     if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
     const shard = fromInventoryItem(Item);
     view.replace([shard.available], mark);

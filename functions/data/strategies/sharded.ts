@@ -1,9 +1,7 @@
-import { BuyerLimitExceeded } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
-import { attemptHoldTransaction, maxShardsPerHold } from './hold-transaction';
+import { holdByTransaction, maxShardsPerHold } from './hold-transaction';
 import type { StrategyDeps } from './strategy-deps';
-import { claimTickets } from './ticket-claims';
 
 /** After this many writes that found their shard short, re-read all shards before guessing again. */
 const missesBeforeReread = 2;
@@ -25,40 +23,16 @@ export class ShardedStrategy implements ReservationStrategy {
 
   constructor(private readonly deps: StrategyDeps) {}
 
-  async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
+  hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
     const { deps } = this;
-    const view = deps.views.of(event);
-    let conflicts = 0;
-    let misses = 0;
-    for (;;) {
-      const claim = await claimTickets(deps, this.name, event, view, request, maxShardsPerHold(deps));
-      try {
-        const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
-        switch (verdict.kind) {
-          case 'held':
-            claim.taken();
-            return { kind: 'created', reservation: verdict.reservation };
-          case 'existing':
-            return { kind: 'existing', reservation: verdict.reservation };
-          case 'buyerLimit':
-            throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
-          case 'short':
-            // Another buyer (another process) emptied a shard first: learn it and try elsewhere.
-            claim.short(verdict.shortfalls);
-            deps.telemetry.count('ShardMiss', this.name);
-            if (++misses >= maxMisses) throw deps.retrier.exhausted('conflict', misses + conflicts);
-            if (misses % missesBeforeReread === 0) view.forget();
-            break;
-          case 'retry':
-            claim.giveBack();
-            if (++conflicts >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, misses + conflicts);
-            deps.telemetry.count('Conflict', this.name);
-            await deps.retrier.pauseWithin(request.deadline, conflicts, verdict.reason, misses + conflicts);
-            deps.telemetry.count('Retry', this.name);
-        }
-      } finally {
-        claim.giveBack();
-      }
-    }
+    return holdByTransaction(deps, this.name, event, request, {
+      maxShards: maxShardsPerHold(deps),
+      // Another buyer (another process) emptied a shard first: learn it and try elsewhere.
+      onShort: (_verdict, misses) => {
+        deps.telemetry.count('ShardMiss', this.name);
+        if (misses >= maxMisses) throw deps.retrier.exhausted('conflict', misses);
+        if (misses % missesBeforeReread === 0) deps.views.of(event).forget();
+      },
+    });
   }
 }

@@ -3,13 +3,7 @@ import { BuyerLimitExceeded } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, ShardTake, TicketEvent } from '../../domain/model';
 import { conditionFailureItem, isConditionalCheckFailed } from '../dynamodb-errors';
 import { addToBuyerTally, subtractFromBuyerTally } from '../items/buyer-tally-item';
-import {
-  deletePendingHold,
-  fromReservationItem,
-  markHeld,
-  putNewReservation,
-  toReservationItem,
-} from '../items/reservation-item';
+import { deletePendingHold, fromReservationItem, markHeld, putNewReservation, toReservationItem } from '../items/reservation-item';
 import { findReservation, type StrategyDeps } from './strategy-deps';
 
 /**
@@ -41,9 +35,7 @@ export async function holdInSteps(
 
   const forgetClaim = () => retrier.runToCompletion(() => db.send(new DeleteCommand(deletePendingHold(tableName, hold.reservationId))));
   try {
-    await retrier.run(() =>
-      db.send(new UpdateCommand(addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer))),
-    );
+    await retrier.run(() => db.send(new UpdateCommand(addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer))));
   } catch (error) {
     await undo(error, forgetClaim);
     if (!isConditionalCheckFailed(error)) throw error;

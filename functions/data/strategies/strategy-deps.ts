@@ -1,10 +1,11 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SoldOut } from '../../domain/errors';
 import type { Reservation, StrategyName, TicketEvent } from '../../domain/model';
 import type { Telemetry } from '../../domain/ports';
 import type { InventorySnapshots } from '../inventory/inventory-snapshots';
 import type { InventoryView, InventoryViews } from '../inventory/inventory-view';
 import { fromReservationItem, reservationKey } from '../items/reservation-item';
+import { consistentGet } from '../reads';
 import type { Retrier } from '../retrier';
 
 /** What every strategy is built from; one instance of each per process. */
@@ -45,8 +46,6 @@ export async function refuseIfSoldOut(
 }
 
 export async function findReservation(deps: StrategyDeps, reservationId: string): Promise<Reservation | undefined> {
-  const { Item } = await deps.retrier.run(() =>
-    deps.db.send(new GetCommand({ TableName: deps.tableName, Key: reservationKey(reservationId), ConsistentRead: true })),
-  );
-  return Item ? fromReservationItem(Item) : undefined;
+  const item = await consistentGet(deps.db, deps.tableName, reservationKey(reservationId), deps.retrier);
+  return item ? fromReservationItem(item) : undefined;
 }

@@ -1,5 +1,5 @@
 import type { HoldRequest, ShardTake, StrategyName, TicketEvent } from '../../domain/model';
-import { planTakes, type InventoryView } from '../inventory/inventory-view';
+import { type InventoryView, planTakes } from '../inventory/inventory-view';
 import { refuseIfSoldOut, type StrategyDeps } from './strategy-deps';
 
 /**
@@ -71,8 +71,9 @@ export async function claimTickets(
     const available = await refuseIfSoldOut(deps, strategy, event, view, quantity);
     const timeLeft = deadline - deps.retrier.now();
     const mayWait = view.hasClaims && wait <= maxWaitsForClaims && timeLeft > 0;
-    const takes = planTakes(view.estimates() ?? available, quantity, deps.random, maxShards)
-      ?? (mayWait ? undefined : planTakes(available, quantity, deps.random, maxShards));
+    const takes =
+      planTakes(view.estimates() ?? available, quantity, deps.random, maxShards) ??
+      (mayWait ? undefined : planTakes(available, quantity, deps.random, maxShards));
     if (takes) {
       view.claim(takes);
       return new TicketClaim(view, takes);

@@ -1,9 +1,8 @@
-import { BuyerLimitExceeded, SoldOut } from '../../domain/errors';
+import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
-import { attemptHoldTransaction } from './hold-transaction';
+import { holdByTransaction } from './hold-transaction';
 import type { StrategyDeps } from './strategy-deps';
-import { claimTickets } from './ticket-claims';
 
 /**
  * `transactional`: one inventory item; every hold is a TransactWriteItems over the
@@ -17,36 +16,13 @@ export class TransactionalStrategy implements ReservationStrategy {
 
   constructor(private readonly deps: StrategyDeps) {}
 
-  async hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
-    const { deps } = this;
-    const view = deps.views.of(event);
-    for (let attempt = 1; ; attempt++) {
-      // Write only for tickets we believe are there and no hold of ours is already writing for.
-      const claim = await claimTickets(deps, this.name, event, view, request, 1);
-      try {
-        const verdict = await attemptHoldTransaction(deps, event, request, claim.takes);
-        switch (verdict.kind) {
-          case 'held':
-            claim.taken();
-            return { kind: 'created', reservation: verdict.reservation };
-          case 'existing':
-            return { kind: 'existing', reservation: verdict.reservation };
-          case 'buyerLimit':
-            throw new BuyerLimitExceeded(event.maxPerBuyer, verdict.alreadyHeld);
-          case 'short':
-            // The condition failed on the only inventory item: that is proof of sold-out.
-            claim.short(verdict.shortfalls);
-            throw new SoldOut(request.quantity, verdict.shortfalls[0]?.available);
-          case 'retry':
-            claim.giveBack();
-            if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted(verdict.reason, attempt);
-            deps.telemetry.count('Conflict', this.name);
-            await deps.retrier.pauseWithin(request.deadline, attempt, verdict.reason, attempt);
-            deps.telemetry.count('Retry', this.name);
-        }
-      } finally {
-        claim.giveBack();
-      }
-    }
+  hold(event: TicketEvent, request: HoldRequest): Promise<HoldOutcome> {
+    return holdByTransaction(this.deps, this.name, event, request, {
+      maxShards: 1,
+      // The condition failed on the only inventory item: that is proof of sold-out.
+      onShort: (verdict) => {
+        throw new SoldOut(request.quantity, verdict.shortfalls[0]?.available);
+      },
+    });
   }
 }

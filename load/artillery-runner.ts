@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildSync } from 'esbuild';
+import type { Process } from './derived';
+import type { ArrivalPhase } from './phases';
+import { CpuWindow } from './proc-stat';
+
+/**
+ * Runs Artillery's buyers (load/rush.yml with load/buyer.ts) against a URL and reads the CPU
+ * time of Artillery and of the other processes over the same window: from the first phase to
+ * the moment every virtual user is done.
+ */
+const root = resolve(__dirname, '..');
+const rushScript = join(root, 'load', 'rush.yml');
+const processorSource = join(root, 'load', 'buyer.ts');
+const compatShim = join(root, 'load', 'artillery-compat.cjs');
+
+export interface ArtilleryRun {
+  readonly url: string;
+  readonly eventId: string;
+  readonly phases: readonly ArrivalPhase[];
+  readonly output: string;
+  /** Where the processor bundle, the log and the output go. */
+  readonly outputDir: string;
+  readonly log: (line: string) => void;
+  /** The other processes whose CPU time is read over the same window as Artillery's. */
+  readonly pids: Partial<Record<Process, number>>;
+}
+
+export function runArtillery({
+  url,
+  eventId,
+  phases,
+  output,
+  outputDir,
+  log,
+  pids,
+}: ArtilleryRun): Promise<{ exitCode: number; cpuSeconds: Partial<Record<Process, number>> }> {
+  // Bundled here rather than by Artillery, into this run's directory: concurrent rushes
+  // would otherwise share (and delete) load/dist/.
+  const processor = join(outputDir, 'buyer.js');
+  buildSync({ entryPoints: [processorSource], outfile: processor, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+  const artillery = join(dirname(require.resolve('artillery/package.json')), 'bin', 'run');
+  const args = [
+    '--require',
+    compatShim,
+    artillery,
+    'run',
+    rushScript,
+    '--target',
+    url,
+    '--variables',
+    JSON.stringify({ eventId }),
+    '--overrides',
+    JSON.stringify({ config: { phases, processor } }),
+    '--output',
+    output,
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
+  });
+  const cpu = new CpuWindow<Process>({ ...pids, artillery: child.pid });
+  const logFile = createWriteStream(join(outputDir, 'artillery.log'));
+  let started = false;
+  let finished = false;
+  const onLine = (line: string) => {
+    logFile.write(`${line}\n`);
+    if (/^Phase started/.test(line)) {
+      if (!started) {
+        started = true;
+        cpu.start();
+      }
+      log(`  ${line.replace(/ \d\d:\d\d:\d\d\(.*$/, '')}`);
+    } else if (/^All VUs finished/.test(line) && !finished) {
+      finished = true;
+      cpu.end();
+      log(`  ${line}`);
+    } else if (/^(fail|ok): /.test(line) || /^(Error|ERROR)/.test(line)) {
+      log(`  Artillery ${line}`);
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', (line) => logFile.write(`${line}\n`));
+  return new Promise((resolveExit, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      logFile.end();
+      if (!finished) log(`  Artillery stopped before all buyers finished (${signal ?? code}); see ${join(outputDir, 'artillery.log')}`);
+      resolveExit({ exitCode: code ?? 1, cpuSeconds: cpu.used() });
+    });
+  });
+}

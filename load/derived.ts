@@ -1,0 +1,115 @@
+import type { AuditReport } from '../functions/audit/audit-event';
+import type { CapacitySnapshot } from '../local/capacity-meter';
+import type { LoadReport } from './artillery-report';
+import type { ClosedLoopSummary } from './closed-loop';
+import type { RawResult } from './raw-baseline';
+import { type Ceiling, peakHoldsPerSecond, projectAwsCeiling, ratio, type SellingWindow, type SoldOutPath, sellingWindow, soldOutPath } from './rush-metrics';
+
+/** The processes whose CPU time a local rush reads from /proc. */
+export type Process = 'artillery' | 'api' | 'dynamodb';
+
+export interface Derived {
+  readonly selling?: SellingWindow;
+  readonly soldOutPath?: SoldOutPath;
+  /** Tickets sold (audit) per second of the selling window. */
+  readonly ticketsPerSecond?: number;
+  readonly holdsPerSecond?: number;
+  /** The probe's sold-out answers/s ÷ the rush's holds/s while selling: the issue's "≥ 3× the reserve rate". */
+  readonly soldOutProbeTimesHoldRate?: number;
+  /** The probe's sold-out answers/s ÷ the API's closed-loop holds/s: both paths at full speed, the stricter ratio. */
+  readonly soldOutProbeTimesApiHoldRate?: number;
+  /** The busiest 5 s of holds (see peakHoldsPerSecond): the API's hold capacity when it is saturated. */
+  readonly peakHoldsPerSecond?: number;
+  /** The API's closed-loop holds/s ÷ raw holds/s: the cost of HTTP and handlers, nothing else running. */
+  readonly apiToRaw?: number;
+  /** peakHoldsPerSecond ÷ raw holds/s: the same under the rush, with Artillery on the same cores. */
+  readonly rushPeakToRaw?: number;
+  /** The peak hold rate is near the arrival rate: the API was not saturated, so rushPeakToRaw understates it. */
+  readonly arrivalLimited?: boolean;
+  readonly cpuSecondsPerRequest: Partial<Record<Process, number>>;
+  /** Whole run: DynamoDB writes made while answering sold-out. */
+  readonly writesPerSoldOutAnswer?: number;
+  readonly readsPerSoldOutAnswer?: number;
+  /** Counted with AWS's rules; `measured*` from DynamoDB Local's ConsumedCapacity (successful calls only). */
+  readonly writeUnitsPerTicket?: number;
+  readonly readUnitsPerTicket?: number;
+  readonly measuredWriteUnitsPerTicket?: number;
+  readonly measuredReadUnitsPerTicket?: number;
+  readonly hottestKey?: { readonly pk: string; readonly writeUnits: number; readonly shareOfWrites: number };
+  /** Counting every write to the hottest key, failed ones too (AWS bills a failed conditional write). */
+  readonly ceiling?: Ceiling;
+  /**
+   * Counting only the writes that succeeded: the bound if failed attempts (shard misses at the
+   * end of each shard, cancelled transactions) cost nothing. The truth is between the two.
+   */
+  readonly ceilingSucceededOnly?: Ceiling;
+}
+
+/** The numbers that combine several sources; pure. */
+export function derive(
+  load: LoadReport,
+  audit: AuditReport | undefined,
+  capacity: CapacitySnapshot | undefined,
+  raw: RawResult | undefined,
+  cpuSeconds: Partial<Record<Process, number>>,
+  loops: {
+    /** Peak buyers per second, to tell an arrival-limited hold rate. */
+    readonly arrivalRate?: number;
+    readonly apiClosedLoop?: ClosedLoopSummary;
+    readonly soldOutProbe?: ClosedLoopSummary;
+  } = {},
+): Derived {
+  const { arrivalRate } = loops;
+  const selling = capacity && sellingWindow(capacity.timeline);
+  const peak = capacity && peakHoldsPerSecond(capacity.timeline);
+  const sold = audit?.sold ?? load.ticketsWon;
+  const soldOutAnswers = capacity?.outcomes['ReserveTickets 409 sold_out'];
+  const hottest = capacity?.hottestKeys[0];
+  const holds = capacity?.outcomes['ReserveTickets 201']?.requests ?? load.holds;
+  const perRequest = Object.fromEntries(Object.entries(cpuSeconds).map(([name, seconds]) => [name, ratio(seconds, load.responses)])) as Partial<
+    Record<Process, number>
+  >;
+  return {
+    selling,
+    soldOutPath: capacity && selling && soldOutPath(capacity.timeline, selling.lastSecond),
+    ticketsPerSecond: selling ? sold / selling.seconds : undefined,
+    holdsPerSecond: selling?.holdsPerSecond,
+    peakHoldsPerSecond: peak,
+    soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, selling?.holdsPerSecond),
+    soldOutProbeTimesApiHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond),
+    apiToRaw: onEqualTerms(raw, loops.apiClosedLoop) ? ratio(loops.apiClosedLoop?.perSecond, raw?.holdsPerSecond) : undefined,
+    rushPeakToRaw: ratio(peak, raw?.holdsPerSecond),
+    arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,
+    cpuSecondsPerRequest: perRequest,
+    writesPerSoldOutAnswer: soldOutAnswers && ratio(soldOutAnswers.writes, soldOutAnswers.requests),
+    readsPerSoldOutAnswer: soldOutAnswers && ratio(soldOutAnswers.reads, soldOutAnswers.requests),
+    writeUnitsPerTicket: capacity && ratio(capacity.totals.writeUnits, sold),
+    readUnitsPerTicket: capacity && ratio(capacity.totals.readUnits, sold),
+    measuredWriteUnitsPerTicket: capacity && ratio(capacity.totals.consumedWriteUnits, sold),
+    measuredReadUnitsPerTicket: capacity && ratio(capacity.totals.consumedReadUnits, sold),
+    hottestKey: hottest && {
+      pk: hottest.pk,
+      writeUnits: hottest.writeUnits,
+      shareOfWrites: ratio(hottest.writeUnits, capacity.totals.writeUnits) ?? 0,
+    },
+    ceiling: hottest && projectAwsCeiling({ hottestKeyWriteUnits: hottest.writeUnits, soldTickets: sold, holds }),
+    ceilingSucceededOnly:
+      capacity && capacity.hottestKeys.length > 0
+        ? projectAwsCeiling({
+            hottestKeyWriteUnits: Math.max(...capacity.hottestKeys.map((key) => key.writeUnits - (key.failedWriteUnits ?? 0))),
+            soldTickets: sold,
+            holds,
+          })
+        : undefined,
+  };
+}
+
+/**
+ * API/raw compares two rates of holds: only meaningful when neither side ran out of tickets
+ * (load/measurements.ts gives both an event they cannot sell out). A side that sold out part-way
+ * divides its holds by time it spent idle, or refusing.
+ */
+function onEqualTerms(raw: RawResult | undefined, loop: ClosedLoopSummary | undefined): boolean {
+  if (!raw || !loop) return false;
+  return !raw.soldOut && !Object.keys(loop.otherAnswers).some((answer) => answer.includes('sold_out'));
+}

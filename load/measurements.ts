@@ -1,0 +1,142 @@
+import { type AuditReport, auditEvent } from '../functions/audit/audit-event';
+import { loadConfig } from '../functions/config';
+import { createDocumentClient } from '../functions/data/dynamodb-client';
+import type { StrategyName } from '../functions/domain/model';
+import { limits } from '../functions/http/schemas';
+import type { CapacitySnapshot } from '../local/capacity-meter';
+import { answerKeys, type ClosedLoopSummary, reserveInClosedLoop, summarizeLoop } from './closed-loop';
+import { getJson, postJson } from './http-json';
+import { measureRaw, type RawResult } from './raw-baseline';
+import { writesBetween } from './rush-metrics';
+import type { StackReady } from './stack-process';
+
+/**
+ * What a rush measures around the buyers: the raw DynamoDB baseline and the API beside it in a
+ * closed loop (before), the sold-out probe and the audit (after).
+ */
+export interface EventShape {
+  readonly strategy: StrategyName;
+  /** `sharded` only; unset = the API's default. */
+  readonly shards?: number;
+}
+
+export interface CreatedEvent {
+  readonly eventId: string;
+  readonly strategy: StrategyName;
+  readonly shards: number;
+}
+
+type Log = (line: string) => void;
+
+/** Requests in flight for the raw baseline and the API's closed loop: the API's STAMPEDE_MAX_SOCKETS. */
+export const rawConcurrency = 64;
+/** Below the API's request concurrency limit (64): enough to keep it busy without queueing there. */
+const soldOutProbeConcurrency = 32;
+/**
+ * How long to wait for the API to finish requests whose buyers gave up: the audit must see a quiet
+ * event. `optimistic` at 100,000 buyers kept selling to its queue for ~10 minutes after Artillery.
+ */
+const quietTimeoutMs = 1_200_000;
+/**
+ * The raw baseline and the API's closed loop each run on an event they cannot sell out in the
+ * time given, so both are timed over the same whole duration and their ratio holds for any
+ * `--tickets` (on an event the loop sold out part-way, holds/s divided by the whole loop
+ * understated the API: a quick bench once reported API/raw 0.35 where a long one had 0.83).
+ */
+const unsellableCapacity = limits.capacity.max;
+
+export async function createEvent(url: string, shape: EventShape, name: string, capacity: number): Promise<CreatedEvent> {
+  return (await postJson(`${url}/events`, {
+    name,
+    capacity,
+    strategy: shape.strategy,
+    ...(shape.shards !== undefined && { shards: shape.shards }),
+  })) as CreatedEvent;
+}
+
+/** Raw holds on a throwaway event, so the raw number and the rush both meet a warm JVM. */
+export async function warmUp(url: string, ready: StackReady, shape: EventShape, seconds: number, log: Log): Promise<void> {
+  if (seconds <= 0) return;
+  const event = await createEvent(url, shape, 'Warm-up', unsellableCapacity);
+  const warm = await measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds });
+  log(`Warm-up: ${warm.holds} raw holds in ${warm.seconds.toFixed(1)} s (${warm.holdsPerSecond.toFixed(0)}/s)`);
+}
+
+/** The same writes per hold straight to DynamoDB Local, with the rush event's strategy and shards. */
+export async function rawBaseline(url: string, ready: StackReady, shape: EventShape, seconds: number): Promise<RawResult> {
+  const event = await createEvent(url, shape, 'Raw baseline', unsellableCapacity);
+  return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds, concurrency: rawConcurrency });
+}
+
+/**
+ * Holds through the API on an event like the raw baseline's, as many in flight. The capacity
+ * meter is paused meanwhile: the raw baseline has none, and it is not part of the API.
+ */
+export async function apiHoldsInClosedLoop(url: string, shape: EventShape, seconds: number): Promise<ClosedLoopSummary> {
+  const event = await createEvent(url, shape, 'API closed loop', unsellableCapacity);
+  await postJson(`${url}/_local/meter/pause`, {});
+  try {
+    const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, buyerPrefix: 'closed-loop' });
+    return summarizeLoop(loop, answerKeys.hold);
+  } finally {
+    await postJson(`${url}/_local/meter/resume`, {});
+  }
+}
+
+export async function waitUntilQuiet(url: string, log: Log): Promise<CapacitySnapshot> {
+  const deadline = Date.now() + quietTimeoutMs;
+  for (let waited = 0; ; waited++) {
+    const snapshot = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
+    if (snapshot.inFlight === 0) return snapshot;
+    if (Date.now() > deadline) {
+      log(`The API still has ${snapshot.inFlight} request(s) in flight after ${quietTimeoutMs / 1000} s; auditing anyway.`);
+      return snapshot;
+    }
+    if (waited % 10 === 0) log(`Waiting for the ${snapshot.inFlight} request(s) still in the API (buyers who gave up waiting)...`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+  }
+}
+
+export interface SoldOutProbe {
+  readonly result?: ClosedLoopSummary & { readonly writes?: number };
+  readonly skipped?: string;
+}
+
+/** The sold-out path at full speed: a closed loop of refusals on the sold-out event. */
+export async function soldOutProbe(url: string, eventId: string, metered: boolean, seconds: number, log: Log): Promise<SoldOutProbe> {
+  if (seconds <= 0) return { skipped: 'turned off' };
+  const { available } = (await getJson(`${url}/events/${eventId}`)) as { available: number };
+  // Tickets released after the last buyer came are back on sale: the probe would buy them.
+  if (available > 0) return { skipped: `the event was not sold out (${available} available)` };
+  const before = metered ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
+  const loop = await reserveInClosedLoop({ url, eventId, seconds, concurrency: soldOutProbeConcurrency, buyerPrefix: 'sold-out-probe' });
+  const after = before ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
+  const writes = before && after ? writesBetween(before.outcomes, after.outcomes) : undefined;
+  const probe = summarizeLoop(loop, answerKeys.soldOut);
+  log(
+    `Sold-out probe: ${probe.count} sold-out answers in ${probe.seconds.toFixed(1)} s (${probe.perSecond.toFixed(0)}/s, ` +
+      `${probe.concurrency} clients)${otherAnswers(probe)}${writes === undefined ? '' : `, ${writes} DynamoDB writes`}`,
+  );
+  return { result: { ...probe, writes } };
+}
+
+export function otherAnswers(loop: ClosedLoopSummary): string {
+  return Object.entries(loop.otherAnswers)
+    .map(([answer, times]) => `, ${times} × ${answer}`)
+    .join('');
+}
+
+/** The audit of the event, on the table the API used (local) or the one given (deployed). */
+export async function auditTable(
+  eventId: string,
+  table: { readonly tableName?: string; readonly endpoint?: string },
+): Promise<{ audit?: AuditReport; skipped?: string }> {
+  if (!table.tableName) return { skipped: 'no table to audit: pass --table (and --endpoint if not AWS) with --target' };
+  const config = loadConfig({ ...process.env, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: table.endpoint });
+  const db = createDocumentClient(config);
+  try {
+    return { audit: await auditEvent(db, table.tableName, eventId, Date.now()) };
+  } finally {
+    db.destroy();
+  }
+}
