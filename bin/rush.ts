@@ -7,7 +7,7 @@
  *
  *   npm run rush                                         100,000 buyers, 10,000 tickets, sharded
  *   npm run rush -- --buyers 2000 --tickets 200 --strategy transactional
- *   npm run rush -- --target https://abc.execute-api.eu-west-1.amazonaws.com --table <TableName>
+ *   npm run rush -- --target https://abc.execute-api.eu-west-1.amazonaws.com --load-test-key .stampede/load-test-issuer/private.jwk.json --table <TableName>
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const usage = `Usage: npm run rush -- [--buyers ${rushDefaults.buyers}] [--tickets ${rushDefaults.tickets}] [--strategy sharded|transactional|conditional|optimistic|unsafe]
        [--shards 16] [--arrival-rate ${rushDefaults.arrivalRate}] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--output <dir>]
-       [--target <api url> [--table <table name> [--endpoint <dynamodb url>]]]`;
+       [--target <api url> --load-test-key <private.jwk.json> [--table <table name> [--endpoint <dynamodb url>]]]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -27,6 +27,7 @@ async function main(): Promise<number> {
       ...rushFlagSpecs,
       strategy: { type: 'string' },
       target: { type: 'string' },
+      'load-test-key': { type: 'string' },
       table: { type: 'string' },
       endpoint: { type: 'string' },
       output: { type: 'string' },
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
     ...flags,
     strategy,
     target: values.target?.replace(/\/+$/, ''),
+    loadTestKey: values['load-test-key'],
     auditTable: values.table,
     auditEndpoint: values.endpoint,
     outputDir,

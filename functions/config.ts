@@ -31,6 +31,13 @@ export interface StampedeConfig {
   readonly maxTransactionItems: number;
   /** Emit CloudWatch metrics (EMF) through Powertools; only the deployed functions set it. */
   readonly emitMetrics: boolean;
+  /**
+   * The JWT claim that lists the caller's groups (`cognito:groups` for Cognito; other issuers
+   * name it differently). API Gateway hands an array claim over as one string: `"[a b]"`.
+   */
+  readonly groupsClaim: string;
+  /** The group whose members may create events. */
+  readonly organizerGroup: string;
 }
 
 export class ConfigurationError extends Error {
@@ -62,6 +69,8 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   if (maxTransactionItems < 3 || maxTransactionItems > 100) {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
   }
+  const groupsClaim = env.STAMPEDE_GROUPS_CLAIM || 'cognito:groups';
+  const organizerGroup = env.STAMPEDE_ORGANIZER_GROUP || 'organizers';
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
   return {
     tableName: tableName!,
@@ -75,6 +84,8 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     holdBudgetMs,
     maxTransactionItems,
     emitMetrics,
+    groupsClaim,
+    organizerGroup,
   };
 }
 

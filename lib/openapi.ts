@@ -19,6 +19,8 @@ type Operation = Record<string, unknown>;
 /** What each error code means to a client; every code of the error hierarchy is here. */
 const errorMeanings: Record<ErrorCode, string> = {
   invalid_request: 'the body, a header or a field is invalid; `details.fields` lists every problem',
+  unauthorized: 'no caller identity reached the function (on AWS the gateway answers a missing or invalid token itself)',
+  forbidden: 'the caller may not do this (only organizers create events)',
   event_not_found: 'no such event',
   reservation_not_found: 'no such reservation',
   route_not_found: 'no such route',
@@ -55,6 +57,7 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
     const operation: Operation = {
       operationId: route.id,
       summary: route.description,
+      ...(route.access !== 'public' && { security: [{ bearer: [] }] }),
       parameters: [
         ...parameterNames(route.path).map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) })),
         ...(contract.headers ?? []).map((header) => ({
@@ -70,6 +73,7 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
         ...Object.fromEntries(
           contract.answers.map((answer) => [String(answer.status), { description: answer.description, content: json(ref(answer.schema)) }]),
         ),
+        ...(route.access !== 'public' && { 401: gatewayUnauthorized }),
         ...errorResponses([...contract.errors, ...everyRouteErrors]),
         500: { description: '`internal_error`: an unexpected failure; the cause goes to the log only.', content: json({ $ref: '#/components/schemas/Error' }) },
       },
@@ -88,9 +92,27 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
     },
     servers: [{ url: 'http://127.0.0.1:3000', description: '`npm start`' }],
     paths,
-    components: { schemas },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "A token from the stage's issuer (Cognito by default; `npm start` mints local ones). The buyer is its `sub`; organizers are in the `organizers` group.",
+        },
+      },
+    },
   };
 }
+
+/** What API Gateway's JWT authorizer answers, before any function runs; its body cannot be changed. */
+const gatewayUnauthorized = {
+  description: 'From API Gateway: the bearer token is missing, expired, not yet valid, wrongly signed, or for another issuer or audience. `www-authenticate` says which.',
+  headers: { 'www-authenticate': { schema: { type: 'string' } } },
+  content: json({ type: 'object', properties: { message: { const: 'Unauthorized' } }, required: ['message'] }),
+};
 
 /** One response per status; codes sharing a status are listed, and `error` is limited to them. */
 function errorResponses(codes: readonly ErrorCode[]): Record<string, unknown> {

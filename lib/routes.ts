@@ -14,6 +14,8 @@ type HttpMethod = 'GET' | 'POST' | 'DELETE';
 /** Whether a route's function changes the table at all (readers are granted read actions only). */
 type TableAccess = 'read' | 'readWrite';
 
+export type RouteAccess = 'public' | 'buyer' | 'organizer';
+
 /**
  * IAM actions on the table. Transactions have no IAM action of their own: each item in a
  * TransactWriteItems needs the action of its kind (PutItem, UpdateItem, DeleteItem,
@@ -41,6 +43,12 @@ export interface RouteDefinition {
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly tableAccess: TableAccess;
+  /**
+   * Who may call it. `public`: anyone (no token). `buyer`: any valid token; the buyer is its
+   * `sub`. `organizer`: a valid token in the organizers group. API Gateway's JWT authorizer
+   * checks the token on every route but the public ones; the function reads the claims.
+   */
+  readonly access: RouteAccess;
   /**
    * Exactly the table actions the handler's code paths send, and all the CDK stack grants.
    * test/infra/table-permissions.test.ts drives every path against DynamoDB Local and checks
@@ -76,13 +84,14 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events',
     entry: 'functions/handlers/create-event.ts',
     tableAccess: 'readWrite',
+    access: 'organizer',
     // BatchWriteItem for the inventory shards, a conditional PutItem for the event item.
     tableActions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
-    description: 'Create an event with its capacity and reservation strategy',
+    description: 'Create an event with its capacity and reservation strategy (organizers only)',
     contract: {
       body: newEventBody,
       answers: [{ status: 201, schema: eventView, description: 'The event, with every ticket available.' }],
-      errors: ['invalid_request', 'unsafe_strategy_disabled'],
+      errors: ['invalid_request', 'forbidden', 'unsafe_strategy_disabled'],
     },
   },
   {
@@ -91,6 +100,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events/{eventId}',
     entry: 'functions/handlers/get-event.ts',
     tableAccess: 'read',
+    access: 'public',
     // GetItem for the event and a single inventory item; BatchGetItem for sharded inventory.
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
     description: 'Read an event and its remaining tickets',
@@ -105,11 +115,12 @@ export const routes: readonly RouteDefinition[] = [
     path: '/events/{eventId}/reservations',
     entry: 'functions/handlers/reserve-tickets.ts',
     tableAccess: 'readWrite',
+    access: 'buyer',
     // The hold transaction (Put reservation, Update shards and tally), the sold-out read
     // (GetItem or TransactGetItems), a refused replay's lookup of its hold (BatchGetItem),
     // the stepwise strategies' writes and undo (DeleteItem).
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-    description: 'Hold tickets for a buyer (idempotent with Idempotency-Key)',
+    description: 'Hold tickets for the calling buyer (idempotent with Idempotency-Key)',
     contract: {
       body: reserveBody,
       headers: [idempotencyKey],
@@ -126,6 +137,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/get-reservation.ts',
     tableAccess: 'read',
+    access: 'buyer',
     // Reservation reads are batched (see ConsistentGetBatcher).
     tableActions: ['dynamodb:BatchGetItem'],
     description: 'Read a reservation and its status',
@@ -140,6 +152,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}/confirm',
     entry: 'functions/handlers/confirm-reservation.ts',
     tableAccess: 'readWrite',
+    access: 'buyer',
     // A conditional UpdateItem; an expired hold is read (batched) and returned in a transaction of Updates.
     tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Turn a live hold into a purchase',
@@ -154,6 +167,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/reservations/{reservationId}',
     entry: 'functions/handlers/release-reservation.ts',
     tableAccess: 'readWrite',
+    access: 'buyer',
     // Read the hold (batched), then one transaction of Updates (reservation, shards, tally).
     tableActions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     description: 'Give a hold back; its tickets return to inventory exactly once',

@@ -20,6 +20,8 @@ const compatShim = join(root, 'load', 'artillery-compat.cjs');
 export interface ArtilleryRun {
   readonly url: string;
   readonly eventId: string;
+  /** One bearer token per line, one per buyer (load/tokens.ts). */
+  readonly tokensFile: string;
   readonly phases: readonly ArrivalPhase[];
   readonly output: string;
   /** Where the processor bundle, the log and the output go. */
@@ -32,6 +34,7 @@ export interface ArtilleryRun {
 export function runArtillery({
   url,
   eventId,
+  tokensFile,
   phases,
   output,
   outputDir,
@@ -52,7 +55,7 @@ export function runArtillery({
     '--target',
     url,
     '--variables',
-    JSON.stringify({ eventId }),
+    JSON.stringify({ eventId, tokensFile }),
     '--overrides',
     JSON.stringify({ config: { phases, processor } }),
     '--output',

@@ -1,7 +1,8 @@
 /**
  * Artillery processor for load/rush.yml: one virtual user is one buyer in a flash sale.
  *
- * A buyer has a unique buyerId and Idempotency-Key, asks for 1 ticket (most) or 2-4, and
+ * A buyer has their own bearer token (minted before the rush, one per line of the file the
+ * `tokensFile` variable names: load/tokens.ts) and Idempotency-Key, asks for 1 ticket (most) or 2-4, and
  * retries the same request with the same key on 429/503, honouring Retry-After, a bounded
  * number of times. A winner then thinks briefly and confirms (most), releases (some) or walks
  * away (the hold is left to expire). The hooks record custom metrics (`stampede.*`) so the
@@ -11,6 +12,7 @@
  * Artillery bundles this file with esbuild; it must not import project code.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export type Fate = 'confirm' | 'release' | 'walkAway';
 
@@ -70,7 +72,9 @@ export function retryDelayMs(retryAfter: string | string[] | undefined, random: 
 
 interface BuyerVars {
   eventId: string;
-  buyerId: string;
+  tokensFile: string;
+  /** `Bearer <token>`: who this buyer is. */
+  authorization: string;
   idempotencyKey: string;
   quantity: number;
   fate: Fate;
@@ -104,11 +108,21 @@ interface Response {
 
 type Done = (error?: Error) => void;
 
+/** The rush's tokens, read once; each new buyer takes the next. */
+let tokens: string[] | undefined;
+let nextToken = 0;
+
+function tokenFor(tokensFile: string): string {
+  tokens ??= readFileSync(tokensFile, 'utf8').split('\n').filter((line) => line.length > 0);
+  const token = tokens[nextToken++];
+  if (!token) throw new Error(`More buyers than tokens in ${tokensFile} (${tokens.length})`);
+  return token;
+}
+
 /** beforeScenario: who this buyer is and what they will do. */
 export function newBuyer(context: Context, events: Events, done: Done): void {
-  const id = randomUUID();
-  context.vars.buyerId = `buyer-${id}`;
-  context.vars.idempotencyKey = id;
+  context.vars.authorization = `Bearer ${tokenFor(context.vars.tokensFile)}`;
+  context.vars.idempotencyKey = randomUUID();
   context.vars.quantity = pickQuantity();
   context.vars.fate = pickFate();
   context.vars.attempts = 0;
@@ -120,9 +134,9 @@ export function newBuyer(context: Context, events: Events, done: Done): void {
 
 /** beforeRequest of the reservation: the same body and key on every attempt. */
 export function setReservationRequest(params: RequestParams, context: Context, _events: Events, done: Done): void {
-  const { buyerId, quantity, idempotencyKey } = context.vars;
-  params.json = { buyerId, quantity };
-  params.headers = { ...params.headers, 'idempotency-key': idempotencyKey };
+  const { quantity, idempotencyKey, authorization } = context.vars;
+  params.json = { quantity };
+  params.headers = { ...params.headers, authorization, 'idempotency-key': idempotencyKey };
   context.vars.attempts++;
   done();
 }

@@ -1,7 +1,8 @@
 /**
- * Reservations in a closed loop: `concurrency` clients each ask an event for one ticket, as a
- * fresh buyer without an Idempotency-Key, and ask again as soon as they are answered, for
- * `seconds`. No arrival rate and no Artillery: what comes out is the API's own speed on this
+ * Reservations in a closed loop: `concurrency` clients each ask an event for one ticket, without
+ * an Idempotency-Key, and ask again as soon as they are answered, for `seconds`. Each client is
+ * a buyer with its own token; one that reaches the event's per-buyer limit moves on to the next
+ * unused token of the pool (the loops' events allow 100 tickets per buyer). No arrival rate and no Artillery: what comes out is the API's own speed on this
  * machine. `npm run rush` uses it twice:
  *
  * - before the rush, on an event of its own, for the API's hold rate beside the raw DynamoDB
@@ -14,8 +15,8 @@ export interface ClosedLoopOptions {
   readonly eventId: string;
   readonly seconds: number;
   readonly concurrency: number;
-  /** Buyer ids are `<prefix>-<n>`. */
-  readonly buyerPrefix: string;
+  /** Buyers' bearer tokens, at least `concurrency` of them: see load/tokens.ts. */
+  readonly tokens: readonly string[];
 }
 
 export interface ClosedLoopResult {
@@ -27,18 +28,21 @@ export interface ClosedLoopResult {
 
 export const answerKeys = { hold: '201', soldOut: '409 sold_out' } as const;
 
-export async function reserveInClosedLoop({ url, eventId, seconds, concurrency, buyerPrefix }: ClosedLoopOptions): Promise<ClosedLoopResult> {
+export async function reserveInClosedLoop({ url, eventId, seconds, concurrency, tokens }: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  if (tokens.length < concurrency) throw new Error(`A closed loop of ${concurrency} clients needs at least as many tokens, got ${tokens.length}`);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const answers: Record<string, number> = {};
-  let buyer = 0;
-  const client = async () => {
+  let nextToken = concurrency;
+  const client = async (index: number) => {
+    let token = tokens[index]!;
     while (performance.now() < deadline) {
-      const answer = await reserveOne(url, eventId, `${buyerPrefix}-${buyer++}`);
+      const answer = await reserveOne(url, eventId, token);
       answers[answer] = (answers[answer] ?? 0) + 1;
+      if (answer === '409 buyer_limit_exceeded' && nextToken < tokens.length) token = tokens[nextToken++]!;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, client));
+  await Promise.all(Array.from({ length: concurrency }, (_, index) => client(index)));
   return { seconds: (performance.now() - started) / 1000, concurrency, answers };
 }
 
@@ -64,12 +68,12 @@ export function summarizeLoop(result: ClosedLoopResult, expected: string): Close
   };
 }
 
-async function reserveOne(url: string, eventId: string, buyerId: string): Promise<string> {
+async function reserveOne(url: string, eventId: string, token: string): Promise<string> {
   try {
     const response = await fetch(`${url}/events/${eventId}/reservations`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ buyerId, quantity: 1 }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ quantity: 1 }),
     });
     const body = (await response.json().catch(() => ({}))) as { error?: unknown };
     return typeof body.error === 'string' ? `${response.status} ${body.error}` : String(response.status);

@@ -20,6 +20,12 @@ export interface EventShape {
   readonly shards?: number;
 }
 
+/** The API and the organizer token events are created with. */
+export interface Api {
+  readonly url: string;
+  readonly organizerToken: string;
+}
+
 export interface CreatedEvent {
   readonly eventId: string;
   readonly strategy: StrategyName;
@@ -31,7 +37,11 @@ type Log = (line: string) => void;
 /** Requests in flight for the raw baseline and the API's closed loop: the API's STAMPEDE_MAX_SOCKETS. */
 export const rawConcurrency = 64;
 /** Below the API's request concurrency limit (64): enough to keep it busy without queueing there. */
-const soldOutProbeConcurrency = 32;
+export const soldOutProbeConcurrency = 32;
+/** The closed loop's buyers each take up to this many tickets before moving to the next token. */
+const closedLoopMaxPerBuyer = 100;
+/** Tokens for the API's closed loop: 4 per client, 25,600 holds, far more than 10 s of any machine here. */
+export const closedLoopTokens = rawConcurrency * 4;
 /**
  * How long to wait for the API to finish requests whose buyers gave up: the audit must see a quiet
  * event. `optimistic` at 100,000 buyers kept selling to its queue for ~10 minutes after Artillery.
@@ -45,26 +55,22 @@ const quietTimeoutMs = 1_200_000;
  */
 const unsellableCapacity = limits.capacity.max;
 
-export async function createEvent(url: string, shape: EventShape, name: string, capacity: number): Promise<CreatedEvent> {
-  return (await postJson(`${url}/events`, {
-    name,
-    capacity,
-    strategy: shape.strategy,
-    ...(shape.shards !== undefined && { shards: shape.shards }),
-  })) as CreatedEvent;
+export async function createEvent({ url, organizerToken }: Api, shape: EventShape, name: string, capacity: number, maxPerBuyer?: number): Promise<CreatedEvent> {
+  const body = { name, capacity, strategy: shape.strategy, ...(shape.shards !== undefined && { shards: shape.shards }), ...(maxPerBuyer && { maxPerBuyer }) };
+  return (await postJson(`${url}/events`, body, { authorization: `Bearer ${organizerToken}` })) as CreatedEvent;
 }
 
 /** Raw holds on a throwaway event, so the raw number and the rush both meet a warm JVM. */
-export async function warmUp(url: string, ready: StackReady, shape: EventShape, seconds: number, log: Log): Promise<void> {
+export async function warmUp(api: Api, ready: StackReady, shape: EventShape, seconds: number, log: Log): Promise<void> {
   if (seconds <= 0) return;
-  const event = await createEvent(url, shape, 'Warm-up', unsellableCapacity);
+  const event = await createEvent(api, shape, 'Warm-up', unsellableCapacity);
   const warm = await measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds });
   log(`Warm-up: ${warm.holds} raw holds in ${warm.seconds.toFixed(1)} s (${warm.holdsPerSecond.toFixed(0)}/s)`);
 }
 
 /** The same writes per hold straight to DynamoDB Local, with the rush event's strategy and shards. */
-export async function rawBaseline(url: string, ready: StackReady, shape: EventShape, seconds: number): Promise<RawResult> {
-  const event = await createEvent(url, shape, 'Raw baseline', unsellableCapacity);
+export async function rawBaseline(api: Api, ready: StackReady, shape: EventShape, seconds: number): Promise<RawResult> {
+  const event = await createEvent(api, shape, 'Raw baseline', unsellableCapacity);
   return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds, concurrency: rawConcurrency });
 }
 
@@ -72,11 +78,12 @@ export async function rawBaseline(url: string, ready: StackReady, shape: EventSh
  * Holds through the API on an event like the raw baseline's, as many in flight. The capacity
  * meter is paused meanwhile: the raw baseline has none, and it is not part of the API.
  */
-export async function apiHoldsInClosedLoop(url: string, shape: EventShape, seconds: number): Promise<ClosedLoopSummary> {
-  const event = await createEvent(url, shape, 'API closed loop', unsellableCapacity);
+export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds: number, tokens: readonly string[]): Promise<ClosedLoopSummary> {
+  const { url } = api;
+  const event = await createEvent(api, shape, 'API closed loop', unsellableCapacity, closedLoopMaxPerBuyer);
   await postJson(`${url}/_local/meter/pause`, {});
   try {
-    const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, buyerPrefix: 'closed-loop' });
+    const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, tokens });
     return summarizeLoop(loop, answerKeys.hold);
   } finally {
     await postJson(`${url}/_local/meter/resume`, {});
@@ -103,13 +110,13 @@ export interface SoldOutProbe {
 }
 
 /** The sold-out path at full speed: a closed loop of refusals on the sold-out event. */
-export async function soldOutProbe(url: string, eventId: string, metered: boolean, seconds: number, log: Log): Promise<SoldOutProbe> {
+export async function soldOutProbe(url: string, eventId: string, metered: boolean, seconds: number, log: Log, tokens: readonly string[]): Promise<SoldOutProbe> {
   if (seconds <= 0) return { skipped: 'turned off' };
   const { available } = (await getJson(`${url}/events/${eventId}`)) as { available: number };
   // Tickets released after the last buyer came are back on sale: the probe would buy them.
   if (available > 0) return { skipped: `the event was not sold out (${available} available)` };
   const before = metered ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
-  const loop = await reserveInClosedLoop({ url, eventId, seconds, concurrency: soldOutProbeConcurrency, buyerPrefix: 'sold-out-probe' });
+  const loop = await reserveInClosedLoop({ url, eventId, seconds, concurrency: soldOutProbeConcurrency, tokens });
   const after = before ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
   const writes = before && after ? writesBetween(before.outcomes, after.outcomes) : undefined;
   const probe = summarizeLoop(loop, answerKeys.soldOut);

@@ -1,17 +1,34 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 import type { AuditReport } from '../functions/audit/audit-event';
 import type { StrategyName } from '../functions/domain/model';
 import type { CapacitySnapshot } from '../local/capacity-meter';
+import { newPrivateJwk } from '../local/jwt-issuer';
 import { type ArtilleryOutput, type LoadReport, parseArtilleryOutput } from './artillery-report';
 import { runArtillery } from './artillery-runner';
 import type { ClosedLoopSummary } from './closed-loop';
 import { type Derived, derive, type Process } from './derived';
 import { getJson, postJson } from './http-json';
-import { apiHoldsInClosedLoop, auditTable, createEvent, otherAnswers, rawBaseline, rawConcurrency, soldOutProbe, waitUntilQuiet, warmUp } from './measurements';
+import { UsageError } from './cli-options';
+import { deployedLoadTestIssuer, localIssuer } from './load-test-issuer';
+import {
+  apiHoldsInClosedLoop,
+  auditTable,
+  closedLoopTokens,
+  createEvent,
+  otherAnswers,
+  rawBaseline,
+  rawConcurrency,
+  soldOutProbe,
+  soldOutProbeConcurrency,
+  waitUntilQuiet,
+  warmUp,
+} from './measurements';
 import { type ArrivalPhase, rushPhases } from './phases';
 import type { RawResult } from './raw-baseline';
 import { startStackChild } from './stack-child';
+import { rushTokens, writeTokenFile } from './tokens';
 
 /**
  * One rush: start the local stack (unless a target is given), create an event, let Artillery's
@@ -28,6 +45,11 @@ export interface RushOptions {
   readonly arrivalRate: number;
   /** A deployed API's URL; unset = start the local stack. */
   readonly target?: string;
+  /**
+   * With a target: the private JWK file of the stage's load-test issuer (`npm run token --
+   * --new-load-test-key`; the stage was deployed with its public half), to mint buyers' tokens.
+   */
+  readonly loadTestKey?: string;
   /** With a target: the deployed table to audit (your AWS credentials), and an endpoint if not AWS. */
   readonly auditTable?: string;
   readonly auditEndpoint?: string;
@@ -83,12 +105,18 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
   const started = Date.now();
   const { log } = options;
   mkdirSync(options.outputDir, { recursive: true });
+  if (options.target && !options.loadTestKey) {
+    throw new UsageError('--target needs --load-test-key <private.jwk.json>: the stage must trust its load-test issuer to let a rush mint buyers (docs/deploy.md).');
+  }
+  // Locally the rush chooses the local issuer's key, so it can mint every token itself.
+  const issuerKey = options.loadTestKey ? (JSON.parse(readFileSync(options.loadTestKey, 'utf8')) as JWK) : await newPrivateJwk();
   const stack = options.target
     ? undefined
     : await startStackChild({
         tableName: options.tableName ?? 'stampede-rush',
         dynamoDbEndpoint: options.dynamoDb?.endpoint,
         allowUnsafe: options.strategy === 'unsafe',
+        environment: { STAMPEDE_LOCAL_ISSUER_KEY: JSON.stringify(issuerKey) },
         outputDir: options.outputDir,
       });
   try {
@@ -101,7 +129,15 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       );
     }
     const url = options.target ?? stack!.ready.url;
-    const event = await createEvent(url, shape, `Rush ${options.strategy}`, options.tickets);
+    const mintStarted = Date.now();
+    const tokens = await rushTokens(options.target ? deployedLoadTestIssuer(options.target, issuerKey) : localIssuer(url, issuerKey));
+    const api = { url, organizerToken: await tokens.organizer() };
+    const tokensFile = join(options.outputDir, 'tokens.txt');
+    writeTokenFile(tokensFile, await tokens.mint('buyer', options.buyers));
+    const loopTokens = await tokens.mint('closed-loop', closedLoopTokens);
+    const probeTokens = await tokens.mint('sold-out-probe', soldOutProbeConcurrency);
+    log(`Minted ${options.buyers + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer, before anything is measured)`);
+    const event = await createEvent(api, shape, `Rush ${options.strategy}`, options.tickets);
     log(`Event ${event.eventId}: ${options.tickets} tickets, ${options.strategy}${event.strategy === 'sharded' ? ` (${event.shards} shards)` : ''}`);
 
     let raw: RawResult | undefined;
@@ -109,11 +145,11 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     if (stack) {
       // The baselines use the rush event's shard count, so they measure the same write pattern.
       const sameShards = { ...shape, shards: event.shards };
-      await warmUp(url, stack.ready, sameShards, options.warmUpSeconds ?? 5, log);
+      await warmUp(api, stack.ready, sameShards, options.warmUpSeconds ?? 5, log);
       if (options.rawSeconds > 0) {
-        raw = await rawBaseline(url, stack.ready, sameShards, options.rawSeconds);
+        raw = await rawBaseline(api, stack.ready, sameShards, options.rawSeconds);
         log(`Raw DynamoDB Local, no HTTP: ${raw.holdsPerSecond.toFixed(0)} holds/s (${raw.holds} in ${raw.seconds.toFixed(1)} s)`);
-        apiClosedLoop = await apiHoldsInClosedLoop(url, sameShards, options.rawSeconds);
+        apiClosedLoop = await apiHoldsInClosedLoop(api, sameShards, options.rawSeconds, loopTokens);
         log(
           `The API in a closed loop, same ${rawConcurrency} in flight: ${apiClosedLoop.perSecond.toFixed(0)} holds/s ` +
             `(${apiClosedLoop.count} in ${apiClosedLoop.seconds.toFixed(1)} s)${otherAnswers(apiClosedLoop)}`,
@@ -130,6 +166,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     const { exitCode: artilleryExitCode, cpuSeconds } = await runArtillery({
       url,
       eventId: event.eventId,
+      tokensFile,
       phases,
       output: artilleryOutput,
       outputDir: options.outputDir,
@@ -145,7 +182,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       telemetry = (await getJson(`${url}/_local/telemetry`)) as Record<string, number>;
     }
     // Before the audit, so the audit also proves the probe's refusals changed nothing.
-    const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log);
+    const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
     const { audit, skipped } = await auditTable(
       event.eventId,
       stack ? { tableName: stack.ready.tableName, endpoint: stack.ready.dynamoDbEndpoint } : { tableName: options.auditTable, endpoint: options.auditEndpoint },

@@ -4,6 +4,7 @@
  * with an IPC channel: it answers with where it runs (and metering on, see CapacityMeter), and
  * stops DynamoDB Local and exits when the channel closes (the rush ended, or died).
  */
+import type { JWK } from 'jose';
 import { startLocalStack } from '../local/local-stack';
 
 export interface StackReady {
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     tableName,
     dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT || undefined,
     meterCapacity: true,
+    // The rush mints its buyers' tokens with this key itself: no request per token.
+    issuerKey: process.env.STAMPEDE_LOCAL_ISSUER_KEY ? (JSON.parse(process.env.STAMPEDE_LOCAL_ISSUER_KEY) as JWK) : undefined,
   });
   let stopping = false;
   const stop = async () => {

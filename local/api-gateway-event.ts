@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
+import type { HttpApiEvent } from '../functions/http/request';
 import { routeKey } from '../lib/routes';
 import type { RouteMatch } from './router';
 
@@ -14,10 +15,11 @@ export interface IncomingRequest {
 
 /**
  * The event API Gateway HTTP API (payload format 2.0) would send the Lambda for this request,
- * so local calls exercise exactly what runs on AWS.
+ * so local calls exercise exactly what runs on AWS: header names lowercased, the caller's
+ * verified claims (if the route is protected) in `requestContext.authorizer.jwt.claims`.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
-export function toApiGatewayEvent(request: IncomingRequest, match: RouteMatch): APIGatewayProxyEventV2 {
+export function toApiGatewayEvent(request: IncomingRequest, match: RouteMatch, claims?: Readonly<Record<string, string>>): HttpApiEvent {
   const now = Date.now();
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
   return {
@@ -44,6 +46,8 @@ export function toApiGatewayEvent(request: IncomingRequest, match: RouteMatch): 
       stage: '$default',
       time: new Date(now).toISOString(),
       timeEpoch: now,
+      // Where API Gateway's JWT authorizer puts a verified token's claims (protected routes only).
+      ...(claims && { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { ...claims }, scopes: null } } }),
     },
     body: request.body === undefined || request.body === '' ? undefined : request.body,
     isBase64Encoded: false,

@@ -7,6 +7,7 @@ import { errorResponse, type HttpResult } from '../functions/http/responses';
 import type { Log } from '../functions/observability/log';
 import type { RouteDefinition } from '../lib/routes';
 import { localContext, toApiGatewayEvent } from './api-gateway-event';
+import { type JwtAuthorizer, unauthorizedResponse } from './jwt-authorizer';
 import { Router } from './router';
 
 export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -33,18 +34,21 @@ export interface LocalApiOptions {
   /** Development endpoints by `METHOD /path`, e.g. the load test's counters. */
   readonly localRoutes?: Record<string, LocalRoute>;
   readonly observe?: ObserveRequest;
+  /** Checks the bearer token of every route that is not public, as API Gateway's JWT authorizer does. */
+  readonly authorizer: JwtAuthorizer;
   readonly log: Log;
 }
 
 /**
- * A local stand-in for API Gateway: matches the route table, builds the payload 2.0 event,
- * calls the handler and writes its structured result. What it answers itself (no such route,
- * a body past the limit, a path that is not valid percent-encoding, its own failures) goes
- * through the same error mapping as the functions' answers.
+ * A local stand-in for API Gateway: matches the route table, checks the bearer token of a
+ * protected route (401 as API Gateway answers it), builds the payload 2.0 event with the
+ * token's claims, calls the handler and writes its structured result. What else it answers
+ * itself (no such route, a body past the limit, a path that is not valid percent-encoding, its
+ * own failures) goes through the same error mapping as the functions' answers.
  */
 export function createLocalApi(routes: readonly RouteDefinition[], handlers: ReadonlyMap<RouteDefinition, RouteHandler>, options: LocalApiOptions): Server {
   const router = new Router(routes);
-  const { localRoutes = {}, observe = (_route, handle) => handle(), log } = options;
+  const { localRoutes = {}, observe = (_route, handle) => handle(), authorizer, log } = options;
   const server = createServer(async (request, response) => {
     const method = request.method ?? 'GET';
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -54,9 +58,17 @@ export function createLocalApi(routes: readonly RouteDefinition[], handlers: Rea
       if (local) return send(response, await local(parseJson(body)));
       const match = router.match(method, url.pathname);
       if (!match) throw new RouteNotFound(method, url.pathname);
+      const headers = flattenHeaders(request);
+      let claims: Record<string, string> | undefined;
+      if (match.route.access !== 'public') {
+        const authorization = await authorizer.authorize(headers.authorization);
+        if (!authorization.authorized) return send(response, unauthorizedResponse(authorization.reason));
+        claims = authorization.claims;
+      }
       const event = toApiGatewayEvent(
-        { method, path: url.pathname, rawQueryString: url.search.slice(1), headers: flattenHeaders(request), body, sourceIp: request.socket.remoteAddress },
+        { method, path: url.pathname, rawQueryString: url.search.slice(1), headers, body, sourceIp: request.socket.remoteAddress },
         match,
+        claims,
       );
       const handler = handlers.get(match.route)!;
       const context = localContext(match.route.id, event.requestContext.requestId);

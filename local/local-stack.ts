@@ -1,12 +1,15 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { json } from '../functions/http/responses';
+import type { JWK } from 'jose';
 import { buildOpenApi } from '../lib/openapi';
 import { routes } from '../lib/routes';
 import { CapacityMeter } from './capacity-meter';
-import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
-import { createLocalApi, type LocalRoute, listen, loadRouteHandlers } from './http-server';
+import { developmentRoutes } from './development-routes';
+import { type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb-local';
+import { createLocalApi, listen, loadRouteHandlers } from './http-server';
+import { JwtAuthorizer } from './jwt-authorizer';
+import { TokenIssuer, localAudience } from './jwt-issuer';
 import { ensureLocalTable } from './local-table';
 
 export interface LocalStackOptions {
@@ -23,6 +26,11 @@ export interface LocalStackOptions {
    * @default false
    */
   readonly meterCapacity?: boolean;
+  /**
+   * The local issuer's signing key (a private RSA JWK), so a load test can mint tokens the
+   * server trusts without asking it for each. @default a key pair made at start
+   */
+  readonly issuerKey?: JWK;
 }
 
 /** Where a running `npm start` says it is. */
@@ -37,6 +45,8 @@ export interface LocalStackDescriptor {
 
 export interface LocalStack {
   readonly url: string;
+  /** Mints the tokens this stack's stand-in for API Gateway trusts. */
+  readonly issuer: TokenIssuer;
   readonly dynamoDbEndpoint: string;
   /** The DynamoDB Local JVM's process id, when this stack started it. */
   readonly dynamoDbPid?: number;
@@ -59,38 +69,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const handlers = await loadRouteHandlers(routes);
     // Loaded after the environment is set, like the handlers.
     const { defaultApp } = await import('../functions/app.js');
-    const telemetry = defaultApp().telemetry as { snapshot?: () => unknown; reset?: () => void };
+    const app = defaultApp();
+    const telemetry = app.telemetry as { snapshot?: () => unknown; reset?: () => void };
     const meter = options.meterCapacity ? new CapacityMeter() : undefined;
-    meter?.install(defaultApp().db);
-    const openApi = buildOpenApi();
-    const localRoutes: Record<string, LocalRoute> = {
-      'GET /openapi.json': () => json(200, openApi),
-      'GET /_local/telemetry': () => json(200, telemetry.snapshot?.() ?? {}),
-    };
-    if (meter) {
-      localRoutes['GET /_local/capacity'] = () => json(200, meter.snapshot());
-      localRoutes['POST /_local/reset'] = () => {
-        meter.reset();
-        telemetry.reset?.();
-        return json(200, { reset: true });
-      };
-      localRoutes['POST /_local/meter/pause'] = () => {
-        meter.pause();
-        return json(200, { metering: false });
-      };
-      localRoutes['POST /_local/meter/resume'] = () => {
-        meter.resume();
-        return json(200, { metering: true });
-      };
-    }
-    server = createLocalApi(routes, handlers, {
-      localRoutes,
-      observe: meter && ((route, handle) => meter.observe(route.id, handle)),
-      log: defaultApp().log,
-    });
-    const port = await listen(server, options.port);
-    const running = server;
+    meter?.install(app.db);
+    // The issuer is the server itself (its discovery document and keys are served here), so its
+    // URL, and so the port, is known before the first token is minted.
+    const port = options.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
+    const issuer = await TokenIssuer.create({ issuer: url, audience: localAudience, groupsClaim: app.config.groupsClaim }, options.issuerKey);
+    server = createLocalApi(routes, handlers, {
+      localRoutes: developmentRoutes({ openApi: buildOpenApi(), issuer, telemetry, meter }),
+      observe: meter && ((route, handle) => meter.observe(route.id, handle)),
+      authorizer: new JwtAuthorizer({ issuer: url, audiences: [localAudience], jwks: issuer.jwks() }),
+      log: app.log,
+    });
+    await listen(server, port);
+    const running = server;
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
       mkdirSync(dirname(localStackFile), { recursive: true });
@@ -98,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     return {
       url,
+      issuer,
       dynamoDbEndpoint: endpoint,
       dynamoDbPid: dynamo?.pid,
       stop: async () => {

@@ -143,16 +143,20 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     }
   }
 
-  // One request, one hold: an Idempotency-Key never yields two reservations.
-  const perKey = new Map<string, number>();
-  for (const reservation of reservations) {
-    if (reservation.idempotencyKey) perKey.set(reservation.idempotencyKey, (perKey.get(reservation.idempotencyKey) ?? 0) + 1);
+  // One request, one hold: a buyer's Idempotency-Key never yields two reservations (keys are scoped to their buyer).
+  const perKey = new Map<string, { buyerId: string; key: string; count: number }>();
+  for (const { buyerId, idempotencyKey: key } of reservations) {
+    if (!key) continue;
+    const scoped = JSON.stringify([buyerId, key]);
+    const entry = perKey.get(scoped) ?? { buyerId, key, count: 0 };
+    entry.count++;
+    perKey.set(scoped, entry);
   }
   let doubleHolds = 0;
-  for (const [key, count] of perKey) {
+  for (const { buyerId, key, count } of perKey.values()) {
     if (count < 2) continue;
     doubleHolds += count - 1;
-    violations.push({ kind: 'double_hold', message: `Idempotency-Key '${key}' produced ${count} reservations` });
+    violations.push({ kind: 'double_hold', message: `Buyer '${buyerId}''s Idempotency-Key '${key}' produced ${count} reservations` });
   }
 
   return {

@@ -5,7 +5,7 @@ import { ConsistentGetBatcher } from './consistent-get-batcher';
 import { cancellationReasons, conditionFailureItem, isConditionalCheckFailed } from './dynamodb-errors';
 import { subtractFromBuyerTally } from './items/buyer-tally-item';
 import { returnToShard } from './items/inventory-item';
-import { confirmHold, finishHold, fromReservationItem, reservationKey } from './items/reservation-item';
+import { confirmHold, type Finish, finishHold, fromReservationItem, reservationKey } from './items/reservation-item';
 import type { Retrier } from './retrier';
 
 /**
@@ -31,12 +31,12 @@ export class DynamoReservationRepository implements ReservationRepository {
     return item ? fromReservationItem(item) : undefined;
   }
 
-  async confirm(reservationId: string, now: number): Promise<Transition> {
+  async confirm(reservationId: string, buyerId: string, now: number): Promise<Transition> {
     try {
       const { Attributes } = await this.retrier.run(() =>
         this.db.send(
           new UpdateCommand({
-            ...confirmHold(this.tableName, reservationId, now),
+            ...confirmHold(this.tableName, reservationId, buyerId, now),
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -46,21 +46,24 @@ export class DynamoReservationRepository implements ReservationRepository {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const returned = conditionFailureItem(error);
-      return this.refusal(reservationId, returned ? fromReservationItem(returned) : undefined);
+      return this.refusal(reservationId, returned ? fromReservationItem(returned) : undefined, buyerId);
     }
   }
 
-  release(reservationId: string, now: number): Promise<Transition> {
-    return this.finish(reservationId, 'RELEASED', now);
+  release(reservationId: string, buyerId: string, now: number): Promise<Transition> {
+    return this.finish(reservationId, { outcome: 'RELEASED', buyerId }, now);
   }
 
   expire(reservationId: string, now: number): Promise<Transition> {
-    return this.finish(reservationId, 'EXPIRED', now);
+    return this.finish(reservationId, { outcome: 'EXPIRED' }, now);
   }
 
-  private async finish(reservationId: string, outcome: 'RELEASED' | 'EXPIRED', now: number): Promise<Transition> {
+  private async finish(reservationId: string, finish: Finish, now: number): Promise<Transition> {
+    const { outcome } = finish;
+    const buyerId = outcome === 'RELEASED' ? finish.buyerId : undefined;
     const current = await this.find(reservationId);
-    if (!current) return { kind: 'missing' };
+    // Someone else's reservation does not exist for this caller.
+    if (!current || (buyerId !== undefined && current.buyerId !== buyerId)) return { kind: 'missing' };
     const live = now < current.expiresAt;
     if (current.status !== 'HELD' || live !== (outcome === 'RELEASED')) return { kind: 'refused', current };
     try {
@@ -68,7 +71,7 @@ export class DynamoReservationRepository implements ReservationRepository {
         this.db.send(
           new TransactWriteCommand({
             TransactItems: [
-              { Update: finishHold(this.tableName, reservationId, outcome, now) },
+              { Update: finishHold(this.tableName, reservationId, finish, now) },
               ...current.takes.map((take) => ({ Update: returnToShard(this.tableName, current.eventId, take) })),
               { Update: subtractFromBuyerTally(this.tableName, current.eventId, current.buyerId, current.quantity) },
             ],
@@ -79,12 +82,14 @@ export class DynamoReservationRepository implements ReservationRepository {
     } catch (error) {
       if (cancellationReasons(error)?.[0]?.code !== 'ConditionalCheckFailed') throw error;
       // Someone else changed it first (confirmed, released or expired it): report what it is now.
-      return this.refusal(reservationId, undefined);
+      return this.refusal(reservationId, undefined, buyerId);
     }
   }
 
-  private async refusal(reservationId: string, returned: Reservation | undefined): Promise<Transition> {
+  /** What a refused transition found; another buyer's reservation is reported missing. */
+  private async refusal(reservationId: string, returned: Reservation | undefined, buyerId: string | undefined): Promise<Transition> {
     const current = returned ?? (await this.find(reservationId));
-    return current ? { kind: 'refused', current } : { kind: 'missing' };
+    if (!current || (buyerId !== undefined && current.buyerId !== buyerId)) return { kind: 'missing' };
+    return { kind: 'refused', current };
   }
 }

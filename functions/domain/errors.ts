@@ -5,6 +5,8 @@
  */
 export type ErrorCode =
   | 'invalid_request'
+  | 'unauthorized'
+  | 'forbidden'
   | 'event_not_found'
   | 'reservation_not_found'
   | 'route_not_found'
@@ -41,6 +43,25 @@ export class InvalidRequest extends StampedeError {
     readonly problems: readonly FieldProblem[] = [],
   ) {
     super(message, problems.length > 0 ? { fields: problems } : undefined);
+  }
+}
+
+/**
+ * No caller identity reached the function. On AWS the JWT authorizer refuses a missing or bad
+ * token before any function runs; this answers a route that reached a function without claims.
+ */
+export class Unauthorized extends StampedeError {
+  readonly code = 'unauthorized';
+  constructor() {
+    super('This route needs a valid bearer token.');
+  }
+}
+
+/** A valid caller without the right to do this (a buyer creating an event). */
+export class Forbidden extends StampedeError {
+  readonly code = 'forbidden';
+  constructor(message: string) {
+    super(message);
   }
 }
 

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 /**
  * Ids are `evt_`/`res_` plus 22 base64url characters (128 bits; functions/http/schemas.ts
  * checks the shape of ids in paths). A reservation made with an Idempotency-Key gets an id
- * derived from the key, so every replay of that key addresses the same item and DynamoDB's
- * `attribute_not_exists` makes the second write a no-op.
+ * derived from the buyer and the key, so every replay of that key addresses the same item and
+ * DynamoDB's `attribute_not_exists` makes the second write a no-op.
  */
 
 export function newEventId(): string {
@@ -15,8 +15,12 @@ export function newReservationId(): string {
   return `res_${randomBytes(16).toString('base64url')}`;
 }
 
-export function reservationIdForKey(idempotencyKey: string): string {
-  return `res_${digest('stampede-idempotency-key', idempotencyKey).slice(0, 22)}`;
+/**
+ * A key is scoped to its buyer: the same key from two buyers makes two independent requests,
+ * so one buyer's key can neither collide with nor probe another's.
+ */
+export function reservationIdForKey(buyerId: string, idempotencyKey: string): string {
+  return `res_${digest('stampede-idempotency-key', JSON.stringify([buyerId, idempotencyKey])).slice(0, 22)}`;
 }
 
 /** Identifies what a reserve request asked for, to tell a replay from a reused key. */

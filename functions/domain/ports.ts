@@ -29,10 +29,10 @@ export type Transition =
 
 export interface ReservationRepository {
   find(reservationId: string): Promise<Reservation | undefined>;
-  /** HELD and not expired → CONFIRMED. */
-  confirm(reservationId: string, now: number): Promise<Transition>;
-  /** HELD and not expired → RELEASED, tickets back to inventory and the buyer's tally, atomically. */
-  release(reservationId: string, now: number): Promise<Transition>;
+  /** The buyer's HELD and not expired → CONFIRMED. Another buyer's reservation is `missing`. */
+  confirm(reservationId: string, buyerId: string, now: number): Promise<Transition>;
+  /** The buyer's HELD and not expired → RELEASED, tickets back to inventory and the tally, atomically. Another buyer's is `missing`. */
+  release(reservationId: string, buyerId: string, now: number): Promise<Transition>;
   /** HELD and expired → EXPIRED, tickets back, atomically. Safe to call any number of times. */
   expire(reservationId: string, now: number): Promise<Transition>;
 }

@@ -17,6 +17,7 @@ import type { EventRepository, ReservationRepository, ReservationStrategy, Telem
 
 export interface ReserveCommand {
   readonly eventId: string;
+  /** The caller: the token's `sub`. */
   readonly buyerId: string;
   readonly quantity: number;
   readonly idempotencyKey?: string;
@@ -63,7 +64,7 @@ export class ReservationService {
     const now = this.clock.now();
     const fingerprint = requestFingerprint(event.eventId, command.buyerId, command.quantity);
     const hold: HoldRequest = {
-      reservationId: command.idempotencyKey ? reservationIdForKey(command.idempotencyKey) : newReservationId(),
+      reservationId: command.idempotencyKey ? reservationIdForKey(command.buyerId, command.idempotencyKey) : newReservationId(),
       buyerId: command.buyerId,
       quantity: command.quantity,
       requestFingerprint: fingerprint,
@@ -82,21 +83,22 @@ export class ReservationService {
     return { reservation: this.present(outcome.reservation), replayed: false };
   }
 
-  async get(reservationId: string): Promise<Reservation> {
+  /** A buyer's own reservation; anyone else's does not exist for them. */
+  async get(reservationId: string, buyerId: string): Promise<Reservation> {
     const reservation = await this.reservations.find(reservationId);
     // A PENDING reservation is a hold still being made: it does not exist for clients yet.
-    if (!reservation || reservation.status === 'PENDING') throw new ReservationNotFound(reservationId);
+    if (!reservation || reservation.status === 'PENDING' || reservation.buyerId !== buyerId) throw new ReservationNotFound(reservationId);
     return this.present(reservation);
   }
 
-  /** Idempotent: confirming a confirmed reservation returns it unchanged. */
-  async confirm(reservationId: string): Promise<Reservation> {
-    return this.transition(reservationId, (now) => this.reservations.confirm(reservationId, now), 'CONFIRMED');
+  /** Idempotent: confirming a confirmed reservation returns it unchanged. Only its buyer may. */
+  async confirm(reservationId: string, buyerId: string): Promise<Reservation> {
+    return this.transition(reservationId, (now) => this.reservations.confirm(reservationId, buyerId, now), 'CONFIRMED');
   }
 
-  /** Idempotent: releasing a released reservation changes nothing. */
-  async release(reservationId: string): Promise<Reservation> {
-    return this.transition(reservationId, (now) => this.reservations.release(reservationId, now), 'RELEASED');
+  /** Idempotent: releasing a released reservation changes nothing. Only its buyer may. */
+  async release(reservationId: string, buyerId: string): Promise<Reservation> {
+    return this.transition(reservationId, (now) => this.reservations.release(reservationId, buyerId, now), 'RELEASED');
   }
 
   private async transition(reservationId: string, attempt: (now: number) => Promise<Transition>, target: 'CONFIRMED' | 'RELEASED'): Promise<Reservation> {

@@ -1,13 +1,15 @@
 import { type App, defaultApp } from '../app';
 import { httpHandler } from '../http/handler';
+import { buyer } from '../http/identity';
 import { reservationIdParameter } from '../http/path-parameters';
 import { json } from '../http/responses';
 import { reservationView } from '../http/views';
 
-/** POST /reservations/{reservationId}/confirm: idempotent; 410 after expiry, 409 once released. */
+/** POST /reservations/{reservationId}/confirm: the buyer's own hold; idempotent; 410 after expiry, 409 once released. */
 export function createHandler(app: App) {
   return httpHandler(app, async (request) => {
-    const reservation = await app.reservations.confirm(reservationIdParameter(request));
+    const { sub } = buyer(request, app.config);
+    const reservation = await app.reservations.confirm(reservationIdParameter(request), sub);
     return json(200, reservationView(reservation));
   });
 }

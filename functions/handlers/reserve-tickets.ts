@@ -1,18 +1,20 @@
-import { type App, defaultApp } from '../app';
+import { defaultApp, type App } from '../app';
 import { parseReserveBody } from '../http/bodies';
 import { httpHandler } from '../http/handler';
+import { buyer } from '../http/identity';
 import { eventIdParameter } from '../http/path-parameters';
 import { json } from '../http/responses';
 import { parseIdempotencyKey } from '../http/validation';
 import { reservationView } from '../http/views';
 
-/** POST /events/{eventId}/reservations: 201 for a new hold, 200 for a replay of the same key. */
+/** POST /events/{eventId}/reservations: the caller holds tickets; 201 for a new hold, 200 for a replay of the same key. */
 export function createHandler(app: App) {
   return httpHandler(app, async (request) => {
+    const { sub } = buyer(request, app.config);
     const eventId = eventIdParameter(request);
     const idempotencyKey = parseIdempotencyKey(request.header('idempotency-key'));
-    const { buyerId, quantity } = parseReserveBody(request.jsonBody());
-    const { reservation, replayed } = await app.reservations.reserve({ eventId, buyerId, quantity, idempotencyKey });
+    const { quantity } = parseReserveBody(request.jsonBody());
+    const { reservation, replayed } = await app.reservations.reserve({ eventId, buyerId: sub, quantity, idempotencyKey });
     return json(replayed ? 200 : 201, reservationView(reservation));
   });
 }

@@ -1,9 +1,9 @@
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import type { App } from '../app';
-import { HttpRequest } from './request';
+import { type HttpApiEvent, HttpRequest } from './request';
 import { errorResponse, type HttpResult } from './responses';
 
-export type LambdaHttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<HttpResult>;
+export type LambdaHttpHandler = (event: HttpApiEvent, context?: Context) => Promise<HttpResult>;
 
 /**
  * Wraps one route: the route parses input, calls the domain and shapes the answer; every

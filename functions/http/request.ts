@@ -1,12 +1,25 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayEventRequestContextJWTAuthorizer, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequest } from '../domain/errors';
 
 /** Largest request body we parse; real requests are a few hundred bytes. */
 const maxBodyBytes = 16 * 1024;
 
+/**
+ * An API Gateway HTTP API (payload format 2.0) request. On a route with the JWT authorizer,
+ * `requestContext.authorizer.jwt.claims` holds the verified token's claims; public routes have none.
+ */
+export type HttpApiEvent = APIGatewayProxyEventV2 & {
+  readonly requestContext: APIGatewayProxyEventV2['requestContext'] & { readonly authorizer?: APIGatewayEventRequestContextJWTAuthorizer };
+};
+
 /** Read access to an API Gateway HTTP API (payload format 2.0) request. */
 export class HttpRequest {
-  constructor(readonly event: APIGatewayProxyEventV2) {}
+  constructor(readonly event: HttpApiEvent) {}
+
+  /** The verified token's claims, as the JWT authorizer passed them; undefined on a public route. */
+  get claims(): Readonly<Record<string, unknown>> | undefined {
+    return this.event.requestContext?.authorizer?.jwt?.claims;
+  }
 
   get requestId(): string {
     return this.event.requestContext?.requestId ?? 'unknown';

@@ -7,6 +7,8 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 /** The one place where errors become HTTP status codes. */
 export const statusByCode: Record<ErrorCode, number> = {
   invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
   unsafe_strategy_disabled: 403,
   event_not_found: 404,
   reservation_not_found: 404,

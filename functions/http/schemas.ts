@@ -63,9 +63,9 @@ export const newEventBody = v.pipe(
   v.title('NewEvent'),
 );
 
+/** The buyer is the caller (the token's `sub`), never the body: an old client sending `buyerId` gets a 400. */
 export const reserveBody = v.pipe(
   v.strictObject({
-    buyerId: v.pipe(text({ min: 1, max: 128 }), v.description('Who is buying.')),
     quantity: v.pipe(integer(limits.quantity), v.description("Tickets to hold; at most the event's `maxPerBuyer`.")),
   }),
   v.title('ReserveRequest'),

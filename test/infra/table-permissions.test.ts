@@ -10,6 +10,7 @@ import { routes, type TableAction } from '../../lib/routes';
 import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
 import type { RouteHandler } from '../../local/http-server';
 import { Router } from '../../local/router';
+import { type Caller, claimsOf, organizer } from '../support/api';
 import { noSleep, testApp } from '../support/test-app';
 
 /**
@@ -61,11 +62,13 @@ function recordingClient(routeId: string): DynamoDBDocumentClient {
 const router = new Router(routes);
 const handlers = new Map<string, RouteHandler>();
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+/** Every call is made by `caller` (an organizer unless said otherwise), as the JWT authorizer would pass it on. */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, caller: Caller = organizer) {
   const match = router.match(method, path)!;
   const event = toApiGatewayEvent(
     { method, path, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) },
     match,
+    claimsOf(caller, 'cognito:groups'),
   );
   const result = (await handlers.get(match.route.id)!(
     event,
@@ -80,7 +83,7 @@ const createEvent = async (body: Record<string, unknown>) => {
   return created.body.eventId as string;
 };
 const reserve = (eventId: string, buyerId: string, quantity: number, key?: string) =>
-  call('POST', `/events/${eventId}/reservations`, { buyerId, quantity }, key ? { 'idempotency-key': key } : {});
+  call('POST', `/events/${eventId}/reservations`, { quantity }, key ? { 'idempotency-key': key } : {}, { sub: buyerId });
 
 beforeAll(async () => {
   for (const route of routes) {
@@ -112,12 +115,13 @@ beforeAll(async () => {
 
   expect((await call('GET', `/events/${sharded}`)).body.available).toBe(0);
   expect((await call('GET', `/events/${optimistic}`)).body.available).toBe(0);
-  expect((await call('GET', `/reservations/${held.body.reservationId}`)).status).toBe(200);
-  expect((await call('POST', `/reservations/${toConfirm.body.reservationId}/confirm`)).body.status).toBe('CONFIRMED');
-  expect((await call('DELETE', `/reservations/${toRelease.body.reservationId}`)).body.status).toBe('RELEASED');
+  const asItsBuyer = (reservation: { body: { buyerId: string } }) => ({ sub: reservation.body.buyerId });
+  expect((await call('GET', `/reservations/${held.body.reservationId}`, undefined, {}, asItsBuyer(held))).status).toBe(200);
+  expect((await call('POST', `/reservations/${toConfirm.body.reservationId}/confirm`, undefined, {}, asItsBuyer(toConfirm))).body.status).toBe('CONFIRMED');
+  expect((await call('DELETE', `/reservations/${toRelease.body.reservationId}`, undefined, {}, asItsBuyer(toRelease))).body.status).toBe('RELEASED');
   clock.advance(24 * 3_600_000);
   // The hold ran out: confirming it answers 410 and returns its tickets, in a transaction.
-  expect((await call('POST', `/reservations/${toExpire.body.reservationId}/confirm`)).status).toBe(410);
+  expect((await call('POST', `/reservations/${toExpire.body.reservationId}/confirm`, undefined, {}, asItsBuyer(toExpire))).status).toBe(410);
 });
 
 describe("each route's table actions", () => {

@@ -1,18 +1,23 @@
+import { importJWK, type JWK, SignJWT } from 'jose';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { errorBody, eventView, reservationView } from '../../functions/http/response-schemas';
+import { localAudience, newPrivateJwk } from '../../local/jwt-issuer';
 import { type LocalStack, startLocalStack } from '../../local/local-stack';
-import { httpApi, type Stampede, stampede } from '../support/api';
+import { type Api, httpApi, organizer, type Stampede, stampede } from '../support/api';
 
 // Acceptance: the same steps as the in-process tests, over HTTP through the local server
-// that `npm start` runs (route table → API Gateway v2 event → the real handler module).
+// that `npm start` runs (route table → the stand-in for the JWT authorizer → API Gateway v2
+// event → the real handler module), with real tokens from its local issuer.
 let stack: LocalStack;
 let api: Stampede;
-let raw: ReturnType<typeof httpApi>;
+let raw: Api;
+let issuerKey: JWK;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, tableName: 'stampede-test', dynamoDbEndpoint: inject('dynamoDbEndpoint') });
-  raw = httpApi(stack.url);
+  issuerKey = await newPrivateJwk();
+  stack = await startLocalStack({ port: 0, tableName: 'stampede-test', dynamoDbEndpoint: inject('dynamoDbEndpoint'), issuerKey });
+  raw = httpApi(stack.url, stack.issuer);
   api = stampede(raw);
 });
 afterAll(() => stack.stop());
@@ -33,23 +38,23 @@ describe('the local HTTP API', () => {
     expect(created.headers['content-type']).toBe('application/json');
     const { eventId } = created.body;
 
-    const first = await api.reserve(eventId, { buyerId: 'alice', quantity: 2 }, 'http-key-1');
-    const replay = await api.reserve(eventId, { buyerId: 'alice', quantity: 2 }, 'http-key-1');
+    const first = await api.reserve(eventId, { buyer: 'alice', quantity: 2 }, 'http-key-1');
+    const replay = await api.reserve(eventId, { buyer: 'alice', quantity: 2 }, 'http-key-1');
     expect([first.status, replay.status]).toEqual([201, 200]);
     expect(replay.body.reservationId).toBe(first.body.reservationId);
 
-    const confirmed = await api.confirm(first.body.reservationId);
+    const confirmed = await api.confirm(first.body);
     expect(confirmed.body.status).toBe('CONFIRMED');
-    const second = await api.reserve(eventId, { buyerId: 'bob', quantity: 1 });
-    expect((await api.reserve(eventId, { buyerId: 'carol', quantity: 1 })).body).toMatchObject({ error: 'sold_out' });
-    expect((await api.release(second.body.reservationId)).body.status).toBe('RELEASED');
+    const second = await api.reserve(eventId, { buyer: 'bob', quantity: 1 });
+    expect((await api.reserve(eventId, { buyer: 'carol', quantity: 1 })).body).toMatchObject({ error: 'sold_out' });
+    expect((await api.release(second.body)).body.status).toBe('RELEASED');
     expect((await api.getEvent(eventId)).body.available).toBe(1);
-    expect((await api.getReservation(first.body.reservationId)).body).toMatchObject({ status: 'CONFIRMED', quantity: 2 });
+    expect((await api.getReservation(first.body)).body).toMatchObject({ status: 'CONFIRMED', quantity: 2 });
 
     // Every answer has the shape the OpenAPI document publishes.
     for (const event of [created.body, (await api.getEvent(eventId)).body]) v.parse(eventView, event);
     for (const reservation of [first.body, replay.body, confirmed.body, second.body]) v.parse(reservationView, reservation);
-    v.parse(errorBody, (await api.reserve(eventId, { buyerId: 'dave', quantity: 2 })).body);
+    v.parse(errorBody, (await api.reserve(eventId, { buyer: 'dave', quantity: 2 })).body);
   });
 
   it('serves its OpenAPI document, the one docs/openapi.json holds', async () => {
@@ -60,11 +65,12 @@ describe('the local HTTP API', () => {
 
   it('answers bad input with a 4xx JSON error and changes nothing', async () => {
     const { body: event } = await api.createEvent({ name: 'Strict', capacity: 5 });
+    const buyer = { sub: 'a' };
     const answers = await Promise.all([
-      raw.request('POST', '/events', { rawBody: '{"name": "x", ' }),
-      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 11 } }),
-      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 1, vip: true } }),
-      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { buyerId: 'a', quantity: 1 }, headers: { 'idempotency-key': 'x'.repeat(129) } }),
+      raw.request('POST', '/events', { rawBody: '{"name": "x", ', caller: organizer }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { quantity: 11 }, caller: buyer }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { quantity: 1, vip: true }, caller: buyer }),
+      raw.request('POST', `/events/${event.eventId}/reservations`, { body: { quantity: 1 }, headers: { 'idempotency-key': 'x'.repeat(129) }, caller: buyer }),
       raw.request('GET', '/no/such/route'),
       raw.request('PUT', '/events'),
       // Broken percent-encoding (a cut UTF-8 sequence, a lone %) is the client's error, not a 500.
@@ -83,5 +89,88 @@ describe('the local HTTP API', () => {
     ]);
     for (const answer of answers) v.parse(errorBody, answer.body);
     expect((await api.getEvent(event.eventId)).body.available).toBe(5);
+  });
+});
+
+describe('identity at the door', () => {
+  /** A token signed with `key` (the issuer's own unless another is given), claims as given. */
+  const signed = async (claims: Record<string, unknown>, options: { key?: JWK; alg?: string; kid?: string | null } = {}) => {
+    const key = options.key ?? issuerKey;
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: options.alg ?? 'RS256', ...(options.kid !== null && { kid: options.kid ?? key.kid }) };
+    return new SignJWT({ sub: 'mallory', iss: stack.url, aud: localAudience, iat: now, exp: now + 600, ...claims })
+      .setProtectedHeader(header)
+      .sign(await importJWK(key, header.alg));
+  };
+  const unsigned = (claims: Record<string, unknown>) => {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    return `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: 'mallory', iss: stack.url, aud: localAudience, iat: now, exp: now + 600, ...claims })}.`;
+  };
+
+  it('answers 401 as API Gateway does to every kind of bad token, on every protected route, and changes nothing', async () => {
+    const { body: event } = await api.createEvent({ name: 'Guarded', capacity: 5 });
+    const held = (await api.reserve(event.eventId, { buyer: 'alice', quantity: 1 })).body;
+    const now = Math.floor(Date.now() / 1000);
+    const otherKey = { ...(await newPrivateJwk()), kid: issuerKey.kid };
+    const badTokens: Record<string, string | undefined> = {
+      missing: undefined,
+      'not a JWT': 'not-a-jwt',
+      expired: await signed({ exp: now - 1 }),
+      'not yet valid': await signed({ nbf: now + 300 }),
+      'issued in the future': await signed({ iat: now + 300 }),
+      'without exp': await signed({ exp: undefined }),
+      'wrongly signed (another key, same kid)': await signed({}, { key: otherKey }),
+      'unknown kid': await signed({}, { kid: 'not-a-key-of-the-issuer' }),
+      'no kid': await signed({}, { kid: null }),
+      'alg none': unsigned({}),
+      'HMAC with the public key as secret': await new SignJWT({ sub: 'mallory', iss: stack.url, aud: localAudience, exp: now + 600 })
+        .setProtectedHeader({ alg: 'HS256', kid: issuerKey.kid })
+        .sign(new TextEncoder().encode(JSON.stringify({ kty: issuerKey.kty, n: issuerKey.n, e: issuerKey.e }))),
+      'wrong issuer': await signed({ iss: 'https://evil.example' }),
+      'wrong audience': await signed({ aud: 'someone-else' }),
+    };
+    const routes: [string, string, unknown?][] = [
+      ['POST', '/events', { name: 'Sneaky', capacity: 10 }],
+      ['POST', `/events/${event.eventId}/reservations`, { quantity: 1 }],
+      ['GET', `/reservations/${held.reservationId}`],
+      ['POST', `/reservations/${held.reservationId}/confirm`],
+      ['DELETE', `/reservations/${held.reservationId}`],
+    ];
+    for (const [kind, token] of Object.entries(badTokens)) {
+      for (const [method, path, body] of routes) {
+        const answer = await raw.request(method, path, { body, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+        expect([kind, method, path, answer.status, answer.body]).toEqual([kind, method, path, 401, { message: 'Unauthorized' }]);
+        expect(answer.headers['www-authenticate'], kind).toMatch(/^Bearer /);
+      }
+    }
+    expect((await api.getEvent(event.eventId)).body.available).toBe(4);
+    expect((await api.getReservation(held)).body.status).toBe('HELD');
+  });
+
+  it('serves the event page without a token, and its discovery document and keys', async () => {
+    const { body: event } = await api.createEvent({ name: 'Public page', capacity: 5 });
+    expect((await raw.request('GET', `/events/${event.eventId}`)).status).toBe(200);
+    const discovery = (await raw.request('GET', '/.well-known/openid-configuration')).body;
+    expect(discovery).toMatchObject({ issuer: stack.url, jwks_uri: `${stack.url}/.well-known/jwks.json` });
+    const { keys } = (await raw.request('GET', '/.well-known/jwks.json')).body;
+    expect(keys).toEqual([expect.objectContaining({ kty: 'RSA', kid: issuerKey.kid, alg: 'RS256' })]);
+    expect(keys[0]).not.toHaveProperty('d');
+  });
+
+  it('mints tokens at POST /_local/tokens that the authorizer accepts, groups included', async () => {
+    const minted = await raw.request('POST', '/_local/tokens', { body: { sub: 'oscar', groups: ['organizers'] } });
+    expect(minted.status).toBe(201);
+    const created = await raw.request('POST', '/events', { body: { name: 'By Oscar', capacity: 2 }, headers: { authorization: `Bearer ${minted.body.token}` } });
+    expect(created.status).toBe(201);
+    const bad = await raw.request('POST', '/_local/tokens', { body: { groups: 'organizers' } });
+    expect([bad.status, bad.body.error, bad.body.details.fields.map((f: { field: string }) => f.field)]).toEqual([400, 'invalid_request', ['sub', 'groups']]);
+  });
+
+  it('lets only organizers create events: a buyer gets 403 forbidden', async () => {
+    const answer = await api.createEvent({ name: 'Not mine to sell', capacity: 10 }, { sub: 'alice' });
+    expect([answer.status, answer.body.error]).toEqual([403, 'forbidden']);
+    const withOtherGroups = await api.createEvent({ name: 'Still not mine', capacity: 10 }, { sub: 'vic', groups: ['vip', 'press'] });
+    expect(withOtherGroups.status).toBe(403);
   });
 });

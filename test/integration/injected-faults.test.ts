@@ -81,7 +81,7 @@ describe('retries that run out', () => {
       },
     );
 
-    const response = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'hopeless-1');
+    const response = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, 'hopeless-1');
 
     expect([response.status, response.body.error, response.headers['retry-after']]).toEqual([503, 'contention', '1']);
     const report = await audit(app, event.eventId);
@@ -113,7 +113,7 @@ describe('retries that run out', () => {
     const { body: event } = await api.createEvent({ name: 'out of time', capacity: 10, strategy: 'optimistic' });
     const started = clock.now();
 
-    const response = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'out-of-time');
+    const response = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, 'out-of-time');
 
     expect([response.status, response.body.error, response.headers['retry-after']]).toEqual([503, 'contention', '1']);
     expect(clock.now() - started).toBeLessThan(1_000);
@@ -136,7 +136,7 @@ describe('retries that run out', () => {
       },
     );
 
-    const response = await api.reserve(event.eventId, { buyerId: 'a', quantity: 1 });
+    const response = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
 
     expect([response.status, response.body.error]).toEqual([503, 'throughput_exceeded']);
     expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -195,8 +195,8 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'lost take', capacity: 5, strategy: 'conditional' });
 
-    const failed = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'lost-take');
-    const retried = await api.reserve(event.eventId, { buyerId: 'a', quantity: 2 }, 'lost-take');
+    const failed = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, 'lost-take');
+    const retried = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, 'lost-take');
 
     // The stepwise strategy cannot tell "not written" from "answer lost": this is its documented
     // weakness. It never oversells; the ticket it could not account for shows up in the audit.

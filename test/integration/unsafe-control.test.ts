@@ -18,7 +18,7 @@ describe('the unsafe control strategy', () => {
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'unsafe', capacity: 1, strategy: 'unsafe' });
 
-    const responses = await Promise.all(Array.from({ length: buyers }, (_, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
+    const responses = await Promise.all(Array.from({ length: buyers }, (_, i) => api.reserve(event.eventId, { buyer: `b${i}`, quantity: 1 })));
 
     expect(countBy(responses, (r) => r.status)).toEqual({ 201: 5 });
     const report = await audit(app, event.eventId);
@@ -41,7 +41,7 @@ describe('the unsafe control strategy', () => {
     });
     const app = testApp();
 
-    const responses = await Promise.all(buyers.map((api, i) => api.reserve(event.eventId, { buyerId: `b${i}`, quantity: 1 })));
+    const responses = await Promise.all(buyers.map((api, i) => api.reserve(event.eventId, { buyer: `b${i}`, quantity: 1 })));
 
     expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
     const report = await audit(app, event.eventId);
@@ -56,7 +56,7 @@ describe('the unsafe control strategy', () => {
 
     const permissive = stampede(inProcessApi(testApp({ config: { allowUnsafe: true } })));
     const { body: event } = await permissive.createEvent({ name: 'unsafe', capacity: 10, strategy: 'unsafe' });
-    const reserve = await api.reserve(event.eventId, { buyerId: 'a', quantity: 1 });
+    const reserve = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
     expect([reserve.status, reserve.body.error]).toEqual([403, 'unsafe_strategy_disabled']);
     expect((await permissive.getEvent(event.eventId)).body.available).toBe(10);
   });

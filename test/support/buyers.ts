@@ -7,7 +7,7 @@ import type { ApiResponse, Stampede } from './api';
  */
 export async function buy(api: Stampede, eventId: string, buyerId: string, quantity: number, idempotencyKey: string, maxTries = 50): Promise<ApiResponse> {
   for (let tries = 1; ; tries++) {
-    const response = await api.reserve(eventId, { buyerId, quantity }, idempotencyKey);
+    const response = await api.reserve(eventId, { buyer: buyerId, quantity }, idempotencyKey);
     if (response.status !== 503 || tries >= maxTries) return response;
     await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
   }

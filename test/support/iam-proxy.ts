@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deployment, type PolicyStatement } from './template';
 
@@ -29,8 +29,7 @@ const transactionItemActions: Readonly<Record<string, string>> = {
   Get: 'dynamodb:GetItem',
 };
 
-const tableArn = (table: string) =>
-  table.startsWith('arn:') ? table : `arn:aws:dynamodb:${deployment.region}:${deployment.accountId}:table/${table}`;
+const tableArn = (table: string) => (table.startsWith('arn:') ? table : `arn:aws:dynamodb:${deployment.region}:${deployment.accountId}:table/${table}`);
 
 /** What IAM checks for one DynamoDB API call (`operation` as in `X-Amz-Target: DynamoDB_20120810.<operation>`). */
 export function requiredPermissions(operation: string, body: DynamoDbRequest): Permission[] {
@@ -57,7 +56,10 @@ export function requiredPermissions(operation: string, body: DynamoDbRequest): P
 
 /** IAM's `*` and `?` wildcards; actions are case-insensitive, resources are not. */
 function wildcardMatches(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
 }
 

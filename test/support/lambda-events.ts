@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { HttpApiEvent } from '../../functions/http/request';
 
 /**
  * The events AWS services send to Lambda, built the way the service builds them, so a test
@@ -20,6 +20,11 @@ export interface HttpApiRequest {
   /** HTTP API base64-encodes a body it does not take for text (a binary or unknown content type). */
   readonly base64Body?: boolean;
   readonly sourceIp?: string;
+  /**
+   * The verified token's claims, which API Gateway's JWT authorizer passes on routes it guards
+   * (as strings, an array claim as `"[a b]"`): build them with `claimsOf` (test/support/api.ts).
+   */
+  readonly claims?: Readonly<Record<string, string>>;
 }
 
 export interface HttpApiStage {
@@ -33,7 +38,7 @@ export interface HttpApiStage {
  * lowercased, repeated headers and query parameters comma-joined, cookies in their own list.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
-export function httpApiEvent(request: HttpApiRequest, stage: HttpApiStage): APIGatewayProxyEventV2 {
+export function httpApiEvent(request: HttpApiRequest, stage: HttpApiStage): HttpApiEvent {
   const [method, routePath] = request.routeKey.split(' ') as [string, string | undefined];
   const domainName = `${stage.apiId}.execute-api.${stage.region}.amazonaws.com`;
   const sourceIp = request.sourceIp ?? '198.51.100.7';
@@ -83,6 +88,7 @@ export function httpApiEvent(request: HttpApiRequest, stage: HttpApiStage): APIG
       stage: '$default',
       time: clfTime(now),
       timeEpoch: now.getTime(),
+      ...(request.claims && { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { ...request.claims }, scopes: null } } }),
     },
     ...(request.body !== undefined && {
       body: request.base64Body ? Buffer.from(request.body).toString('base64') : request.body,

@@ -1,25 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-  type CreateTableCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { CreateTableCommand, type CreateTableCommandInput, DeleteTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { localCredentials, localRegion } from '../../functions/config';
-import { startIamProxy, type IamProxy } from './iam-proxy';
-import { httpApiEvent, type HttpApiRequest } from './lambda-events';
-import { deployment, ResolvedTemplate, type CfnTemplate, type HttpApiRoute } from './template';
+import { type IamProxy, startIamProxy } from './iam-proxy';
+import { type HttpApiRequest, httpApiEvent } from './lambda-events';
+import { type CfnTemplate, deployment, type HttpApiRoute, ResolvedTemplate } from './template';
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 interface ColdStartedFunction {
   readonly handler: LambdaHandler;
   readonly context: (requestId: string) => Context;
-  readonly proxy: IamProxy;
 }
 
 export interface Invocation<Result> {
@@ -50,39 +43,50 @@ export interface LocalDeploymentOptions {
  * to DynamoDB through a proxy that enforces the IAM policy the template gives its role.
  */
 export class LocalDeployment {
+  readonly template: ResolvedTemplate;
   /** Every function the template defines, by logical id. */
   readonly functionIds: readonly string[];
   /** The HTTP API routes of the template, by route key. */
   readonly httpApiRoutes: ReadonlyMap<string, HttpApiRoute>;
   /** Functions invoked so far, by logical id. */
   readonly invoked = new Set<string>();
+  private readonly tableIds: readonly string[];
   private readonly started = new Map<string, Promise<ColdStartedFunction>>();
+  private readonly proxies: IamProxy[] = [];
+  private readonly db: DynamoDBClient;
 
-  private constructor(
-    readonly template: ResolvedTemplate,
-    private readonly options: LocalDeploymentOptions,
-    private readonly db: DynamoDBClient,
-  ) {
-    this.functionIds = template.idsOfType('AWS::Lambda::Function');
-    this.httpApiRoutes = template.httpApiRoutes();
-  }
-
-  static async deploy(options: LocalDeploymentOptions): Promise<LocalDeployment> {
+  constructor(private readonly options: LocalDeploymentOptions) {
+    const tableIds = Object.keys(options.template.Resources).filter((id) => options.template.Resources[id]!.Type === 'AWS::DynamoDB::Table');
     // Unique table names per run: DynamoDB Local is shared by every test file.
     const runId = randomBytes(4).toString('hex');
-    const tableIds = Object.entries(options.template.Resources)
-      .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
-      .map(([id]) => id);
     const names = Object.fromEntries(tableIds.map((id) => [id, `${options.stackName}-${id}-${runId}`]));
-    const template = new ResolvedTemplate(options.template, options.stackName, names);
-    // Lambda's AWS_REGION below is where DynamoDB Local must hold the tables (it keys them by Region).
-    const db = new DynamoDBClient({ endpoint: options.dynamoDbEndpoint, region: localRegion, credentials: localCredentials });
-    for (const id of tableIds) {
-      await db.send(new CreateTableCommand(createTableInput(template, id)));
-      const timeToLive = template.property(id, 'TimeToLiveSpecification') as { AttributeName: string; Enabled: boolean } | undefined;
-      if (timeToLive) await db.send(new UpdateTimeToLiveCommand({ TableName: names[id], TimeToLiveSpecification: timeToLive }));
+    this.template = new ResolvedTemplate(options.template, options.stackName, names);
+    this.tableIds = tableIds;
+    this.functionIds = this.template.idsOfType('AWS::Lambda::Function');
+    this.httpApiRoutes = this.template.httpApiRoutes();
+    // Lambda's AWS_REGION (below) is the Region DynamoDB Local must hold the tables in: it keys them by Region.
+    this.db = new DynamoDBClient({ endpoint: options.dynamoDbEndpoint, region: localRegion, credentials: localCredentials });
+  }
+
+  /** Creates the template's tables, each from its own definition there. */
+  async createTables(): Promise<void> {
+    for (const id of this.tableIds) {
+      await this.db.send(new CreateTableCommand(createTableInput(this.template, id)));
+      const timeToLive = this.template.property(id, 'TimeToLiveSpecification') as { AttributeName: string; Enabled: boolean } | undefined;
+      if (timeToLive) await this.db.send(new UpdateTimeToLiveCommand({ TableName: this.template.physicalName(id), TimeToLiveSpecification: timeToLive }));
     }
-    return new LocalDeployment(template, options, db);
+  }
+
+  /** The DynamoDB calls denied so far, by any function's IAM policy. */
+  get denials(): string[] {
+    return this.proxies.flatMap((proxy) => proxy.denials);
+  }
+
+  /** Stops the proxies and deletes the tables. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.proxies.map((proxy) => proxy.close()));
+    for (const id of this.tableIds) await this.db.send(new DeleteTableCommand({ TableName: this.template.physicalName(id) }));
+    this.db.destroy();
   }
 
   /** The folder of a function's bundle in the cloud assembly (what `cdk deploy` zips and uploads). */
@@ -107,27 +111,13 @@ export class LocalDeployment {
   async request<Body = Record<string, unknown>>(request: HttpApiRequest): Promise<HttpApiResponse<Body>> {
     const route = this.httpApiRoutes.get(request.routeKey);
     if (!route) throw new Error(`The template has no route '${request.routeKey}'; it has ${[...this.httpApiRoutes.keys()].join(', ')}.`);
-    const event: APIGatewayProxyEventV2 = httpApiEvent(request, { apiId: route.apiId, accountId: deployment.accountId, region: deployment.region });
+    const event = httpApiEvent(request, { apiId: route.apiId, accountId: deployment.accountId, region: deployment.region });
     const { result, logs } = await this.invoke<APIGatewayProxyResultV2>(route.functionId, event);
     // Payload format 2.0: a result with a statusCode is the response; anything else is a 200 JSON body.
     const response = typeof result === 'object' && 'statusCode' in result ? result : { statusCode: 200, body: JSON.stringify(result) };
     const text = response.isBase64Encoded ? Buffer.from(response.body ?? '', 'base64').toString('utf8') : response.body;
     const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
     return { status: response.statusCode ?? 200, headers, body: (text ? JSON.parse(text) : undefined) as Body, logs };
-  }
-
-  /** Every IAM denial so far, of every function. */
-  get denials(): Promise<string[]> {
-    return Promise.all(this.started.values()).then((functions) => functions.flatMap((fn) => fn.proxy.denials));
-  }
-
-  async destroy(): Promise<void> {
-    const functions = await Promise.allSettled(this.started.values());
-    for (const started of functions) if (started.status === 'fulfilled') await started.value.proxy.close();
-    for (const id of this.template.idsOfType('AWS::DynamoDB::Table')) {
-      await this.db.send(new DeleteTableCommand({ TableName: this.template.physicalName(id) }));
-    }
-    this.db.destroy();
   }
 
   private async coldStart(functionId: string): Promise<ColdStartedFunction> {
@@ -139,12 +129,12 @@ export class LocalDeployment {
       statements: template.roleStatements(roleId),
       principal: `arn:aws:sts::${deployment.accountId}:assumed-role/${template.physicalName(roleId)}/${name}`,
     });
+    this.proxies.push(proxy);
 
     const [moduleName, exportName] = splitHandler(template.resolveString(template.property(functionId, 'Handler')));
     const memorySize = (template.property(functionId, 'MemorySize') as number | undefined) ?? 128;
     const timeoutMs = ((template.property(functionId, 'Timeout') as number | undefined) ?? 3) * 1000;
-    const logGroupName =
-      (template.property(functionId, 'LoggingConfig') as { LogGroup?: string } | undefined)?.LogGroup ?? `/aws/lambda/${name}`;
+    const logGroupName = (template.property(functionId, 'LoggingConfig') as { LogGroup?: string } | undefined)?.LogGroup ?? `/aws/lambda/${name}`;
     const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomBytes(16).toString('hex')}`;
     const variables = (template.property(functionId, 'Environment') as { Variables?: Record<string, string> } | undefined)?.Variables;
 
@@ -174,13 +164,17 @@ export class LocalDeployment {
     // environment and nothing of the test process's. Each bundle has its own copy of every
     // module (the SDK included), so several load side by side.
     const file = join(this.codeDir(functionId), `${moduleName}.js`);
-    const loaded = withEnvironment(environment, () => createRequire(file)(file) as Record<string, unknown>);
+    let loaded: Record<string, unknown>;
+    try {
+      loaded = withEnvironment(environment, () => createRequire(file)(file) as Record<string, unknown>);
+    } catch (error) {
+      throw new Error(`${functionId} failed its cold start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     const handler = loaded[exportName];
     if (typeof handler !== 'function') throw new Error(`${file} exports no function '${exportName}'.`);
 
     return {
       handler: handler as LambdaHandler,
-      proxy,
       context: (requestId) => {
         const deadline = Date.now() + timeoutMs;
         return {
@@ -207,7 +201,7 @@ function createTableInput(template: ResolvedTemplate, id: string): CreateTableCo
   type Index = { IndexName: string; KeySchema: unknown; Projection: unknown; ProvisionedThroughput?: unknown };
   const property = (name: string) => template.property(id, name);
   const stream = property('StreamSpecification') as { StreamViewType: string } | undefined;
-  // The template's index definitions may carry settings the API does not take (contributor insights...).
+  // The template's index definitions may carry settings CreateTable does not take (contributor insights...).
   const index = ({ IndexName, KeySchema, Projection, ProvisionedThroughput }: Index) => ({ IndexName, KeySchema, Projection, ProvisionedThroughput });
   return {
     TableName: template.physicalName(id),
@@ -216,7 +210,7 @@ function createTableInput(template: ResolvedTemplate, id: string): CreateTableCo
     BillingMode: property('BillingMode'),
     ProvisionedThroughput: property('ProvisionedThroughput'),
     GlobalSecondaryIndexes: (property('GlobalSecondaryIndexes') as Index[] | undefined)?.map(index),
-    LocalSecondaryIndexes: (property('LocalSecondaryIndexes') as Index[] | undefined)?.map(({ IndexName, KeySchema, Projection }) => ({ IndexName, KeySchema, Projection })),
+    LocalSecondaryIndexes: (property('LocalSecondaryIndexes') as Index[] | undefined)?.map(index),
     // In CloudFormation a StreamSpecification means the stream is on.
     StreamSpecification: stream && { StreamEnabled: true, StreamViewType: stream.StreamViewType },
   } as CreateTableCommandInput;

@@ -93,7 +93,7 @@ export class ResolvedTemplate {
     return format(this.physicalName(id));
   }
 
-  /** The Allow/Deny statements of every policy attached to a role: its inline policies and the AWS::IAM::Policy resources naming it. */
+  /** The statements of every policy attached to a role: its inline policies and the AWS::IAM::Policy resources naming it. */
   roleStatements(roleId: string): PolicyStatement[] {
     const roleName = this.physicalName(roleId);
     const attached = this.idsOfType('AWS::IAM::Policy')
@@ -188,6 +188,8 @@ export class ResolvedTemplate {
 
   private getAtt(id: string, attribute: string): string {
     if (attribute === 'Arn') return this.arn(id);
+    // A stream's label is the time it was enabled: any fixed one will do, no function reads its stream by ARN.
+    if (attribute === 'StreamArn' && this.resource(id).Type === 'AWS::DynamoDB::Table') return `${this.arn(id)}/stream/2026-01-01T00:00:00.000`;
     throw new Error(`Cannot resolve Fn::GetAtt ${id}.${attribute}: add it to ResolvedTemplate.`);
   }
 }

@@ -73,10 +73,12 @@ describe('items round-trip', () => {
 });
 
 describe('ids', () => {
-  it('derives the same reservation id from the same Idempotency-Key, and different ids otherwise', () => {
-    expect(reservationIdForKey('k-1')).toBe(reservationIdForKey('k-1'));
-    expect(reservationIdForKey('k-1')).not.toBe(reservationIdForKey('k-2'));
-    expect(v.is(reservationIdParameter, reservationIdForKey('k-1'))).toBe(true);
+  it('derives the same reservation id from the same buyer and Idempotency-Key, and different ids otherwise', () => {
+    expect(reservationIdForKey('alice', 'k-1')).toBe(reservationIdForKey('alice', 'k-1'));
+    expect(reservationIdForKey('alice', 'k-1')).not.toBe(reservationIdForKey('alice', 'k-2'));
+    // Keys are scoped to their buyer: the same key from two buyers is two requests.
+    expect(reservationIdForKey('alice', 'k-1')).not.toBe(reservationIdForKey('bob', 'k-1'));
+    expect(v.is(reservationIdParameter, reservationIdForKey('alice', 'k-1'))).toBe(true);
   });
 
   it('makes ids the path schemas accept, and the schemas accept only well-formed ids', () => {

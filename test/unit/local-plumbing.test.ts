@@ -47,6 +47,8 @@ describe('configuration', () => {
       holdBudgetMs: 6_000,
       maxTransactionItems: 10,
       emitMetrics: false,
+      groupsClaim: 'cognito:groups',
+      organizerGroup: 'organizers',
     });
     expect(loadConfig({ TABLE_NAME: 'tickets', AWS_REGION: 'eu-west-1' })).toMatchObject({ endpoint: undefined, maxTransactionItems: 100 });
   });

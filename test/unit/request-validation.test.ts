@@ -49,18 +49,12 @@ describe('POST /events body', () => {
 });
 
 describe('POST /events/{eventId}/reservations body and header', () => {
-  it('requires a buyer and a quantity', () => {
-    expect(parseReserveBody({ buyerId: 'alice', quantity: 2 })).toEqual({ buyerId: 'alice', quantity: 2 });
-    expect(problems(() => parseReserveBody({}))).toEqual([
-      { field: 'buyerId', problem: 'is required' },
-      { field: 'quantity', problem: 'is required' },
-    ]);
-  });
-
-  it('rejects control characters and over-long buyer ids', () => {
-    expect(problems(() => parseReserveBody({ buyerId: 'a\u0000b', quantity: 1 }))[0]?.field).toBe('buyerId');
-    expect(problems(() => parseReserveBody({ buyerId: 'b'.repeat(129), quantity: 1 }))[0]?.problem).toBe('must be 1 to 128 characters long');
-    expect(problems(() => parseReserveBody({ buyerId: 'b', quantity: 0 }))[0]?.problem).toBe('must be between 1 and 100');
+  it('takes a quantity and nothing else: the buyer is the token, never the body', () => {
+    expect(parseReserveBody({ quantity: 2 })).toEqual({ quantity: 2 });
+    expect(problems(() => parseReserveBody({}))).toEqual([{ field: 'quantity', problem: 'is required' }]);
+    // An old client that still names the buyer fails loudly instead of buying under a name it chose.
+    expect(problems(() => parseReserveBody({ buyerId: 'alice', quantity: 2 }))).toEqual([{ field: 'buyerId', problem: 'is not a known field' }]);
+    expect(problems(() => parseReserveBody({ quantity: 0 }))[0]?.problem).toBe('must be between 1 and 100');
   });
 
   it('accepts Idempotency-Keys of 1 to 128 printable characters', () => {

@@ -90,34 +90,39 @@ export function deletePendingHold(tableName: string, reservationId: string) {
   };
 }
 
-/** Move a live hold (HELD, not past expiry) to CONFIRMED. */
-export function confirmHold(tableName: string, reservationId: string, now: number) {
+/** Move the buyer's live hold (HELD, not past expiry) to CONFIRMED; anyone else's is left alone. */
+export function confirmHold(tableName: string, reservationId: string, buyerId: string, now: number) {
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
     UpdateExpression: 'SET #status = :confirmed, confirmedAt = :now',
-    ConditionExpression: '#status = :held AND expiresAt > :now',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':held': 'HELD', ':now': now },
+    ConditionExpression: '#status = :held AND expiresAt > :now AND #buyerId = :buyerId',
+    ExpressionAttributeNames: { '#status': 'status', '#buyerId': 'buyerId' },
+    ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':held': 'HELD', ':now': now, ':buyerId': buyerId },
   };
 }
 
+/** Who may finish a hold: its buyer releases it while it is live; expiry needs nobody. */
+export type Finish = { readonly outcome: 'RELEASED'; readonly buyerId: string } | { readonly outcome: 'EXPIRED' };
+
 /**
- * Finish a HELD reservation as RELEASED (a live hold given back) or EXPIRED (a hold past its
- * expiry). The status condition is what makes returning its tickets happen exactly once.
+ * Finish a HELD reservation as RELEASED (a live hold its buyer gives back) or EXPIRED (a hold
+ * past its expiry). The status condition is what makes returning its tickets happen exactly once.
  */
-export function finishHold(tableName: string, reservationId: string, outcome: 'RELEASED' | 'EXPIRED', now: number) {
+export function finishHold(tableName: string, reservationId: string, finish: Finish, now: number) {
+  const released = finish.outcome === 'RELEASED';
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
     UpdateExpression: 'SET #status = :outcome, finishedAt = :now, #ttl = :ttl',
-    ConditionExpression: outcome === 'RELEASED' ? '#status = :held AND expiresAt > :now' : '#status = :held AND expiresAt <= :now',
-    ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+    ConditionExpression: released ? '#status = :held AND expiresAt > :now AND #buyerId = :buyerId' : '#status = :held AND expiresAt <= :now',
+    ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl', ...(released && { '#buyerId': 'buyerId' }) },
     ExpressionAttributeValues: {
-      ':outcome': outcome,
+      ':outcome': finish.outcome,
       ':held': 'HELD',
       ':now': now,
       ':ttl': Math.floor(now / 1000) + finishedRetentionSeconds,
+      ...(released && { ':buyerId': finish.buyerId }),
     },
   };
 }

@@ -1,0 +1,51 @@
+import * as v from 'valibot';
+import { json } from '../functions/http/responses';
+import { parseBody } from '../functions/http/validation';
+import type { CapacityMeter } from './capacity-meter';
+import type { LocalRoute } from './http-server';
+import type { TokenIssuer } from './jwt-issuer';
+
+/**
+ * The endpoints only the local server has (never deployed): the OpenAPI document, the local
+ * issuer's discovery document, keys and tokens, and the load test's counters.
+ */
+export interface DevelopmentRouteSources {
+  readonly openApi: unknown;
+  readonly issuer: TokenIssuer;
+  readonly telemetry: { snapshot?: () => unknown; reset?: () => void };
+  /** Present when the stack meters DynamoDB (the load test). */
+  readonly meter?: CapacityMeter;
+}
+
+/** `POST /_local/tokens`: who the token is for, and the groups it carries. */
+const tokenRequest = v.strictObject({
+  sub: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.maxLength(256, 'must be at most 256 characters')),
+  groups: v.optional(v.array(v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')), 'must be an array of group names')),
+});
+
+export function developmentRoutes({ openApi, issuer, telemetry, meter }: DevelopmentRouteSources): Record<string, LocalRoute> {
+  const routes: Record<string, LocalRoute> = {
+    'GET /openapi.json': () => json(200, openApi),
+    'GET /.well-known/openid-configuration': () => json(200, issuer.discovery()),
+    'GET /.well-known/jwks.json': () => json(200, issuer.jwks()),
+    'POST /_local/tokens': async (body) => json(201, { token: await issuer.mint(parseBody(tokenRequest, body)) }),
+    'GET /_local/telemetry': () => json(200, telemetry.snapshot?.() ?? {}),
+  };
+  if (meter) {
+    routes['GET /_local/capacity'] = () => json(200, meter.snapshot());
+    routes['POST /_local/reset'] = () => {
+      meter.reset();
+      telemetry.reset?.();
+      return json(200, { reset: true });
+    };
+    routes['POST /_local/meter/pause'] = () => {
+      meter.pause();
+      return json(200, { metering: false });
+    };
+    routes['POST /_local/meter/resume'] = () => {
+      meter.resume();
+      return json(200, { metering: true });
+    };
+  }
+  return routes;
+}
