@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     tableName: process.env.TABLE_NAME ?? 'stampede-local',
     dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT || undefined,
     announce: true,
+    sweepIntervalMs: sweepInterval(),
   });
   const { url, issuer } = stack;
   const organizer = await issuer.mint({ sub: 'olivia', groups: ['organizers'], expiresInSeconds: sampleTokenSeconds });
@@ -46,6 +47,13 @@ API reference: ${url}/openapi.json. Press Ctrl+C to stop.`);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+}
+
+/** STAMPEDE_SWEEP_INTERVAL_MS: how often expired holds come back; every 5 s unless set. */
+function sweepInterval(): number {
+  const value = Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? 5_000);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`STAMPEDE_SWEEP_INTERVAL_MS must be a positive whole number of ms, got '${process.env.STAMPEDE_SWEEP_INTERVAL_MS}'`);
+  return value;
 }
 
 main().catch((error: unknown) => {

@@ -6,6 +6,7 @@ import { readInventory } from './data/inventory/inventory-reads';
 import { InventorySnapshots } from './data/inventory/inventory-snapshots';
 import { InventoryViews } from './data/inventory/inventory-view';
 import { DynamoReservationRepository } from './data/reservation-repository';
+import { DynamoSweepRepository } from './data/sweep-repository';
 import { Retrier } from './data/retrier';
 import { ConditionalStrategy } from './data/strategies/conditional';
 import { OptimisticStrategy } from './data/strategies/optimistic';
@@ -18,10 +19,12 @@ import { ConcurrencyLimiter } from './domain/concurrency-limiter';
 import { EventService } from './domain/event-service';
 import type { StrategyName } from './domain/model';
 import type { Telemetry } from './domain/ports';
+import { HoldSweeper } from './domain/hold-sweeper';
 import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
 import { defaultRetryPolicy, type RetryPolicy, realSleep, type Sleep } from './domain/retry';
 import { createLogger, type Log } from './observability/log';
 import { PowertoolsTelemetry } from './observability/powertools-telemetry';
+import { InMemorySweepStats, PowertoolsSweepMetrics, type SweepMetrics } from './observability/sweep-metrics';
 import { InMemoryTelemetry } from './observability/telemetry';
 
 /** Everything a handler needs, built once per process. */
@@ -36,6 +39,9 @@ export interface App {
   readonly telemetry: Telemetry;
   /** Bounds the API requests this process works on at once (see ConcurrencyLimiter). */
   readonly admission: ConcurrencyLimiter;
+  /** Returns expired holds and repairs interrupted ones (the scheduled function; a timer locally). */
+  readonly sweeper: HoldSweeper;
+  readonly sweepMetrics: SweepMetrics;
 }
 
 /** Seams for tests: a clock that does not move, a client with injected faults, no sleeping. */
@@ -47,6 +53,7 @@ export interface AppOptions {
   readonly random?: () => number;
   readonly retryPolicy?: RetryPolicy;
   readonly telemetry?: Telemetry;
+  readonly sweepMetrics?: SweepMetrics;
   readonly log?: Log;
 }
 
@@ -58,6 +65,12 @@ export function createApp(options: AppOptions): App {
   const telemetry = options.telemetry ?? (config.emitMetrics ? new PowertoolsTelemetry() : new InMemoryTelemetry());
   const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random, () => clock.now());
 
+  // One snapshot cache for sold-out answers and the event page: one bounded-staleness read per event.
+  const snapshots = new InventorySnapshots(
+    async (event) =>
+      (await readInventory(db, config.tableName, event, { retrier, maxTransactionItems: config.maxTransactionItems })).map((shard) => shard.available),
+    () => clock.now(),
+  );
   const strategyDeps: StrategyDeps = {
     db,
     tableName: config.tableName,
@@ -66,11 +79,8 @@ export function createApp(options: AppOptions): App {
     random,
     telemetry,
     views: new InventoryViews(),
-    snapshots: new InventorySnapshots(async (event) =>
-      (await readInventory(db, config.tableName, event, { atomic: true, retrier, maxTransactionItems: config.maxTransactionItems })).map(
-        (shard) => shard.available,
-      ),
-    ),
+    snapshots,
+    soldOutStalenessMs: config.soldOutStalenessMs,
   };
   const strategies: StrategyRegistry = {
     sharded: new ShardedStrategy(strategyDeps),
@@ -80,9 +90,11 @@ export function createApp(options: AppOptions): App {
     unsafe: new UnsafeStrategy(strategyDeps),
   } satisfies Record<StrategyName, unknown>;
 
-  const events = new DynamoEventRepository(db, config.tableName, retrier, config.maxTransactionItems);
+  const events = new DynamoEventRepository(db, config.tableName, retrier, snapshots, config.soldOutStalenessMs);
   const reservations = new DynamoReservationRepository(db, config.tableName, retrier);
   return {
+    sweeper: new HoldSweeper(new DynamoSweepRepository(db, config.tableName, retrier), reservations, clock),
+    sweepMetrics: options.sweepMetrics ?? (config.emitMetrics ? new PowertoolsSweepMetrics() : new InMemorySweepStats()),
     config,
     db,
     clock,
@@ -93,6 +105,7 @@ export function createApp(options: AppOptions): App {
     reservations: new ReservationService(events, reservations, strategies, clock, telemetry, {
       allowUnsafe: config.allowUnsafe,
       holdBudgetMs: config.holdBudgetMs,
+      repairMarginMs: config.repairMarginMs,
     }),
   };
 }

@@ -25,6 +25,19 @@ export interface StampedeConfig {
    */
   readonly holdBudgetMs: number;
   /**
+   * After its budget, how long before a stepwise hold still PENDING counts as interrupted and the
+   * sweeper undoes it: room for calls already sent when the budget ran out (the SDK's timeouts).
+   * Correctness does not depend on it (every step is conditional on the stage the repair undoes);
+   * a margin too short only turns a slow hold into a refused one.
+   */
+  readonly repairMarginMs: number;
+  /**
+   * How old an inventory read may be for a sold-out answer or the event page: within this, a
+   * process answers from the read it already has instead of reading every shard again. A ticket
+   * that comes back (release, expiry, repair) is sellable again within this bound. 0: always read.
+   */
+  readonly soldOutStalenessMs: number;
+  /**
    * Items per TransactWriteItems/TransactGetItems: 100 on AWS since 2022, but DynamoDB Local
    * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
    */
@@ -65,6 +78,8 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   const maxQueuedRequests = parsePositiveInt(env.STAMPEDE_MAX_QUEUED_REQUESTS, 'STAMPEDE_MAX_QUEUED_REQUESTS', 20_000, problems);
   const maxQueueWaitMs = parsePositiveInt(env.STAMPEDE_MAX_QUEUE_WAIT_MS, 'STAMPEDE_MAX_QUEUE_WAIT_MS', 5_000, problems);
   const holdBudgetMs = parsePositiveInt(env.STAMPEDE_HOLD_BUDGET_MS, 'STAMPEDE_HOLD_BUDGET_MS', 6_000, problems);
+  const repairMarginMs = parsePositiveInt(env.STAMPEDE_REPAIR_MARGIN_MS, 'STAMPEDE_REPAIR_MARGIN_MS', 30_000, problems);
+  const soldOutStalenessMs = parseInteger(env.STAMPEDE_SOLD_OUT_STALENESS_MS, 'STAMPEDE_SOLD_OUT_STALENESS_MS', 1_000, 0, problems);
   const maxTransactionItems = parsePositiveInt(env.STAMPEDE_MAX_TRANSACTION_ITEMS, 'STAMPEDE_MAX_TRANSACTION_ITEMS', endpoint ? 10 : 100, problems);
   if (maxTransactionItems < 3 || maxTransactionItems > 100) {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
@@ -82,6 +97,8 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     maxQueuedRequests,
     maxQueueWaitMs,
     holdBudgetMs,
+    repairMarginMs,
+    soldOutStalenessMs,
     maxTransactionItems,
     emitMetrics,
     groupsClaim,
@@ -101,10 +118,14 @@ function parseFlag(value: string | undefined, name: string, problems: string[]):
 }
 
 function parsePositiveInt(value: string | undefined, name: string, fallback: number, problems: string[]): number {
+  return parseInteger(value, name, fallback, 1, problems);
+}
+
+function parseInteger(value: string | undefined, name: string, fallback: number, min: number, problems: string[]): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
-    problems.push(`${name} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(parsed) || parsed < min) {
+    problems.push(`${name} must be ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got '${value}'`);
     return fallback;
   }
   return parsed;

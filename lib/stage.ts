@@ -8,6 +8,8 @@
  *   deployed with `-c protected=true`): the table has deletion protection and is retained if
  *   the stack is deleted, and so are the log groups. Deleting its data takes a deliberate
  *   manual step. Add long-lived stages to `protectedStageNames` rather than relying on the flag.
+ *   Options that only a throwaway copy may use (the load-test token issuer) are refused on it:
+ *   see requireSandboxStage.
  */
 export interface StageSettings {
   readonly name: string;
@@ -30,15 +32,25 @@ export class ContextError extends Error {
 export function stageFromContext(tryGetContext: (key: string) => unknown): StageSettings {
   const name = tryGetContext('stage');
   if (name === undefined || name === '') {
-    throw new ContextError(
-      `No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), e.g. 'npx cdk deploy -c stage=alice'.`,
-    );
+    throw new ContextError(`No stage given. Name the copy of Stampede to work on with '-c stage=<name>' (${nameRule}), e.g. 'npx cdk deploy -c stage=alice'.`);
   }
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new ContextError(`Invalid stage '${String(name)}': a stage name has ${nameRule}.`);
   }
   const flag = parseBoolean(tryGetContext('protected'));
   return { name, protected: protectedStageNames.includes(name) || flag };
+}
+
+/** Options only a sandbox stage may use, each with the reason a protected stage refuses it. */
+const sandboxOnlyOptions = {
+  loadTestIssuerJwk:
+    'whoever holds the load-test private key can sign a token for any buyer or organizer, and the stage would trust it. ' +
+    'A load-test stage is for rushes; real users use a stage that trusts a real issuer.',
+} as const;
+
+/** Refuses, on a protected stage, an option only a throwaway copy may use, saying why. */
+export function requireSandboxStage(stage: StageSettings, option: keyof typeof sandboxOnlyOptions): void {
+  if (stage.protected) throw new ContextError(`'-c ${option}' is refused on the protected stage '${stage.name}': ${sandboxOnlyOptions[option]}`);
 }
 
 /** CLI context values arrive as strings; cdk.json or tests may pass real booleans. */

@@ -1,14 +1,22 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { StampedeApi } from './constructs/stampede-api';
+import { loadConfig } from '../functions/config';
+import { StampedeApi, type TrustedIssuer } from './constructs/stampede-api';
 import { StampedeFunction } from './constructs/stampede-function';
+import { StampedeIdentity } from './constructs/stampede-identity';
 import { type AlarmThresholds, StampedeMonitoring } from './constructs/stampede-monitoring';
 import { StampedeTable } from './constructs/stampede-table';
-import { type RouteDefinition, routes as routeTable } from './routes';
-import type { StageSettings } from './stage';
+import { type RouteDefinition, routeKey, routes as routeTable } from './routes';
+import { requireSandboxStage, type StageSettings } from './stage';
+
+/**
+ * Who issues the tokens the stage accepts: a Cognito user pool of its own (`cognito`), an
+ * existing OIDC issuer (`oidc`), or, on a sandbox stage only, its own load-test issuer.
+ */
+export type TokenIssuer = { readonly kind: 'cognito' } | TrustedIssuer;
 
 export interface StampedeStackProps extends StackProps {
   readonly stage: StageSettings;
@@ -16,6 +24,10 @@ export interface StampedeStackProps extends StackProps {
   readonly routes?: readonly RouteDefinition[];
   /** API stage throttling. @default 1,000 requests/s, burst 2,000 (see StampedeApi) */
   readonly throttle?: ThrottleSettings;
+  /** @default { kind: 'cognito' }: a user pool of the stack's own */
+  readonly tokenIssuer?: TokenIssuer;
+  /** Origins browsers may call the API from. @default - none: no CORS configuration */
+  readonly corsOrigins?: readonly string[];
   /** @default see StampedeMonitoring's defaultAlarmThresholds */
   readonly alarmThresholds?: AlarmThresholds;
   /** Subscribed to the alarm topic. @default - no subscription: subscribe in the console */
@@ -30,13 +42,15 @@ export interface StampedeStackProps extends StackProps {
 const hotRouteId = 'ReserveTickets';
 
 /**
- * One stage of Stampede: the table, one function per route, the HTTP API, alarms and a
- * dashboard. Outputs the API URL and the table name.
+ * One stage of Stampede: the table, one function per route, the HTTP API with its token
+ * issuer, alarms and a dashboard. Outputs the API URL, the table name and how to get a token.
  */
 export class StampedeStack extends Stack {
   readonly table: StampedeTable;
   readonly functions: ReadonlyMap<string, StampedeFunction>;
   readonly api: StampedeApi;
+  /** The stage's own user pool, unless it trusts another issuer. */
+  readonly identity?: StampedeIdentity;
   readonly monitoring: StampedeMonitoring;
 
   constructor(scope: Construct, id: string, props: StampedeStackProps) {
@@ -64,12 +78,37 @@ export class StampedeStack extends Stack {
     );
     const handlers = new Map<string, IFunction>([...this.functions].map(([id, fn]) => [id, fn.function]));
 
+    const tokenIssuer = props.tokenIssuer ?? { kind: 'cognito' };
+    if (tokenIssuer.kind === 'loadTest') requireSandboxStage(stage, 'loadTestIssuerJwk');
+    let tokens: TrustedIssuer;
+    if (tokenIssuer.kind === 'cognito') {
+      this.identity = new StampedeIdentity(this, 'Identity', {
+        stageName: stage.name,
+        protected: stage.protected,
+        organizerGroup: organizerGroup(props.functionEnvironment),
+      });
+      tokens = { kind: 'oidc', issuer: this.identity.issuer, audience: [this.identity.client.userPoolClientId] };
+    } else {
+      tokens = tokenIssuer;
+    }
     this.api = new StampedeApi(this, 'Api', {
       stageName: stage.name,
-      routes: routes.map((route) => ({ route, handler: handlers.get(route.id)! })),
+      routes: routes.map((route) => ({
+        route,
+        handler: handlers.get(route.id)!,
+        publicReason:
+          route.access === 'public'
+            ? `${routeKey(route)} is public in the route table (access 'public'): anyone may read it without a token, by design ` +
+              '(the event page before and during a sale). It only reads, and it is throttled at its own, lower limit.'
+            : undefined,
+      })),
+      tokens,
       throttle: props.throttle,
+      corsOrigins: props.corsOrigins,
       ...logs,
     });
+    const issuerFunction = this.api.loadTestIssuer?.function;
+    if (issuerFunction) handlers.set('LoadTestIssuer', issuerFunction);
     this.monitoring = new StampedeMonitoring(this, 'Monitoring', {
       stageName: stage.name,
       api: this.api.httpApi,
@@ -85,6 +124,13 @@ export class StampedeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The DynamoDB table' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Subscribe here for alarms' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard' });
+    new CfnOutput(this, 'JwtIssuer', { value: this.api.trust.issuer, description: 'The issuer (iss) of the tokens the API accepts' });
+    new CfnOutput(this, 'JwtAudience', { value: Fn.join(',', [...this.api.trust.audience]), description: 'The audiences (aud) it accepts' });
+    if (this.identity) {
+      new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId, description: 'Cognito user pool of the stage' });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client to get tokens from' });
+      new CfnOutput(this, 'GetTokenCommand', { value: this.identity.getTokenCommand, description: 'Prints an ID token for a user of the pool' });
+    }
 
     acknowledgeNagFindings(this);
   }
@@ -95,16 +141,17 @@ export class StampedeStack extends Stack {
  * the checks report fails `cdk synth`.
  */
 function acknowledgeNagFindings(stack: StampedeStack): void {
-  Validations.of(stack.api).acknowledge({
-    id: 'AwsSolutions-APIG4',
-    reason:
-      'Buyers are anonymous in this design (buyerId in the body, Idempotency-Key per request); the stage is throttled. ' +
-      'Authentication (e.g. a JWT authorizer) is a product decision outside issue 3.',
-  });
+  // Also acknowledged where they arise: AwsSolutions-APIG4 on each public route (StampedeApi,
+  // with the route's reason), the Cognito findings (StampedeIdentity) and the pinned runtime.
   Validations.of(stack.monitoring.topic).acknowledge({
     id: 'AwsSolutions-SNS2',
     reason:
       'Alarm notifications carry no customer data. CloudWatch cannot publish to a topic encrypted with the AWS managed ' +
       'SNS key, and a customer managed KMS key would cost each sandbox stage $1/month.',
   });
+}
+
+/** The group the functions check organizers against (STAMPEDE_ORGANIZER_GROUP), read as they read it. */
+function organizerGroup(environment: Readonly<Record<string, string>> = {}): string {
+  return loadConfig({ ...environment, TABLE_NAME: 'table-name-at-deploy', AWS_REGION: 'region-at-deploy' }).organizerGroup;
 }

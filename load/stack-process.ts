@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     tableName,
     dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT || undefined,
     meterCapacity: true,
+    // Walkaways' holds come back during the rush, as on AWS (where the sweeper runs every minute).
+    sweepIntervalMs: Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? 5_000),
     // The rush mints its buyers' tokens with this key itself: no request per token.
     issuerKey: process.env.STAMPEDE_LOCAL_ISSUER_KEY ? (JSON.parse(process.env.STAMPEDE_LOCAL_ISSUER_KEY) as JWK) : undefined,
   });

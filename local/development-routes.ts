@@ -13,6 +13,8 @@ export interface DevelopmentRouteSources {
   readonly openApi: unknown;
   readonly issuer: TokenIssuer;
   readonly telemetry: { snapshot?: () => unknown; reset?: () => void };
+  /** What the local sweeper did, summed (InMemorySweepStats). */
+  readonly sweeps: { snapshot?: () => unknown; reset?: () => void };
   /** Present when the stack meters DynamoDB (the load test). */
   readonly meter?: CapacityMeter;
 }
@@ -23,19 +25,21 @@ const tokenRequest = v.strictObject({
   groups: v.optional(v.array(v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')), 'must be an array of group names')),
 });
 
-export function developmentRoutes({ openApi, issuer, telemetry, meter }: DevelopmentRouteSources): Record<string, LocalRoute> {
+export function developmentRoutes({ openApi, issuer, telemetry, sweeps, meter }: DevelopmentRouteSources): Record<string, LocalRoute> {
   const routes: Record<string, LocalRoute> = {
     'GET /openapi.json': () => json(200, openApi),
     'GET /.well-known/openid-configuration': () => json(200, issuer.discovery()),
     'GET /.well-known/jwks.json': () => json(200, issuer.jwks()),
     'POST /_local/tokens': async (body) => json(201, { token: await issuer.mint(parseBody(tokenRequest, body)) }),
     'GET /_local/telemetry': () => json(200, telemetry.snapshot?.() ?? {}),
+    'GET /_local/sweeper': () => json(200, sweeps.snapshot?.() ?? {}),
   };
   if (meter) {
     routes['GET /_local/capacity'] = () => json(200, meter.snapshot());
     routes['POST /_local/reset'] = () => {
       meter.reset();
       telemetry.reset?.();
+      sweeps.reset?.();
       return json(200, { reset: true });
     };
     routes['POST /_local/meter/pause'] = () => {

@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
+import type { ScheduledEvent } from 'aws-lambda';
 import type { JWK } from 'jose';
+import type { Log } from '../functions/observability/log';
+import { sweeperJob } from '../lib/jobs';
 import { buildOpenApi } from '../lib/openapi';
 import { routes } from '../lib/routes';
 import { CapacityMeter } from './capacity-meter';
-import { developmentRoutes } from './development-routes';
+import { type DevelopmentRouteSources, developmentRoutes } from './development-routes';
 import { type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb-local';
 import { createLocalApi, listen, loadRouteHandlers } from './http-server';
 import { JwtAuthorizer } from './jwt-authorizer';
@@ -31,6 +35,11 @@ export interface LocalStackOptions {
    * server trusts without asking it for each. @default a key pair made at start
    */
   readonly issuerKey?: JWK;
+  /**
+   * Run the sweeper (functions/handlers/sweep-holds.ts, the handler the schedule invokes on AWS)
+   * this often; 0 turns it off. @default 0: `npm start` passes STAMPEDE_SWEEP_INTERVAL_MS (5,000)
+   */
+  readonly sweepIntervalMs?: number;
 }
 
 /** Where a running `npm start` says it is. */
@@ -79,13 +88,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const url = `http://127.0.0.1:${port}`;
     const issuer = await TokenIssuer.create({ issuer: url, audience: localAudience, groupsClaim: app.config.groupsClaim }, options.issuerKey);
     server = createLocalApi(routes, handlers, {
-      localRoutes: developmentRoutes({ openApi: buildOpenApi(), issuer, telemetry, meter }),
+      localRoutes: developmentRoutes({ openApi: buildOpenApi(), issuer, telemetry, sweeps: app.sweepMetrics as DevelopmentRouteSources['sweeps'], meter }),
       observe: meter && ((route, handle) => meter.observe(route.id, handle)),
       authorizer: new JwtAuthorizer({ issuer: url, audiences: [localAudience], jwks: issuer.jwks() }),
       log: app.log,
     });
     await listen(server, port);
     const running = server;
+    const sweeper = options.sweepIntervalMs ? await startSweeper(options.sweepIntervalMs, app.log) : undefined;
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
       mkdirSync(dirname(localStackFile), { recursive: true });
@@ -97,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: endpoint,
       dynamoDbPid: dynamo?.pid,
       stop: async () => {
+        await sweeper?.stop();
         if (options.announce) rmSync(localStackFile, { force: true });
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
@@ -108,4 +119,45 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await dynamo?.stop();
     throw error;
   }
+}
+
+/**
+ * The scheduled sweeper, on a timer: the same handler module EventBridge invokes on AWS, with the
+ * event it sends. A tick that comes while a sweep is still running is skipped, as one scheduled
+ * invocation at a time would be.
+ */
+async function startSweeper(intervalMs: number, log: Log): Promise<{ stop(): Promise<void> }> {
+  const { handler } = (await import(resolve(__dirname, '..', sweeperJob.entry))) as { handler: (event: ScheduledEvent) => Promise<unknown> };
+  let running: Promise<unknown> | undefined;
+  const tick = () => {
+    if (running) return;
+    running = handler(scheduledEvent())
+      .catch((error: unknown) => log.error('Sweep failed', { error }))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** What EventBridge sends a scheduled function. */
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: ['arn:aws:events:us-east-1:000000000000:rule/local-sweeper'],
+    detail: {},
+  };
 }

@@ -14,6 +14,7 @@ type ViolationKind =
   | 'tally_mismatch'
   | 'double_hold'
   | 'pending_hold'
+  | 'unswept_expired_hold'
   | 'malformed_reservation';
 
 interface Violation {
@@ -41,8 +42,10 @@ export interface AuditReport {
   readonly buyers: number;
   readonly buyersOverLimit: number;
   readonly doubleHolds: number;
-  /** Stepwise holds interrupted half-way (see stepwise-hold.ts); zero on a quiet event. */
+  /** Stepwise holds interrupted half-way and not repaired by their repair time (see stepwise-hold.ts). */
   readonly pending: number;
+  /** HELD past expiry for longer than two sweep intervals: the sweeper did not return them. */
+  readonly unsweptExpired: number;
   readonly violations: readonly Violation[];
 }
 
@@ -52,7 +55,15 @@ export interface AuditReport {
  * tally equals their live reservations and stays within the limit; one reservation per
  * Idempotency-Key. Run it on a quiet event (after a rush), not in the middle of one.
  */
-export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, eventId: string, now: number): Promise<AuditReport> {
+export interface AuditOptions {
+  /**
+   * How often the sweeper runs: a HELD reservation more than two intervals past its expiry is a
+   * violation (`unswept_expired_hold`). Unset: expired holds are only counted (`heldExpired`).
+   */
+  readonly sweepIntervalMs?: number;
+}
+
+export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, eventId: string, now: number, options: AuditOptions = {}): Promise<AuditReport> {
   const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: eventKey(eventId), ConsistentRead: true }));
   if (!Item) throw new Error(`No event with id '${eventId}' in table ${tableName}`);
   const event = fromEventItem(Item);
@@ -106,12 +117,22 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     });
   }
 
-  // A PENDING reservation on a quiet event is a stepwise hold that crashed half-way.
-  const pending = reservations.filter((r) => r.status === 'PENDING');
+  // A PENDING reservation past its repair time is a stepwise hold that crashed half-way and was not repaired.
+  const pending = reservations.filter((r) => r.status === 'PENDING' && now >= (r.repairAt ?? 0));
   for (const reservation of pending) {
     violations.push({
       kind: 'pending_hold',
-      message: `Reservation ${reservation.reservationId} is stuck half-way through a stepwise hold (PENDING)`,
+      message: `Reservation ${reservation.reservationId} is stuck half-way through a stepwise hold (PENDING, stage ${reservation.pendingStage}) past its repair time`,
+    });
+  }
+
+  // Expired holds come back by themselves: none may outlive two sweeps.
+  const sweepInterval = options.sweepIntervalMs;
+  const unswept = sweepInterval === undefined ? [] : outstanding.filter((r) => r.status === 'HELD' && now > r.expiresAt + 2 * sweepInterval);
+  for (const reservation of unswept) {
+    violations.push({
+      kind: 'unswept_expired_hold',
+      message: `Reservation ${reservation.reservationId} expired ${Math.round((now - reservation.expiresAt) / 1000)} s ago and still holds ${reservation.quantity} ticket(s)`,
     });
   }
 
@@ -175,6 +196,7 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     buyersOverLimit,
     doubleHolds,
     pending: pending.length,
+    unsweptExpired: unswept.length,
     violations,
   };
 }

@@ -1,7 +1,8 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TicketEvent } from '../domain/model';
 import type { EventRepository } from '../domain/ports';
-import { chunk, readInventory } from './inventory/inventory-reads';
+import { chunk } from './inventory/inventory-reads';
+import type { InventorySnapshots } from './inventory/inventory-snapshots';
 import { eventKey, fromEventItem, toEventItem } from './items/event-item';
 import { allocateCapacity, toInventoryItem } from './items/inventory-item';
 import { consistentGet } from './reads';
@@ -17,7 +18,9 @@ export class DynamoEventRepository implements EventRepository {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly retrier: Retrier,
-    private readonly maxTransactionItems: number,
+    /** The event page's `available` comes from the same bounded-staleness reads as sold-out answers. */
+    private readonly snapshots: InventorySnapshots,
+    private readonly stalenessMs: number,
     private readonly maxCachedEvents = 1_000,
   ) {}
 
@@ -51,8 +54,8 @@ export class DynamoEventRepository implements EventRepository {
   }
 
   async remaining(event: TicketEvent): Promise<number> {
-    const shards = await readInventory(this.db, this.tableName, event, { atomic: false, retrier: this.retrier, maxTransactionItems: this.maxTransactionItems });
-    return shards.reduce((sum, shard) => sum + shard.available, 0);
+    const { available } = await this.snapshots.latest(event, this.stalenessMs);
+    return available.reduce((sum, count) => sum + count, 0);
   }
 
   private async writeAll(items: Record<string, unknown>[]): Promise<void> {

@@ -29,8 +29,12 @@ export const reservationStatuses = ['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'] 
 
 /**
  * PENDING exists only in storage, while a stepwise (non-transactional) hold is half-way;
- * clients never see it: such a reservation does not exist for them yet.
+ * clients never see it: such a reservation does not exist for them yet. Its stage says how far
+ * it got (`claimed`: nothing else done yet; `tallied`: counted against the buyer), so an
+ * interrupted one can be undone exactly: it never holds tickets (see stepwise-hold.ts).
  */
+export type PendingStage = 'claimed' | 'tallied';
+
 export const storedStatuses = ['PENDING', ...reservationStatuses] as const;
 export type StoredStatus = (typeof storedStatuses)[number];
 
@@ -53,6 +57,10 @@ export interface Reservation {
   /** Fingerprint of the request that created it, to tell an idempotent replay from a reused key. */
   readonly requestFingerprint: string;
   readonly idempotencyKey?: string;
+  /** How far a PENDING reservation got; undefined otherwise. */
+  readonly pendingStage?: PendingStage;
+  /** When a PENDING reservation counts as interrupted (HoldRequest.repairAt); undefined otherwise. */
+  readonly repairAt?: number;
 }
 
 /** The status a client sees: an expired hold is EXPIRED even before its tickets are swept back. */
@@ -72,6 +80,11 @@ export interface HoldRequest {
   readonly expiresAt: number;
   /** Past this time (ms since the epoch) the hold stops retrying and answers 503: see StampedeConfig.holdBudgetMs. */
   readonly deadline: number;
+  /**
+   * From this time a stepwise hold still PENDING was interrupted (its process crashed or was cut
+   * off): the deadline plus a margin for calls already sent. The sweeper undoes it then.
+   */
+  readonly repairAt: number;
 }
 
 export type HoldOutcome =

@@ -37,6 +37,20 @@ export interface ReservationRepository {
   expire(reservationId: string, now: number): Promise<Transition>;
 }
 
+/** A reservation the sweep index says is due: its hold expired, or its PENDING steps were interrupted. */
+export interface DueReservation {
+  readonly reservationId: string;
+  /** When it became due (ms): the hold's expiry, or the moment an interrupted hold may be repaired. */
+  readonly sweepAt: number;
+}
+
+export interface SweepRepository {
+  /** What is due at `now`, in batches, without scanning the table. The index is eventually consistent: read each before acting. */
+  due(now: number): AsyncIterable<DueReservation[]>;
+  /** Undo an interrupted stepwise hold (it holds no tickets; its tally comes back), if still due. True if this call did it. */
+  repairPending(reservation: Reservation, now: number): Promise<boolean>;
+}
+
 export type MetricName =
   | 'ReservationCreated'
   | 'ReservationReplayed'

@@ -36,6 +36,8 @@ export interface ReservationSettings {
   readonly allowUnsafe: boolean;
   /** How long one hold may keep retrying before it answers 503 (see StampedeConfig.holdBudgetMs). */
   readonly holdBudgetMs: number;
+  /** See StampedeConfig.repairMarginMs. */
+  readonly repairMarginMs: number;
 }
 
 /** A state change can lose a race with another one; after this many tries something is wrong. */
@@ -72,6 +74,7 @@ export class ReservationService {
       createdAt: now,
       expiresAt: now + event.holdSeconds * 1000,
       deadline: now + this.settings.holdBudgetMs,
+      repairAt: now + this.settings.holdBudgetMs + this.settings.repairMarginMs,
     };
     const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
     if (outcome.kind === 'existing') {

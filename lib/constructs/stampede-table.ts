@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { tableSchema } from '../table-schema';
 
@@ -16,8 +16,8 @@ const attributeTypes = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: At
 
 /**
  * The one Stampede table, built from lib/table-schema.ts (the same definition the local
- * DynamoDB table is created from). On-demand capacity, point-in-time recovery and the TTL
- * attribute that cleans up finished reservations.
+ * DynamoDB table is created from). On-demand capacity, point-in-time recovery, the TTL
+ * attribute that cleans up finished reservations, the sweep index and the stream.
  */
 export class StampedeTable extends Construct {
   readonly table: Table;
@@ -33,6 +33,15 @@ export class StampedeTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.protected,
       removalPolicy: props.protected ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      stream: StreamViewType[tableSchema.streamViewType],
     });
+    for (const index of tableSchema.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey.name, type: attributeTypes[index.partitionKey.type] },
+        sortKey: { name: index.sortKey.name, type: attributeTypes[index.sortKey.type] },
+        projectionType: ProjectionType[index.projection],
+      });
+    }
   }
 }

@@ -9,4 +9,7 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 // The race tests queue thousands of buyers in one process on purpose; they test correctness,
 // not load shedding (tested on its own), so nobody is turned away for waiting.
 process.env.STAMPEDE_MAX_QUEUE_WAIT_MS = '600000';
+// Tests that check exact counts right after a change read fresh; the bounded staleness of sold-out
+// answers and of the event page (1 s by default) has tests of its own that set it.
+process.env.STAMPEDE_SOLD_OUT_STALENESS_MS = '0';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

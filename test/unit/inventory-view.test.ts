@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InventorySnapshots } from '../../functions/data/inventory/inventory-snapshots';
 import { InventoryView, planTakes } from '../../functions/data/inventory/inventory-view';
 import { TicketClaim } from '../../functions/data/strategies/ticket-claims';
@@ -120,11 +120,12 @@ describe('planTakes', () => {
 
 describe('InventorySnapshots', () => {
   const event = { eventId: 'evt_1', shards: 2 } as TicketEvent;
+  const available = (snapshot: Promise<{ available: readonly number[] }>) => snapshot.then((s) => s.available);
 
   it('shares the next read among all callers that arrive while one is in flight', async () => {
     let reads = 0;
     const snapshots = new InventorySnapshots(async () => [++reads, 0]);
-    const results = await Promise.all(Array.from({ length: 5 }, () => snapshots.latest(event)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => available(snapshots.latest(event, 0))));
     expect(results).toEqual([
       [1, 0],
       [2, 0],
@@ -135,22 +136,42 @@ describe('InventorySnapshots', () => {
     expect(reads).toBe(2);
   });
 
-  it('never answers a caller with a read that started before it arrived', async () => {
+  it('never answers a caller with a read that started before it arrived, when no staleness is allowed', async () => {
+    let now = 1_000;
     const started: ((value: number[]) => void)[] = [];
-    const snapshots = new InventorySnapshots(() => new Promise<number[]>((resolve) => started.push(resolve)));
-    const early = snapshots.latest(event);
-    const late1 = snapshots.latest(event); // arrives while the first read is in flight
-    const late2 = snapshots.latest(event);
+    const snapshots = new InventorySnapshots(() => new Promise<number[]>((resolve) => started.push(resolve)), () => now);
+    const early = snapshots.latest(event, 0);
+    now += 1; // the next two arrive while the first read is in flight
+    const late1 = snapshots.latest(event, 0);
+    const late2 = snapshots.latest(event, 0);
     expect(started).toHaveLength(1);
     started[0]!([1, 1]);
-    expect(await early).toEqual([1, 1]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(started).toHaveLength(2); // one more read, shared by both late callers
+    expect(await early).toEqual({ available: [1, 1], startedAfterAsking: true });
+    await vi.waitFor(() => expect(started).toHaveLength(2)); // one more read, shared by both late callers
     started[1]!([0, 0]);
     expect(await Promise.all([late1, late2])).toEqual([
-      [0, 0],
-      [0, 0],
+      { available: [0, 0], startedAfterAsking: true },
+      { available: [0, 0], startedAfterAsking: true },
     ]);
+  });
+
+  it('answers from a read at most maxAgeMs old, then reads again: a returned ticket is seen within the bound', async () => {
+    let now = 0;
+    let stock = [0, 0];
+    let reads = 0;
+    const snapshots = new InventorySnapshots(async () => {
+      reads++;
+      return [...stock];
+    }, () => now);
+    expect(await snapshots.latest(event, 1_000)).toEqual({ available: [0, 0], startedAfterAsking: true });
+    stock = [1, 0]; // a ticket comes back
+    now = 999;
+    expect(await snapshots.latest(event, 1_000)).toEqual({ available: [0, 0], startedAfterAsking: false });
+    now = 1_000;
+    expect((await snapshots.latest(event, 1_000)).available).toEqual([0, 0]); // started exactly 1,000 ms ago: still within
+    now = 1_001;
+    expect(await snapshots.latest(event, 1_000)).toEqual({ available: [1, 0], startedAfterAsking: true });
+    expect(reads).toBe(2);
   });
 
   it('lets the next caller read again after a failed read', async () => {
@@ -159,7 +180,7 @@ describe('InventorySnapshots', () => {
       if (++calls === 1) throw new Error('throttled');
       return [7, 0];
     });
-    await expect(snapshots.latest(event)).rejects.toThrow('throttled');
-    expect(await snapshots.latest(event)).toEqual([7, 0]);
+    await expect(snapshots.latest(event, 1_000)).rejects.toThrow('throttled');
+    expect(await available(snapshots.latest(event, 1_000))).toEqual([7, 0]);
   });
 });

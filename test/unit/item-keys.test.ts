@@ -56,7 +56,7 @@ describe('items round-trip', () => {
   });
 
   it('stores and reads back a reservation with its shard takes', () => {
-    const hold = { reservationId: 'res_x', buyerId: 'b', quantity: 3, requestFingerprint: 'f', createdAt: 1, expiresAt: 2, deadline: 3 };
+    const hold = { reservationId: 'res_x', buyerId: 'b', quantity: 3, requestFingerprint: 'f', createdAt: 1, expiresAt: 2, deadline: 3, repairAt: 4 };
     const item = toReservationItem('evt_x', hold, [
       { shard: 4, quantity: 1 },
       { shard: 1, quantity: 2 },

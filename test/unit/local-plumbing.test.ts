@@ -45,6 +45,8 @@ describe('configuration', () => {
       maxQueuedRequests: 20_000,
       maxQueueWaitMs: 5_000,
       holdBudgetMs: 6_000,
+      repairMarginMs: 30_000,
+      soldOutStalenessMs: 1_000,
       maxTransactionItems: 10,
       emitMetrics: false,
       groupsClaim: 'cognito:groups',

@@ -22,6 +22,7 @@ function audit(violations: number, oversold = 0): AuditReport {
     buyersOverLimit: 0,
     doubleHolds: 0,
     pending: 0,
+    unsweptExpired: 0,
     violations: Array.from({ length: violations }, () => ({ kind: 'oversold' as const, message: 'too many' })),
   };
 }

@@ -23,6 +23,7 @@ const hold = (deadline: number): HoldRequest => ({
   buyerId: 'b',
   quantity: 1,
   requestFingerprint: 'f',
+  repairAt: Number.POSITIVE_INFINITY,
   createdAt: 0,
   expiresAt: 60_000,
   deadline,
@@ -41,6 +42,7 @@ function deps(stock: () => number, now: () => number) {
     random: () => 0,
     telemetry: new InMemoryTelemetry(),
     views: new InventoryViews(),
+    soldOutStalenessMs: 0,
     snapshots: new InventorySnapshots(async () => {
       reads++;
       return [stock()];

@@ -28,6 +28,7 @@ const hold: HoldRequest = {
   createdAt: 0,
   expiresAt: 60_000,
   deadline: Number.POSITIVE_INFINITY,
+  repairAt: Number.POSITIVE_INFINITY,
 };
 const event = (strategy: 'sharded' | 'transactional', shards: number): TicketEvent => ({
   eventId: 'evt_e',
@@ -55,9 +56,8 @@ function deps(sleeps: number[] = []) {
     random: () => 0,
     telemetry,
     views: new InventoryViews(),
-    snapshots: new InventorySnapshots(async (e) =>
-      (await readInventory(db, 't', e, { atomic: true, retrier, maxTransactionItems: 100 })).map((s) => s.available),
-    ),
+    snapshots: new InventorySnapshots(async (e) => (await readInventory(db, 't', e, { retrier, maxTransactionItems: 100 })).map((s) => s.available)),
+    soldOutStalenessMs: 0,
   };
   return { deps: value, telemetry, sleeps };
 }

@@ -1,20 +1,20 @@
 import { type DynamoDBDocumentClient, TransactGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { TicketEvent } from '../../domain/model';
 import { fromInventoryItem, type InventoryShard, inventoryKey } from '../items/inventory-item';
-import { consistentBatchGet, consistentGet, maxBatchGetKeys } from '../reads';
+import { consistentGet } from '../reads';
 import type { Retrier } from '../retrier';
 
 /**
- * Read every inventory shard of an event, strongly consistent. With `atomic` the shards are
- * read with TransactGetItems: one snapshot of one instant when they fit in one transaction
- * (up to 100 shards on AWS), so a sum below the request is proof of sold-out; more shards
- * are read in several snapshots. Without it, BatchGetItem: cheaper, for display.
+ * Read every inventory shard of an event, strongly consistent, with TransactGetItems: one
+ * snapshot of one instant when they fit in one transaction (up to 100 shards on AWS), so a sum
+ * below the request is proof of sold-out; more shards are read in several snapshots. One shard
+ * is a plain GetItem (half the read units).
  */
 export async function readInventory(
   db: DynamoDBDocumentClient,
   tableName: string,
   event: TicketEvent,
-  options: { atomic: boolean; retrier: Retrier; maxTransactionItems: number },
+  options: { retrier: Retrier; maxTransactionItems: number },
 ): Promise<InventoryShard[]> {
   if (event.shards === 1) {
     const Item = await consistentGet(db, tableName, inventoryKey(event.eventId, 0), options.retrier);
@@ -22,9 +22,8 @@ export async function readInventory(
     return [fromInventoryItem(Item)];
   }
   const shardNumbers = Array.from({ length: event.shards }, (_, shard) => shard);
-  const chunks = chunk(shardNumbers, options.atomic ? options.maxTransactionItems : maxBatchGetKeys);
-  const read = options.atomic ? transactGet : batchGet;
-  const items = (await Promise.all(chunks.map((shards) => read(db, tableName, event.eventId, shards, options.retrier)))).flat();
+  const chunks = chunk(shardNumbers, options.maxTransactionItems);
+  const items = (await Promise.all(chunks.map((shards) => transactGet(db, tableName, event.eventId, shards, options.retrier)))).flat();
   if (items.length !== event.shards) throw new Error(`Inventory of event ${event.eventId} is incomplete`);
   return items.map(fromInventoryItem).sort((a, b) => a.shard - b.shard);
 }
@@ -38,15 +37,6 @@ async function transactGet(db: DynamoDBDocumentClient, tableName: string, eventI
     ),
   );
   return (Responses ?? []).flatMap((response) => (response.Item ? [response.Item] : []));
-}
-
-function batchGet(db: DynamoDBDocumentClient, tableName: string, eventId: string, shards: number[], retrier: Retrier) {
-  return consistentBatchGet(
-    db,
-    tableName,
-    shards.map((shard) => inventoryKey(eventId, shard)),
-    retrier,
-  );
 }
 
 export function chunk<T>(values: readonly T[], size: number): T[][] {

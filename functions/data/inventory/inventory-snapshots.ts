@@ -2,44 +2,74 @@ import type { TicketEvent } from '../../domain/model';
 
 type ReadShards = (event: TicketEvent) => Promise<number[]>;
 
+export interface Snapshot {
+  /** Tickets per shard, from one strongly consistent read. */
+  readonly available: readonly number[];
+  /** The read started after the caller asked: it has everything that happened before. */
+  readonly startedAfterAsking: boolean;
+}
+
 interface EventFlight {
   /** Callers that arrived so far (a ticket number per caller). */
   arrivals: number;
-  inFlight?: Promise<number[]>;
+  inFlight?: { readonly startedAt: number; readonly result: Promise<number[]> };
   /** The highest caller ticket the in-flight read serves: it started after they arrived. */
   covers: number;
+  /** The last read that succeeded. */
+  last?: { readonly startedAt: number; readonly available: readonly number[] };
 }
 
 /**
- * Single-flight snapshots of an event's shards. Every caller gets a read that *started after
- * it arrived*, so a sold-out verdict is never older than the request it answers; concurrent
- * callers in one process share that read. On Lambda (one request per container at a time)
- * this is one read per sold-out answer; in the local server it collapses a stampede of
- * sold-out answers into a handful of reads.
+ * Strongly consistent reads of an event's shards, single-flight and kept for a bounded time. A
+ * caller gets a read that started at most `maxAgeMs` before it asked, else one that starts after
+ * it asked; concurrent callers share it. So a sold-out answer is never older than that bound: a
+ * ticket that came back (a release, an expiry, a repair) is seen by every request that arrives
+ * `maxAgeMs` after it.
+ *
+ * On Lambda (one request per environment at a time) an environment reads an event's shards at
+ * most once per `maxAgeMs` however many refusals it answers, so the read units per partition stop
+ * growing with the refusals; the local server shares its reads among all its requests.
  */
 export class InventorySnapshots {
   private readonly flights = new Map<string, EventFlight>();
 
   constructor(
     private readonly readShards: ReadShards,
+    private readonly now: () => number = Date.now,
     private readonly maxEvents = 1_000,
   ) {}
 
-  async latest(event: TicketEvent): Promise<number[]> {
+  async latest(event: TicketEvent, maxAgeMs: number): Promise<Snapshot> {
+    const askedAt = this.now();
     const flight = this.flightFor(event.eventId);
+    // With no staleness allowed, only a read that starts after this call will do (ticket order below).
+    const oldestUsable = maxAgeMs > 0 ? askedAt - maxAgeMs : Number.POSITIVE_INFINITY;
+    if (flight.last && flight.last.startedAt >= oldestUsable) return { available: flight.last.available, startedAfterAsking: flight.last.startedAt > askedAt };
     const ticket = ++flight.arrivals;
     for (;;) {
-      if (flight.inFlight && flight.covers >= ticket) return flight.inFlight;
-      if (!flight.inFlight) {
-        flight.covers = flight.arrivals;
-        const started: Promise<number[]> = this.readShards(event).finally(() => {
-          if (flight.inFlight === started) flight.inFlight = undefined;
-        });
-        flight.inFlight = started;
-        return started;
+      const inFlight = flight.inFlight;
+      if (inFlight && (flight.covers >= ticket || inFlight.startedAt >= oldestUsable)) {
+        return { available: await inFlight.result, startedAfterAsking: flight.covers >= ticket };
       }
-      // A read is under way but started before we arrived: wait for it, then join the next.
-      await flight.inFlight.catch(() => undefined);
+      if (!inFlight) {
+        flight.covers = flight.arrivals;
+        const startedAt = this.now();
+        const result = this.readShards(event);
+        const read = { startedAt, result };
+        flight.inFlight = read;
+        result.then(
+          (available) => {
+            if (!flight.last || flight.last.startedAt <= startedAt) flight.last = { startedAt, available };
+          },
+          () => undefined,
+        );
+        result.finally(() => {
+          if (flight.inFlight === read) flight.inFlight = undefined;
+        }).catch(() => undefined);
+        return { available: await result, startedAfterAsking: true };
+      }
+      // A read is under way but started too early for us: wait for it, then join the next.
+      await inFlight.result.catch(() => undefined);
     }
   }
 

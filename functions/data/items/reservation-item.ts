@@ -1,4 +1,5 @@
-import { type HoldRequest, type Reservation, type ShardTake, type StoredStatus, storedStatuses } from '../../domain/model';
+import { type HoldRequest, type PendingStage, type Reservation, type ShardTake, type StoredStatus, storedStatuses } from '../../domain/model';
+import { sweepShardOf } from '../sweep-index';
 
 /**
  * A hold and what became of it. Item: pk `RESERVATION#<reservationId>`, sk `RESERVATION`.
@@ -32,6 +33,10 @@ export function toReservationItem(eventId: string, hold: HoldRequest, takes: rea
     takes: Object.fromEntries(takes.map((take) => [String(take.shard), take.quantity])),
     requestFingerprint: hold.requestFingerprint,
     idempotencyKey: hold.idempotencyKey,
+    ...(status === 'PENDING' && { stage: 'claimed' as PendingStage }),
+    // In the sweep index until it leaves HELD/PENDING: see sweep-index.ts.
+    sweepShard: sweepShardOf(hold.reservationId),
+    sweepAt: status === 'HELD' ? hold.expiresAt : hold.repairAt,
   };
 }
 
@@ -52,10 +57,12 @@ export function fromReservationItem(item: Record<string, unknown>): Reservation 
     takes,
     requestFingerprint: String(item.requestFingerprint),
     idempotencyKey: item.idempotencyKey === undefined ? undefined : String(item.idempotencyKey),
+    ...(status === 'PENDING' && { pendingStage: item.stage === 'tallied' ? 'tallied' : 'claimed', repairAt: Number(item.sweepAt) }),
   };
 }
 
-const names = { '#pk': 'pk' };
+/** Leaving HELD or PENDING leaves the sweep index too. */
+const leaveSweepIndex = 'REMOVE sweepShard, sweepAt';
 
 /** Create the reservation only if its id is new: a replay finds the original instead. */
 export function putNewReservation(tableName: string, item: ReturnType<typeof toReservationItem>) {
@@ -63,30 +70,54 @@ export function putNewReservation(tableName: string, item: ReturnType<typeof toR
     TableName: tableName,
     Item: item,
     ConditionExpression: 'attribute_not_exists(#pk)',
-    ExpressionAttributeNames: names,
+    ExpressionAttributeNames: { '#pk': 'pk' },
   };
 }
 
-/** Step 4 of a stepwise hold (see stepwise-hold.ts): the claim becomes a hold. */
-export function markHeld(tableName: string, reservationId: string) {
+const pendingAt = (stage: PendingStage) => ({
+  ConditionExpression: '#status = :pending AND #stage = :stage',
+  names: { '#status': 'status', '#stage': 'stage' },
+  values: { ':pending': 'PENDING', ':stage': stage },
+});
+
+/** Step 2 of a stepwise hold, in one transaction with the buyer's tally: the tickets are counted. */
+export function markTallied(tableName: string, reservationId: string) {
+  const at = pendingAt('claimed');
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
-    UpdateExpression: 'SET #status = :held',
-    ConditionExpression: '#status = :pending',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':held': 'HELD', ':pending': 'PENDING' },
+    UpdateExpression: 'SET #stage = :tallied',
+    ConditionExpression: at.ConditionExpression,
+    ExpressionAttributeNames: at.names,
+    ExpressionAttributeValues: { ...at.values, ':tallied': 'tallied' },
   };
 }
 
-/** Undo a stepwise hold's claim; only ever a PENDING one. */
-export function deletePendingHold(tableName: string, reservationId: string) {
+/** Step 3, in one transaction with the take from inventory: the claim becomes a hold that expires. */
+export function markHeld(tableName: string, reservationId: string, expiresAt: number) {
+  const at = pendingAt('tallied');
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
-    ConditionExpression: '#status = :pending',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':pending': 'PENDING' },
+    UpdateExpression: 'SET #status = :held, sweepAt = :expiresAt REMOVE #stage',
+    ConditionExpression: at.ConditionExpression,
+    ExpressionAttributeNames: at.names,
+    ExpressionAttributeValues: { ...at.values, ':held': 'HELD', ':expiresAt': expiresAt },
+  };
+}
+
+/**
+ * Undo a stepwise hold's claim, only at the stage it reached (so an undo and a repair by the
+ * sweeper never both run); with `dueBy`, only once the sweep index says it is due.
+ */
+export function deletePendingHold(tableName: string, reservationId: string, stage: PendingStage, dueBy?: number) {
+  const at = pendingAt(stage);
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    ConditionExpression: dueBy === undefined ? at.ConditionExpression : `${at.ConditionExpression} AND sweepAt <= :now`,
+    ExpressionAttributeNames: at.names,
+    ExpressionAttributeValues: { ...at.values, ...(dueBy !== undefined && { ':now': dueBy }) },
   };
 }
 
@@ -95,7 +126,7 @@ export function confirmHold(tableName: string, reservationId: string, buyerId: s
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
-    UpdateExpression: 'SET #status = :confirmed, confirmedAt = :now',
+    UpdateExpression: `SET #status = :confirmed, confirmedAt = :now ${leaveSweepIndex}`,
     ConditionExpression: '#status = :held AND expiresAt > :now AND #buyerId = :buyerId',
     ExpressionAttributeNames: { '#status': 'status', '#buyerId': 'buyerId' },
     ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':held': 'HELD', ':now': now, ':buyerId': buyerId },
@@ -114,7 +145,7 @@ export function finishHold(tableName: string, reservationId: string, finish: Fin
   return {
     TableName: tableName,
     Key: reservationKey(reservationId),
-    UpdateExpression: 'SET #status = :outcome, finishedAt = :now, #ttl = :ttl',
+    UpdateExpression: `SET #status = :outcome, finishedAt = :now, #ttl = :ttl ${leaveSweepIndex}`,
     ConditionExpression: released ? '#status = :held AND expiresAt > :now AND #buyerId = :buyerId' : '#status = :held AND expiresAt <= :now',
     ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl', ...(released && { '#buyerId': 'buyerId' }) },
     ExpressionAttributeValues: {

@@ -1,18 +1,20 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
-import { conditionFailureItem, isConditionalCheckFailed } from '../dynamodb-errors';
+import { cancellationReasons } from '../dynamodb-errors';
 import { takeFromShard } from '../items/inventory-item';
-import { holdInSteps } from './stepwise-hold';
+import { holdInSteps, interruptedIfRepaired, inventoryRefused } from './stepwise-hold';
 import type { StrategyDeps } from './strategy-deps';
 import { claimTickets } from './ticket-claims';
 
 /**
- * `conditional`: one inventory item; take the tickets with a single UpdateItem whose
- * condition `available >= :qty` DynamoDB checks atomically with the write. No read, no
- * retry loop: a failed condition is the sold-out answer. The reservation and the buyer
- * tally are their own conditional writes around it (see stepwise-hold.ts).
+ * `conditional`: one inventory item; take the tickets with the condition `available >= :qty`,
+ * which DynamoDB checks atomically with the write. No read, no retry loop: a failed condition is
+ * the sold-out answer. The reservation and the buyer tally are their own steps around it
+ * (see stepwise-hold.ts); the take itself goes in one transaction with the reservation's step
+ * to HELD, so tickets never leave inventory without the hold that has them.
  */
 export class ConditionalStrategy implements ReservationStrategy {
   readonly name = 'conditional' as const;
@@ -26,24 +28,22 @@ export class ConditionalStrategy implements ReservationStrategy {
     const claim = await claimTickets(deps, this.name, event, view, request, 1);
     const take = claim.takes[0]!;
     try {
-      return await holdInSteps(deps, event, request, take, async () => {
+      return await holdInSteps(deps, event, request, take, async (held) => {
         try {
-          const { Attributes } = await deps.retrier.run(
+          await deps.retrier.run(
             () =>
               deps.db.send(
-                new UpdateCommand({
-                  ...takeFromShard(deps.tableName, event.eventId, take),
-                  ReturnValues: 'UPDATED_NEW',
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                new TransactWriteCommand({
+                  TransactItems: [{ Update: { ...takeFromShard(deps.tableName, event.eventId, take), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }, { Update: held }],
+                  ClientRequestToken: randomUUID(),
                 }),
               ),
             () => deps.telemetry.count('Retry', this.name),
           );
           claim.taken();
-          view.recordExact(0, Number(Attributes?.available));
         } catch (error) {
-          if (!isConditionalCheckFailed(error)) throw error;
-          const returned = conditionFailureItem(error)?.available;
+          if (!inventoryRefused(error)) throw interruptedIfRepaired(error);
+          const returned = cancellationReasons(error)?.[0]?.item?.available;
           const available = returned === undefined ? undefined : Number(returned);
           claim.short([{ take, available }]);
           throw new SoldOut(request.quantity, available);

@@ -1,19 +1,19 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SoldOut } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, TicketEvent } from '../../domain/model';
 import type { ReservationStrategy } from '../../domain/ports';
-import { isConditionalCheckFailed } from '../dynamodb-errors';
 import type { InventoryView } from '../inventory/inventory-view';
 import { fromInventoryItem, type InventoryShard, inventoryKey } from '../items/inventory-item';
 import { consistentGet } from '../reads';
-import { holdInSteps } from './stepwise-hold';
+import { type HeldMarker, holdInSteps, interruptedIfRepaired, inventoryRefused } from './stepwise-hold';
 import type { StrategyDeps } from './strategy-deps';
 import { claimTickets, type TicketClaim } from './ticket-claims';
 
 /**
  * `optimistic`: version-attribute optimistic locking on one inventory item. Read the item
  * (strongly consistent), compute the new count in code, and write it only if `version` is
- * still the one we read. A changed version means another buyer won the race: back off
+ * still the one we read (in one transaction with the reservation's step to HELD: stepwise-hold.ts). A changed version means another buyer won the race: back off
  * (capped exponential, full jitter) and try again, a bounded number of times; then 503.
  * The read is also the sold-out check, so a sold-out event costs a read, never a write.
  */
@@ -29,7 +29,7 @@ export class OptimisticStrategy implements ReservationStrategy {
     const claim = await claimTickets(this.deps, this.name, event, view, request, 1);
     try {
       const first = await this.readAvailable(event, view, request.quantity);
-      return await holdInSteps(this.deps, event, request, claim.takes[0]!, () => this.takeWithVersionCheck(event, view, claim, request, first));
+      return await holdInSteps(this.deps, event, request, claim.takes[0]!, (held) => this.takeWithVersionCheck(event, view, claim, request, first, held));
     } finally {
       claim.giveBack();
     }
@@ -41,6 +41,7 @@ export class OptimisticStrategy implements ReservationStrategy {
     claim: TicketClaim,
     { quantity, deadline }: HoldRequest,
     firstRead: InventoryShard,
+    held: HeldMarker,
   ): Promise<void> {
     const { deps } = this;
     let seen = firstRead;
@@ -48,20 +49,28 @@ export class OptimisticStrategy implements ReservationStrategy {
       try {
         await deps.retrier.run(() =>
           deps.db.send(
-            new UpdateCommand({
-              TableName: deps.tableName,
-              Key: inventoryKey(event.eventId, 0),
-              UpdateExpression: 'SET #available = :available, #version = :next',
-              ConditionExpression: '#version = :seen',
-              ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
-              ExpressionAttributeValues: { ':available': seen.available - quantity, ':next': seen.version + 1, ':seen': seen.version },
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Update: {
+                    TableName: deps.tableName,
+                    Key: inventoryKey(event.eventId, 0),
+                    UpdateExpression: 'SET #available = :available, #version = :next',
+                    ConditionExpression: '#version = :seen',
+                    ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
+                    ExpressionAttributeValues: { ':available': seen.available - quantity, ':next': seen.version + 1, ':seen': seen.version },
+                  },
+                },
+                { Update: held },
+              ],
+              ClientRequestToken: randomUUID(),
             }),
           ),
         );
         claim.taken();
         return;
       } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
+        if (!inventoryRefused(error)) throw interruptedIfRepaired(error);
       }
       deps.telemetry.count('Conflict', this.name);
       if (attempt >= deps.retrier.policy.maxAttempts) throw deps.retrier.exhausted('conflict', attempt);

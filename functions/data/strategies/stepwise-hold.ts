@@ -1,60 +1,115 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BuyerLimitExceeded } from '../../domain/errors';
-import type { HoldOutcome, HoldRequest, ShardTake, TicketEvent } from '../../domain/model';
-import { conditionFailureItem, isConditionalCheckFailed } from '../dynamodb-errors';
+import { DeleteCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BuyerLimitExceeded, Contention } from '../../domain/errors';
+import type { HoldOutcome, HoldRequest, PendingStage, ShardTake, TicketEvent } from '../../domain/model';
+import { cancellationReasons, isConditionalCheckFailed } from '../dynamodb-errors';
 import { addToBuyerTally, subtractFromBuyerTally } from '../items/buyer-tally-item';
-import { deletePendingHold, fromReservationItem, markHeld, putNewReservation, toReservationItem } from '../items/reservation-item';
+import { deletePendingHold, fromReservationItem, markHeld, markTallied, putNewReservation, toReservationItem } from '../items/reservation-item';
 import { findReservation, type StrategyDeps } from './strategy-deps';
 
 /**
- * A hold made of separate conditional writes, for the strategies that take tickets with a
- * single-item write (`conditional`, `optimistic`):
+ * A hold made of steps, for the strategies whose point is how they take tickets from the one
+ * inventory item (`conditional`: a condition on the count; `optimistic`: a version check). The
+ * reservation is a small state machine, and every step is conditional on the stage before it:
  *
- *   1. claim the reservation id as PENDING (`attribute_not_exists`): a replay of the same
- *      Idempotency-Key stops here and waits for the first request's outcome, so replays
- *      never take tickets or buyer allowance;
- *   2. count the tickets against the buyer (`tickets + qty <= max`);
- *   3. take the tickets (the strategy's own write, passed in);
- *   4. mark the reservation HELD.
+ *   1. claim the reservation id: PENDING, stage `claimed` (`attribute_not_exists`); a replay
+ *      of the same Idempotency-Key stops here and waits for the first request's outcome, so
+ *      replays never take tickets or buyer allowance;
+ *   2. count the tickets against the buyer (`tickets + qty <= max`), in one transaction with
+ *      stage `claimed` → `tallied`;
+ *   3. take the tickets (the strategy's own write on the inventory item), in one transaction
+ *      with `tallied` → HELD.
  *
- * A refused step undoes the earlier ones. Not atomic: a crash between steps leaves a PENDING
- * reservation and possibly tickets out of inventory with no hold (lost, never oversold,
- * because every step is conditional). The audit reports both. See README "Consistency".
+ * So tickets only ever leave inventory together with the reservation that holds them: an
+ * interrupted hold (a crash, a cut-off Lambda) is a PENDING reservation that holds no tickets,
+ * whose stage says exactly what to undo (the tally, when `tallied`). A refused step undoes the
+ * earlier ones; the sweeper undoes an interrupted hold once it is due (HoldRequest.repairAt),
+ * with the same stage conditions, so an undo and a repair never both happen, and a late step of
+ * a hold that was repaired fails instead of acting on a reservation that is gone.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
-export async function holdInSteps(
-  deps: StrategyDeps,
-  event: TicketEvent,
-  hold: HoldRequest,
-  take: ShardTake,
-  takeTickets: () => Promise<void>,
-): Promise<HoldOutcome> {
-  const { db, tableName, retrier } = deps;
+
+/** The reservation's part of step 3: the strategy sends it in one transaction with its take. */
+export type HeldMarker = ReturnType<typeof markHeld>;
+
+/**
+ * What the strategy's take reports: done, or refused by its inventory condition (the caller
+ * undoes and rethrows the strategy's error). Anything else it throws is an unknown outcome.
+ */
+export type TakeTickets = (marker: HeldMarker) => Promise<void>;
+
+/** A hold whose reservation left the stage this step expected: the sweeper repaired it meanwhile. */
+class HoldInterrupted extends Contention {}
+
+export async function holdInSteps(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest, take: ShardTake, takeTickets: TakeTickets): Promise<HoldOutcome> {
   const pending = toReservationItem(event.eventId, hold, [take], 'PENDING');
   const existing = await claim(deps, pending, hold.deadline);
   if (existing) return { kind: 'existing', reservation: existing };
 
-  const forgetClaim = () => retrier.runToCompletion(() => db.send(new DeleteCommand(deletePendingHold(tableName, hold.reservationId))));
-  try {
-    await retrier.run(() => db.send(new UpdateCommand(addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer))));
-  } catch (error) {
-    await undo(error, forgetClaim);
-    if (!isConditionalCheckFailed(error)) throw error;
-    const tickets = conditionFailureItem(error)?.tickets;
-    throw new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets));
-  }
+  await countAgainstBuyer(deps, event, hold);
 
   try {
-    await takeTickets();
+    await takeTickets(markHeld(deps.tableName, hold.reservationId, hold.expiresAt));
   } catch (error) {
-    await undo(error, async () => {
-      await retrier.runToCompletion(() => db.send(new UpdateCommand(subtractFromBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity))));
-      await forgetClaim();
-    });
+    // A timeout may hide a take that happened: the reservation says which.
+    const now = await findReservation(deps, hold.reservationId);
+    if (now?.status === 'HELD') return { kind: 'created', reservation: now };
+    await undo(error, () => forgetTallied(deps, event, hold));
     throw error;
   }
+  return { kind: 'created', reservation: fromReservationItem({ ...pending, status: 'HELD', sweepAt: hold.expiresAt }) };
+}
 
-  await retrier.runToCompletion(() => db.send(new UpdateCommand(markHeld(tableName, hold.reservationId))));
-  return { kind: 'created', reservation: fromReservationItem({ ...pending, status: 'HELD' }) };
+/** Step 2: the tally and the stage move together, so the stage always says whether the tally counts this hold. */
+async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest): Promise<void> {
+  const { db, tableName, retrier } = deps;
+  try {
+    await retrier.run(() =>
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: { ...addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+            { Update: markTallied(tableName, hold.reservationId) },
+          ],
+        }),
+      ),
+    );
+  } catch (error) {
+    const reasons = cancellationReasons(error);
+    if (reasons?.[1]?.code === 'ConditionalCheckFailed') throw new HoldInterrupted(1, 1);
+    await undo(error, () => forgetClaimed(deps, hold.reservationId));
+    if (reasons?.[0]?.code !== 'ConditionalCheckFailed') throw error;
+    const tickets = reasons[0].item?.tickets;
+    throw new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets));
+  }
+}
+
+/** What undoing a stage needs: the sweeper uses it too. */
+type TableAccess = Pick<StrategyDeps, 'db' | 'tableName' | 'retrier'>;
+
+/** Undo a `tallied` hold: the tally back and the claim gone, together (a no-op if the sweeper did it first). */
+export async function forgetTallied(deps: TableAccess, event: Pick<TicketEvent, 'eventId'>, hold: Pick<HoldRequest, 'reservationId' | 'buyerId' | 'quantity'>, dueBy?: number): Promise<boolean> {
+  return undoStage(deps, hold.reservationId, 'tallied', dueBy, [
+    { Update: subtractFromBuyerTally(deps.tableName, event.eventId, hold.buyerId, hold.quantity) },
+  ]);
+}
+
+/** Undo a `claimed` hold: nothing but the claim to remove. */
+export function forgetClaimed(deps: TableAccess, reservationId: string, dueBy?: number): Promise<boolean> {
+  return undoStage(deps, reservationId, 'claimed', dueBy, []);
+}
+
+/** True if this call undid it; false if the reservation had left that stage (done, or undone by someone else). */
+async function undoStage(deps: TableAccess, reservationId: string, stage: PendingStage, dueBy: number | undefined, alsoUndo: object[]): Promise<boolean> {
+  const remove = deletePendingHold(deps.tableName, reservationId, stage, dueBy);
+  try {
+    await deps.retrier.runToCompletion<unknown>(() =>
+      alsoUndo.length === 0 ? deps.db.send(new DeleteCommand(remove)) : deps.db.send(new TransactWriteCommand({ TransactItems: [{ Delete: remove }, ...alsoUndo] })),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error) || cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') return false;
+    throw error;
+  }
 }
 
 /**
@@ -79,14 +134,24 @@ async function claim(deps: StrategyDeps, item: ReturnType<typeof toReservationIt
   }
 }
 
-/** Run a compensation; if it fails too, say so loudly (tickets may now be lost until repaired). */
+/** Run a compensation; if it fails too, say so loudly (the sweeper repairs what is left once it is due). */
 async function undo(original: unknown, compensate: () => Promise<unknown>): Promise<void> {
   try {
     await compensate();
   } catch (compensationError) {
     throw new AggregateError(
       [original, compensationError],
-      'A refused hold could not be fully undone; the audit reports what is left (a PENDING reservation or lost tickets).',
+      'A refused hold could not be undone yet; its reservation stays PENDING until the sweeper repairs it.',
     );
   }
+}
+
+/** A take transaction's cancellation: was it the inventory's condition (index 0) that failed? */
+export function inventoryRefused(error: unknown): boolean {
+  return cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed';
+}
+
+/** A take transaction that lost its reservation's stage (index 1): the hold was repaired meanwhile. */
+export function interruptedIfRepaired(error: unknown): unknown {
+  return cancellationReasons(error)?.[1]?.code === 'ConditionalCheckFailed' ? new HoldInterrupted(1, 1) : error;
 }

@@ -20,12 +20,14 @@ export interface StrategyDeps {
   readonly views: InventoryViews;
   /** Strongly consistent, single-flight reads of all of an event's shards. */
   readonly snapshots: InventorySnapshots;
+  /** How old a read may be for a sold-out answer (StampedeConfig.soldOutStalenessMs). */
+  readonly soldOutStalenessMs: number;
   readonly telemetry: Telemetry;
 }
 
 /**
- * Read the shards (a snapshot that started after this call) and refuse without writing if
- * fewer than `quantity` tickets remain. Returns the fresh per-shard counts otherwise.
+ * Read the shards (a snapshot at most `soldOutStalenessMs` old) and refuse without writing if
+ * fewer than `quantity` tickets remain. Returns the per-shard counts otherwise.
  */
 export async function refuseIfSoldOut(
   deps: StrategyDeps,
@@ -33,19 +35,26 @@ export async function refuseIfSoldOut(
   event: TicketEvent,
   view: InventoryView,
   quantity: number,
-): Promise<number[]> {
+): Promise<readonly number[]> {
   const mark = view.mark();
-  const available = await deps.snapshots.latest(event);
-  view.replace(available, mark);
-  const remaining = available.reduce((sum, count) => sum + count, 0);
+  let snapshot = await deps.snapshots.latest(event, deps.soldOutStalenessMs);
+  // A read from before this call may refuse (it is within the bound), but tickets it shows may
+  // be gone since: only a read that started after this call decides to write.
+  if (!snapshot.startedAfterAsking && total(snapshot.available) >= quantity) snapshot = await deps.snapshots.latest(event, 0);
+  if (snapshot.startedAfterAsking) view.replace(snapshot.available, mark);
+  const remaining = total(snapshot.available);
   if (remaining < quantity) {
     deps.telemetry.count('SoldOutWithoutWrite', strategy);
     throw new SoldOut(quantity, remaining);
   }
-  return available;
+  return snapshot.available;
 }
 
 export async function findReservation(deps: StrategyDeps, reservationId: string): Promise<Reservation | undefined> {
   const item = await consistentGet(deps.db, deps.tableName, reservationKey(reservationId), deps.retrier);
   return item ? fromReservationItem(item) : undefined;
+}
+
+function total(counts: readonly number[]): number {
+  return counts.reduce((sum, count) => sum + count, 0);
 }

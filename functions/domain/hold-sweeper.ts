@@ -1,0 +1,71 @@
+import type { Clock } from './clock';
+import type { DueReservation, ReservationRepository, SweepRepository } from './ports';
+
+/**
+ * Inventory that heals itself: expired holds come back, interrupted holds are undone, with
+ * nobody touching them. On AWS a function runs this every minute (EventBridge); `npm start`
+ * runs the same code every few seconds. Every transition is conditional (`status = HELD AND
+ * expiresAt <= :now`; a PENDING reservation's stage), so two sweeps at once, a sweep that
+ * crashes half-way and a confirm or release racing it at the expiry boundary each return
+ * tickets exactly once.
+ */
+export interface SweepReport {
+  /** Reservations the index listed as due (some may have moved on since). */
+  readonly due: number;
+  readonly expired: number;
+  readonly ticketsReturned: number;
+  readonly repaired: number;
+  /** Per expired hold this sweep returned: ms from its expiry to its return. */
+  readonly lagsMs: readonly number[];
+  /** Of what was due, the longest overdue (ms), whether or not this sweep settled it; 0 when nothing was. */
+  readonly oldestDueMs: number;
+  readonly startedAt: number;
+  readonly tookMs: number;
+}
+
+/** Reservations settled at once within a batch: bounded, so a large backlog does not flood the table. */
+const settlingAtOnce = 16;
+
+export class HoldSweeper {
+  constructor(
+    private readonly index: SweepRepository,
+    private readonly reservations: ReservationRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async sweep(): Promise<SweepReport> {
+    const startedAt = this.clock.now();
+    const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, oldestDueMs: 0 };
+    const lagsMs: number[] = [];
+    for await (const batch of this.index.due(startedAt)) {
+      totals.due += batch.length;
+      for (const { sweepAt } of batch) totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - sweepAt);
+      for (let start = 0; start < batch.length; start += settlingAtOnce) {
+        const settled = await Promise.all(batch.slice(start, start + settlingAtOnce).map((due) => this.settle(due)));
+        for (const outcome of settled) {
+          if (outcome.kind === 'expired') {
+            totals.expired++;
+            totals.ticketsReturned += outcome.tickets;
+            lagsMs.push(outcome.lagMs);
+          } else if (outcome.kind === 'repaired') totals.repaired++;
+        }
+      }
+    }
+    return { ...totals, lagsMs, startedAt, tookMs: this.clock.now() - startedAt };
+  }
+
+  /** One due reservation, read fresh: the index may lag behind a confirm or a release. */
+  private async settle({ reservationId }: DueReservation): Promise<Settled> {
+    const now = this.clock.now();
+    const reservation = await this.reservations.find(reservationId);
+    if (reservation?.status === 'HELD' && reservation.expiresAt <= now) {
+      const result = await this.reservations.expire(reservationId, now);
+      if (result.kind === 'done') return { kind: 'expired', tickets: reservation.quantity, lagMs: now - reservation.expiresAt };
+    } else if (reservation?.status === 'PENDING' && (await this.index.repairPending(reservation, now))) {
+      return { kind: 'repaired' };
+    }
+    return { kind: 'nothing' };
+  }
+}
+
+type Settled = { readonly kind: 'expired'; readonly tickets: number; readonly lagMs: number } | { readonly kind: 'repaired' } | { readonly kind: 'nothing' };

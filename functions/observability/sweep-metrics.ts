@@ -1,0 +1,48 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SweepReport } from '../domain/hold-sweeper';
+
+/** What a sweep did, for the dashboard and its alarm (CloudWatch) or the load test (in memory). */
+export interface SweepMetrics {
+  record(report: SweepReport): void;
+}
+
+/**
+ * One EMF line per sweep: counts, every hold's sweep lag (CloudWatch computes p50/p99 from the
+ * values), and how overdue the oldest due reservation was: the alarm's metric, published even
+ * when 0, so a sweeper that stops running shows as missing data.
+ */
+export class PowertoolsSweepMetrics implements SweepMetrics {
+  constructor(private readonly metrics: Metrics = new Metrics({ serviceName: 'stampede' })) {}
+
+  record(report: SweepReport): void {
+    this.metrics.addMetric('HoldsExpired', MetricUnit.Count, report.expired);
+    this.metrics.addMetric('TicketsReturnedByExpiry', MetricUnit.Count, report.ticketsReturned);
+    this.metrics.addMetric('HoldsRepaired', MetricUnit.Count, report.repaired);
+    this.metrics.addMetric('OldestDueAge', MetricUnit.Milliseconds, report.oldestDueMs);
+    for (const lag of report.lagsMs) this.metrics.addMetric('SweepLag', MetricUnit.Milliseconds, lag);
+    this.metrics.publishStoredMetrics();
+  }
+}
+
+/** Sweeps of a long-lived process (the local server), summed: served at `GET /_local/sweeper`. */
+export class InMemorySweepStats implements SweepMetrics {
+  private totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0 };
+  private lagsMs: number[] = [];
+
+  record(report: SweepReport): void {
+    this.totals.sweeps++;
+    this.totals.expired += report.expired;
+    this.totals.ticketsReturned += report.ticketsReturned;
+    this.totals.repaired += report.repaired;
+    this.lagsMs.push(...report.lagsMs);
+  }
+
+  snapshot() {
+    return { ...this.totals, lagsMs: [...this.lagsMs] };
+  }
+
+  reset(): void {
+    this.totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0 };
+    this.lagsMs = [];
+  }
+}

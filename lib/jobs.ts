@@ -1,0 +1,38 @@
+import type { TableAction } from './routes';
+
+/**
+ * The functions that no route calls: the scheduled sweeper (issue: inventory that heals itself).
+ * Like the route table, each entry says which handler module runs and exactly which table
+ * actions it may use; the CDK stack grants those and nothing more, and test/infra checks that
+ * the code paths send exactly them. `npm start` runs the same handler modules locally.
+ */
+export interface JobDefinition {
+  /** Stable id: the Lambda function's construct id. Renaming it replaces the function. */
+  readonly id: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly tableActions: readonly TableAction[];
+  /** Indexes of the table it queries (Query is granted on these only). */
+  readonly indexes: readonly string[];
+  readonly description: string;
+}
+
+export interface ScheduledJob extends JobDefinition {
+  /** EventBridge schedule expression. */
+  readonly schedule: string;
+  /** The schedule's period, for the alarm on what it left overdue. */
+  readonly everyMinutes: number;
+}
+
+export const sweeperJob: ScheduledJob = {
+  id: 'SweepHolds',
+  entry: 'functions/handlers/sweep-holds.ts',
+  // Query the sweep index; read each due reservation (batched GetItem); expire a hold in one
+  // transaction of Updates (reservation, shards, tally); undo an interrupted one (Delete, or a
+  // transaction of Delete and Update).
+  tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  indexes: ['sweep'],
+  schedule: 'rate(1 minute)',
+  everyMinutes: 1,
+  description: 'Return expired holds to sale and undo interrupted ones',
+};

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { loadConfig, type StampedeConfig } from '../../functions/config';
+import { createDocumentClient } from '../../functions/data/dynamodb-client';
+import { ManualClock } from '../../functions/domain/clock';
+import { ensureLocalTable } from '../../local/local-table';
+import { inProcessApi, stampede } from '../support/api';
+import { audit } from '../support/audit';
+import { afterCalls, barrier, beforeCalls, type CallInfo, sdkError } from '../support/faults';
+import { noSleep, type TestAppOptions, testApp as appOnTestTable } from '../support/test-app';
+
+// A sweeper settles everything due in its table: every test gets a table of its own, so what it
+// sweeps is exactly what it made.
+let config: StampedeConfig;
+beforeEach(async () => {
+  config = { ...loadConfig(), tableName: `stampede-sweep-${randomUUID()}` };
+  await ensureLocalTable(inject('dynamoDbEndpoint'), config.tableName);
+});
+const testApp = (options: TestAppOptions = {}) => appOnTestTable({ ...options, config: { ...config, ...options.config } });
+const client = () => createDocumentClient(config);
+
+const strategies = ['sharded', 'transactional', 'conditional', 'optimistic'] as const;
+const holdSeconds = 60;
+const isExpiry = (call: CallInfo) => call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"EXPIRED"');
+
+/** An event with holds made at `clock`, an app to buy with and the apps that sweep (all sharing one clock unless given). */
+async function sale(strategy: (typeof strategies)[number], clock = new ManualClock(Date.UTC(2026, 11, 1, 12))) {
+  const app = testApp({ clock });
+  const api = stampede(inProcessApi(app));
+  const { body: event } = await api.createEvent({ name: `sweep ${strategy}`, capacity: 20, strategy, holdSeconds, maxPerBuyer: 4 });
+  const hold = async (buyer: string, quantity: number) => {
+    const response = await api.reserve(event.eventId, { buyer, quantity });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    return response.body as { reservationId: string; buyerId: string; quantity: number };
+  };
+  const available = async () => (await api.getEvent(event.eventId)).body.available as number;
+  return { app, api, clock, event, hold, available };
+}
+
+describe.each(strategies)('%s: expired holds come back by themselves', (strategy) => {
+  it("returns an untouched expired hold's tickets to their shards and its count to the buyer's tally, exactly once", async () => {
+    const { app, api, clock, event, hold, available } = await sale(strategy);
+    const walkedAway = await hold('wanda', 3);
+    const confirmed = await hold('carl', 2);
+    await api.confirm(confirmed);
+    expect(await available()).toBe(15);
+
+    clock.advance(holdSeconds * 1000 - 1);
+    expect((await app.sweeper.sweep()).expired).toBe(0); // not due yet
+    clock.advance(1);
+    const report = await app.sweeper.sweep();
+    expect(report).toMatchObject({ expired: 1, ticketsReturned: 3, repaired: 0 });
+    expect(report.lagsMs).toEqual([0]);
+
+    expect(await available()).toBe(18);
+    expect((await api.getReservation(walkedAway)).body.status).toBe('EXPIRED');
+    expect((await api.getReservation(confirmed)).body.status).toBe('CONFIRMED');
+    // Wanda's allowance came back with her tickets: 4 more are hers to hold.
+    await hold('wanda', 4);
+    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0, ticketsReturned: 0 });
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ held: 4, confirmed: 2, remaining: 14, heldExpired: 0 });
+  });
+});
+
+describe('the sweeper', () => {
+  it('finds what is due through its index, a Query per shard, never a Scan', async () => {
+    const db = client();
+    const calls: CallInfo[] = [];
+    beforeCalls(db, () => true, (call) => void calls.push(call));
+    const clock = new ManualClock(Date.UTC(2026, 11, 2));
+    const { hold } = await sale('sharded', clock);
+    await hold('ann', 1);
+    clock.advance(holdSeconds * 1000);
+    const sweeper = testApp({ db, clock }).sweeper;
+
+    expect((await sweeper.sweep()).expired).toBe(1);
+
+    const operations = new Set(calls.map((call) => call.operation));
+    expect(operations.has('Scan')).toBe(false);
+    const queries = calls.filter((call) => call.operation === 'Query');
+    expect(queries.length).toBe(128);
+    expect(new Set(queries.map((call) => call.input.IndexName))).toEqual(new Set(['sweep']));
+  });
+
+  it('returns every ticket exactly once when two sweeps run at once', async () => {
+    const { app, clock, event, hold, available } = await sale('sharded');
+    for (const buyer of ['a', 'b', 'c', 'd', 'e']) await hold(buyer, 2);
+    clock.advance(holdSeconds * 1000);
+    // Both read every due reservation before either writes: each expiry then races the other sweep's.
+    const bothHaveRead = barrier(2);
+    const sweepers = Array.from({ length: 2 }, () => {
+      const db = client();
+      let first = true;
+      beforeCalls(db, isExpiry, async () => {
+        if (first) {
+          first = false;
+          await bothHaveRead();
+        }
+      });
+      return testApp({ db, clock }).sweeper;
+    });
+
+    const reports = await Promise.all(sweepers.map((sweeper) => sweeper.sweep()));
+
+    expect(reports[0]!.expired + reports[1]!.expired).toBe(5);
+    expect(reports[0]!.ticketsReturned + reports[1]!.ticketsReturned).toBe(10);
+    expect(await available()).toBe(20);
+    expect((await audit(app, event.eventId)).violations).toEqual([]);
+  });
+
+  it('loses nothing when it crashes half-way: the next sweep finishes the job, and nothing comes back twice', async () => {
+    const { app, clock, event, hold, available } = await sale('conditional');
+    for (const buyer of ['a', 'b', 'c', 'd']) await hold(buyer, 3);
+    clock.advance(holdSeconds * 1000 + 5_000);
+    const db = client();
+    let expiries = 0;
+    // The process dies after its second expiry: every later call fails.
+    beforeCalls(db, () => true, (call) => {
+      if (expiries >= 2) throw sdkError('ProcessKilled');
+      if (isExpiry(call)) expiries++;
+    });
+
+    await expect(testApp({ db, clock }).sweeper.sweep()).rejects.toThrow();
+    expect(await available()).toBe(8 + 6);
+
+    const after = await app.sweeper.sweep();
+    expect(after).toMatchObject({ expired: 2, ticketsReturned: 6 });
+    expect(after.lagsMs).toEqual([5_000, 5_000]);
+    expect(await available()).toBe(20);
+    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0 });
+    expect((await audit(app, event.eventId)).violations).toEqual([]);
+  });
+
+  it.each(['confirm', 'release'] as const)('lets exactly one of a %s and the sweep win at the expiry boundary, whichever writes first', async (action) => {
+    for (const order of ['buyer', 'sweeper'] as const) {
+      const clock = new ManualClock(Date.UTC(2026, 11, 3));
+      const { app, event, hold, available } = await sale('sharded', clock);
+      const held = await hold('bea', 2);
+      // The buyer acts in the last millisecond of the hold, the sweeper in the first one after it.
+      const buyerClock = new ManualClock(clock.now() + holdSeconds * 1000 - 1);
+      const sweeperClock = new ManualClock(clock.now() + holdSeconds * 1000);
+      const [buyerDb, sweeperDb] = [client(), client()];
+      // Both reach their write having seen the hold HELD; then `order` writes first, the other after it.
+      const bothAtTheirWrite = barrier(2);
+      let firstDone!: () => void;
+      const firstWritten = new Promise<void>((resolve) => {
+        firstDone = resolve;
+      });
+      const [first, second] = order === 'buyer' ? [buyerDb, sweeperDb] : [sweeperDb, buyerDb];
+      const isWrite = (call: CallInfo) => /^(UpdateItem|TransactWriteItems)$/.test(call.operation);
+      beforeCalls(first, isWrite, bothAtTheirWrite);
+      afterCalls(first, isWrite, () => firstDone());
+      beforeCalls(second, isWrite, async () => {
+        await bothAtTheirWrite();
+        await firstWritten;
+      });
+      const buyer = stampede(inProcessApi(testApp({ db: buyerDb, clock: buyerClock })));
+      const sweeper = testApp({ db: sweeperDb, clock: sweeperClock }).sweeper;
+
+      const [answer, report] = await Promise.all([action === 'confirm' ? buyer.confirm(held) : buyer.release(held), sweeper.sweep()]);
+
+      if (order === 'buyer') {
+        expect([answer.status, report.expired], `${action} first`).toEqual([200, 0]);
+      } else {
+        expect([answer.status, answer.body.error, report.expired], `sweep first, then ${action}`).toEqual([410, 'hold_expired', 1]);
+      }
+      // Tickets came back exactly once, unless a confirm won and keeps them.
+      expect(await available()).toBe(order === 'buyer' && action === 'confirm' ? 18 : 20);
+      expect((await audit(app, event.eventId)).violations).toEqual([]);
+    }
+  });
+});
+
+describe.each(['conditional', 'optimistic'] as const)('%s: a hold interrupted between its steps', (strategy) => {
+  it.each([
+    ['after it claimed the reservation', 1],
+    ['after it counted the tickets against the buyer', 2],
+  ] as const)('%s is undone by the sweeper exactly once, and a retry of its key gets a definite answer', async (_when, stepsDone) => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 4));
+    const { app, event, available } = await sale(strategy, clock);
+    const db = client();
+    let writes = 0;
+    // The process dies right after its `stepsDone`-th write: no later call (no undo) reaches DynamoDB.
+    beforeCalls(db, () => true, () => {
+      if (writes >= stepsDone) throw sdkError('ProcessKilled');
+    });
+    afterCalls(db, (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation), () => {
+      writes++;
+    });
+    const dying = stampede(inProcessApi(testApp({ db, clock })));
+    const api = stampede(inProcessApi(app));
+    const key = `interrupted-${strategy}-${stepsDone}`;
+
+    expect((await dying.reserve(event.eventId, { buyer: 'ivan', quantity: 3 }, key)).status).toBe(500);
+    expect(await available()).toBe(20); // an interrupted hold never holds tickets
+    const before = await audit(app, event.eventId);
+    expect(before).toMatchObject({ pending: 0, reservations: 1 }); // PENDING, not yet due for repair
+    // Meanwhile a retry of the key waits for the first attempt, then asks to come back later.
+    const impatient = stampede(inProcessApi(testApp({ clock, sleep: noSleep })));
+    expect((await impatient.reserve(event.eventId, { buyer: 'ivan', quantity: 3 }, key)).status).toBe(503);
+
+    clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
+    const [first, second] = await Promise.all([app.sweeper.sweep(), testApp({ clock }).sweeper.sweep()]);
+    expect(first.repaired + second.repaired).toBe(1);
+
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ reservations: 0, pending: 0, held: 0, remaining: 20 });
+    // The key is free again: the retry is a new attempt, and Ivan's allowance is whole (4).
+    const retried = await api.reserve(event.eventId, { buyer: 'ivan', quantity: 3 }, key);
+    expect([retried.status, retried.body.status]).toEqual([201, 'HELD']);
+    expect((await api.reserve(event.eventId, { buyer: 'ivan', quantity: 1 })).status).toBe(201);
+    expect((await audit(app, event.eventId)).violations).toEqual([]);
+  });
+});
+
+describe('sold-out answers and the event page with bounded staleness', () => {
+  it('may refuse from a read up to the bound old, and sell a returned ticket to anyone who comes after the bound', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 5));
+    const app = testApp({ clock, config: { soldOutStalenessMs: 1_000 } });
+    const elsewhere = testApp({ clock });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'stale', capacity: 2, strategy: 'sharded', shards: 2, maxPerBuyer: 2 });
+    const held = (await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 })).body;
+    expect((await api.reserve(event.eventId, { buyer: 'bob', quantity: 1 })).body.error).toBe('sold_out');
+
+    // Ann gives her tickets back through another process (another Lambda environment).
+    clock.advance(10);
+    expect((await stampede(inProcessApi(elsewhere)).release(held)).body.status).toBe('RELEASED');
+    // Within the bound this process may still answer from the read it has, without a write...
+    clock.advance(989);
+    expect((await api.reserve(event.eventId, { buyer: 'bob', quantity: 1 })).body.error).toBe('sold_out');
+    expect((await api.getEvent(event.eventId)).body.available).toBe(0);
+    // ...but once the bound has passed since the tickets came back, they are sold and shown.
+    clock.advance(1_001);
+    expect((await api.getEvent(event.eventId)).body.available).toBe(2);
+    expect((await api.reserve(event.eventId, { buyer: 'bob', quantity: 1 })).status).toBe(201);
+    expect((await audit(app, event.eventId)).violations).toEqual([]);
+  });
+});
