@@ -10,6 +10,7 @@ export interface RushFlags {
   readonly arrivalRate: number;
   readonly rawSeconds: number;
   readonly warmUpSeconds: number;
+  readonly holdSeconds: number;
 }
 
 export const rushDefaults = {
@@ -21,6 +22,8 @@ export const rushDefaults = {
   rawSeconds: 10,
   // A fresh DynamoDB Local JVM serves ~25% fewer holds/s after 5 s of warm-up than after 30.
   warmUpSeconds: 30,
+  // Short enough that the walkaways' holds expire while buyers still come, and their tickets sell again.
+  holdSeconds: 60,
 } as const;
 
 /** parseArgs option specs for the shared flags (all strings, validated by readRushFlags). */
@@ -31,6 +34,7 @@ export const rushFlagSpecs = {
   'arrival-rate': { type: 'string' },
   'raw-seconds': { type: 'string' },
   'warm-up-seconds': { type: 'string' },
+  'hold-seconds': { type: 'string' },
 } as const;
 
 export function readRushFlags(values: Record<string, string | boolean | undefined>): RushFlags {
@@ -40,9 +44,11 @@ export function readRushFlags(values: Record<string, string | boolean | undefine
   const arrivalRate = integer(values['arrival-rate'], 'arrival-rate', rushDefaults.arrivalRate, 1);
   const rawSeconds = integer(values['raw-seconds'], 'raw-seconds', rushDefaults.rawSeconds, 0);
   const warmUpSeconds = integer(values['warm-up-seconds'], 'warm-up-seconds', rushDefaults.warmUpSeconds, 0);
+  const holdSeconds = integer(values['hold-seconds'], 'hold-seconds', rushDefaults.holdSeconds, limits.holdSeconds.min);
+  if (holdSeconds > limits.holdSeconds.max) throw new UsageError(`--hold-seconds must be at most ${limits.holdSeconds.max}, got ${holdSeconds}`);
   const { max } = limits.capacity;
   if (tickets > max) throw new UsageError(`--tickets must be at most ${max} (the API's capacity limit), got ${tickets}`);
-  return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds };
+  return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds, holdSeconds };
 }
 
 export function readStrategy(value: string | boolean | undefined): StrategyName {

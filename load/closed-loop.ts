@@ -26,7 +26,7 @@ export interface ClosedLoopResult {
   readonly answers: Record<string, number>;
 }
 
-export const answerKeys = { hold: '201', soldOut: '409 sold_out' } as const;
+export const answerKeys = { hold: '201', soldOut: '409 sold_out', page: '200' } as const;
 
 export async function reserveInClosedLoop({ url, eventId, seconds, concurrency, tokens }: ClosedLoopOptions): Promise<ClosedLoopResult> {
   if (tokens.length < concurrency) throw new Error(`A closed loop of ${concurrency} clients needs at least as many tokens, got ${tokens.length}`);
@@ -80,4 +80,26 @@ async function reserveOne(url: string, eventId: string, token: string): Promise<
   } catch (error) {
     return `no answer (${(error as Error).message})`;
   }
+}
+
+/** The public event page in a closed loop: `concurrency` clients reading it back to back. */
+export async function readEventInClosedLoop({ url, eventId, seconds, concurrency }: Omit<ClosedLoopOptions, 'tokens'>): Promise<ClosedLoopResult> {
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const answers: Record<string, number> = {};
+  const client = async () => {
+    while (performance.now() < deadline) {
+      let answer: string;
+      try {
+        const response = await fetch(`${url}/events/${eventId}`);
+        await response.arrayBuffer();
+        answer = String(response.status);
+      } catch (error) {
+        answer = `no answer (${(error as Error).message})`;
+      }
+      answers[answer] = (answers[answer] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { seconds: (performance.now() - started) / 1000, concurrency, answers };
 }

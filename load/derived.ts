@@ -2,11 +2,27 @@ import type { AuditReport } from '../functions/audit/audit-event';
 import type { CapacitySnapshot } from '../local/capacity-meter';
 import type { LoadReport } from './artillery-report';
 import type { ClosedLoopSummary } from './closed-loop';
+import type { EnvironmentProbe } from './measurements';
 import type { RawResult } from './raw-baseline';
-import { type Ceiling, peakHoldsPerSecond, projectAwsCeiling, ratio, type SellingWindow, type SoldOutPath, sellingWindow, soldOutPath } from './rush-metrics';
+import { awsPartitionLimits, type Ceiling, peakHoldsPerSecond, projectAwsCeiling, ratio, type SellingWindow, type SoldOutPath, sellingWindow, soldOutPath } from './rush-metrics';
 
 /** The processes whose CPU time a local rush reads from /proc. */
 export type Process = 'artillery' | 'api' | 'dynamodb';
+
+/** What the local sweeper did during a rush (GET /_local/sweeper; functions/observability/sweep-metrics.ts). */
+export interface SweepStats {
+  readonly sweeps: number;
+  readonly expired: number;
+  readonly ticketsReturned: number;
+  readonly repaired: number;
+  readonly lagsMs: readonly number[];
+}
+
+/** One read path's projected ceiling per event on AWS: what one partition serves ÷ what an answer costs it. */
+export interface ReadCeiling {
+  readonly readUnitsPerAnswer: number;
+  readonly answersPerSecond: number;
+}
 
 export interface Derived {
   readonly selling?: SellingWindow;
@@ -43,6 +59,17 @@ export interface Derived {
    * end of each shard, cancelled transactions) cost nothing. The truth is between the two.
    */
   readonly ceilingSucceededOnly?: Ceiling;
+  /**
+   * Sold-out answers per second one event can give on AWS: a partition's 3,000 RCU/s ÷ what one
+   * refusal costs the busiest shard in one Lambda environment (one client, reads shared for the
+   * staleness bound). Likewise the public event page.
+   */
+  readonly refusalCeiling?: ReadCeiling;
+  readonly eventPageCeiling?: ReadCeiling;
+  /** Sweep lag (ms from a hold's expiry to its tickets' return) over the rush. */
+  readonly sweepLag?: { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number };
+  /** Tickets returned (released or expired) and not on sale at the end: sold again. */
+  readonly resold?: number;
 }
 
 /** The numbers that combine several sources; pure. */
@@ -57,6 +84,8 @@ export function derive(
     readonly arrivalRate?: number;
     readonly apiClosedLoop?: ClosedLoopSummary;
     readonly soldOutProbe?: ClosedLoopSummary;
+    readonly environmentProbes?: { readonly refusals?: EnvironmentProbe; readonly eventPage?: EnvironmentProbe };
+    readonly sweeps?: SweepStats;
   } = {},
 ): Derived {
   const { arrivalRate } = loops;
@@ -66,6 +95,8 @@ export function derive(
   const soldOutAnswers = capacity?.outcomes['ReserveTickets 409 sold_out'];
   const hottest = capacity?.hottestKeys[0];
   const holds = capacity?.outcomes['ReserveTickets 201']?.requests ?? load.holds;
+  const readCeiling = (probe: EnvironmentProbe | undefined): ReadCeiling | undefined =>
+    probe?.readUnitsPerAnswer ? { readUnitsPerAnswer: probe.readUnitsPerAnswer, answersPerSecond: awsPartitionLimits.readUnitsPerSecond / probe.readUnitsPerAnswer } : undefined;
   const perRequest = Object.fromEntries(Object.entries(cpuSeconds).map(([name, seconds]) => [name, ratio(seconds, load.responses)])) as Partial<
     Record<Process, number>
   >;
@@ -101,6 +132,10 @@ export function derive(
             holds,
           })
         : undefined,
+    refusalCeiling: readCeiling(loops.environmentProbes?.refusals),
+    eventPageCeiling: readCeiling(loops.environmentProbes?.eventPage),
+    sweepLag: loops.sweeps && loops.sweeps.lagsMs.length > 0 ? lagPercentiles(loops.sweeps.lagsMs) : undefined,
+    resold: audit ? Math.max(0, audit.released + audit.expired - audit.remaining) : undefined,
   };
 }
 
@@ -112,4 +147,10 @@ export function derive(
 function onEqualTerms(raw: RawResult | undefined, loop: ClosedLoopSummary | undefined): boolean {
   if (!raw || !loop) return false;
   return !raw.soldOut && !Object.keys(loop.otherAnswers).some((answer) => answer.includes('sold_out'));
+}
+
+function lagPercentiles(lagsMs: readonly number[]) {
+  const sorted = [...lagsMs].sort((a, b) => a - b);
+  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../functions/data/dynamodb-client';
 import type { StrategyName } from '../functions/domain/model';
 import { limits } from '../functions/http/schemas';
 import type { CapacitySnapshot } from '../local/capacity-meter';
-import { answerKeys, type ClosedLoopSummary, reserveInClosedLoop, summarizeLoop } from './closed-loop';
+import { answerKeys, type ClosedLoopSummary, readEventInClosedLoop, reserveInClosedLoop, summarizeLoop } from './closed-loop';
 import { getJson, postJson } from './http-json';
 import { measureRaw, type RawResult } from './raw-baseline';
 import { writesBetween } from './rush-metrics';
@@ -55,8 +55,22 @@ const quietTimeoutMs = 1_200_000;
  */
 const unsellableCapacity = limits.capacity.max;
 
-export async function createEvent({ url, organizerToken }: Api, shape: EventShape, name: string, capacity: number, maxPerBuyer?: number): Promise<CreatedEvent> {
-  const body = { name, capacity, strategy: shape.strategy, ...(shape.shards !== undefined && { shards: shape.shards }), ...(maxPerBuyer && { maxPerBuyer }) };
+export async function createEvent(
+  { url, organizerToken }: Api,
+  shape: EventShape,
+  name: string,
+  capacity: number,
+  maxPerBuyer?: number,
+  holdSeconds?: number,
+): Promise<CreatedEvent> {
+  const body = {
+    name,
+    capacity,
+    strategy: shape.strategy,
+    ...(shape.shards !== undefined && { shards: shape.shards }),
+    ...(maxPerBuyer && { maxPerBuyer }),
+    ...(holdSeconds && { holdSeconds }),
+  };
   return (await postJson(`${url}/events`, body, { authorization: `Bearer ${organizerToken}` })) as CreatedEvent;
 }
 
@@ -127,6 +141,41 @@ export async function soldOutProbe(url: string, eventId: string, metered: boolea
   return { result: { ...probe, writes } };
 }
 
+/**
+ * One Lambda environment answers one request at a time: a single client in a closed loop is its
+ * model. What it costs per answer on the busiest partition key, against what one partition serves
+ * (3,000 RCU/s), is the projected ceiling of one event on AWS, however many environments answer.
+ */
+export interface EnvironmentProbe extends ClosedLoopSummary {
+  /** Read units per answer on the partition key the loop read most, and that key. */
+  readonly readUnitsPerAnswer?: number;
+  readonly hottestReadKey?: string;
+}
+
+export async function probeOneEnvironment(
+  url: string,
+  eventId: string,
+  seconds: number,
+  kind: 'refusals' | 'eventPage',
+  token: string,
+): Promise<EnvironmentProbe> {
+  const before = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
+  const loop =
+    kind === 'refusals'
+      ? summarizeLoop(await reserveInClosedLoop({ url, eventId, seconds, concurrency: 1, tokens: [token] }), answerKeys.soldOut)
+      : summarizeLoop(await readEventInClosedLoop({ url, eventId, seconds, concurrency: 1 }), answerKeys.page);
+  const after = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
+  const hottest = hottestReadKeyBetween(before, after);
+  return { ...loop, readUnitsPerAnswer: hottest && loop.count > 0 ? hottest.readUnits / loop.count : undefined, hottestReadKey: hottest?.pk };
+}
+
+function hottestReadKeyBetween(before: CapacitySnapshot, after: CapacitySnapshot): { pk: string; readUnits: number } | undefined {
+  const earlier = new Map(before.hottestReadKeys.map((key) => [key.pk, key.readUnits]));
+  return after.hottestReadKeys
+    .map((key) => ({ pk: key.pk, readUnits: key.readUnits - (earlier.get(key.pk) ?? 0) }))
+    .sort((a, b) => b.readUnits - a.readUnits)[0];
+}
+
 export function otherAnswers(loop: ClosedLoopSummary): string {
   return Object.entries(loop.otherAnswers)
     .map(([answer, times]) => `, ${times} × ${answer}`)
@@ -137,12 +186,13 @@ export function otherAnswers(loop: ClosedLoopSummary): string {
 export async function auditTable(
   eventId: string,
   table: { readonly tableName?: string; readonly endpoint?: string },
+  sweepIntervalMs: number,
 ): Promise<{ audit?: AuditReport; skipped?: string }> {
   if (!table.tableName) return { skipped: 'no table to audit: pass --table (and --endpoint if not AWS) with --target' };
   const config = loadConfig({ ...process.env, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: table.endpoint });
   const db = createDocumentClient(config);
   try {
-    return { audit: await auditEvent(db, table.tableName, eventId, Date.now()) };
+    return { audit: await auditEvent(db, table.tableName, eventId, Date.now(), { sweepIntervalMs }) };
   } finally {
     db.destroy();
   }

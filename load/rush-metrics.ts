@@ -6,7 +6,7 @@
  */
 
 /** Per partition, whatever the table's mode: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html */
-const awsPartitionLimits = { writeUnitsPerSecond: 1_000, readUnitsPerSecond: 3_000 } as const;
+export const awsPartitionLimits = { writeUnitsPerSecond: 1_000, readUnitsPerSecond: 3_000 } as const;
 
 export const outcomes = {
   hold: 'ReserveTickets 201',

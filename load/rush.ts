@@ -8,13 +8,15 @@ import { newPrivateJwk } from '../local/jwt-issuer';
 import { type ArtilleryOutput, type LoadReport, parseArtilleryOutput } from './artillery-report';
 import { runArtillery } from './artillery-runner';
 import type { ClosedLoopSummary } from './closed-loop';
-import { type Derived, derive, type Process } from './derived';
+import { type Derived, derive, type Process, type SweepStats } from './derived';
 import { getJson, postJson } from './http-json';
-import { UsageError } from './cli-options';
+import { rushDefaults, UsageError } from './cli-options';
 import { deployedLoadTestIssuer, localIssuer } from './load-test-issuer';
 import {
   apiHoldsInClosedLoop,
   auditTable,
+  type EnvironmentProbe,
+  probeOneEnvironment,
   closedLoopTokens,
   createEvent,
   otherAnswers,
@@ -58,6 +60,17 @@ export interface RushOptions {
   /** Seconds of the closed-loop sold-out probe after the rush (closed-loop.ts); 0 skips it. @default 5 */
   readonly soldOutProbeSeconds?: number;
   /**
+   * How long the event's holds last: short enough that walkaways' holds expire during the rush
+   * and their tickets are sold again (the sweeper returns them). @default 60 (the API's minimum is 30)
+   */
+  readonly holdSeconds?: number;
+  /**
+   * How often the sweeper runs: the local stack's timer, or the deployed schedule (every minute).
+   * The rush waits for the last holds to expire and be swept before the audit.
+   * @default 5,000 locally, 60,000 with a target
+   */
+  readonly sweepIntervalMs?: number;
+  /**
    * Seconds of raw holds on a throwaway event before anything is measured: a fresh DynamoDB
    * Local JVM needs JIT warm-up (2-3× slower for its first ~10-20 s).
    * @default 5 (`npm run rush` and `npm run bench` pass 30, rushDefaults)
@@ -96,6 +109,10 @@ export interface RushResult {
   readonly soldOutProbe?: ClosedLoopSummary & { readonly writes?: number };
   /** Why there is no probe, when there is none. */
   readonly soldOutProbeSkipped?: string;
+  /** One Lambda environment's model (one client): refusals and event-page reads, and their read units. */
+  readonly environmentProbes?: { readonly refusals?: EnvironmentProbe; readonly eventPage?: EnvironmentProbe };
+  /** What the local sweeper did during the rush (GET /_local/sweeper). */
+  readonly sweeps?: SweepStats;
   /** CPU seconds used while the buyers arrived (first phase start to the last buyer done). */
   readonly cpuSeconds: Partial<Record<Process, number>>;
   readonly derived: Derived;
@@ -137,7 +154,9 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     const loopTokens = await tokens.mint('closed-loop', closedLoopTokens);
     const probeTokens = await tokens.mint('sold-out-probe', soldOutProbeConcurrency);
     log(`Minted ${options.buyers + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer, before anything is measured)`);
-    const event = await createEvent(api, shape, `Rush ${options.strategy}`, options.tickets);
+    const holdSeconds = options.holdSeconds ?? rushDefaults.holdSeconds;
+    const sweepIntervalMs = options.sweepIntervalMs ?? (options.target ? 60_000 : 5_000);
+    const event = await createEvent(api, shape, `Rush ${options.strategy}`, options.tickets, undefined, holdSeconds);
     log(`Event ${event.eventId}: ${options.tickets} tickets, ${options.strategy}${event.strategy === 'sharded' ? ` (${event.shards} shards)` : ''}`);
 
     let raw: RawResult | undefined;
@@ -177,15 +196,24 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
 
     let capacity: CapacitySnapshot | undefined;
     let telemetry: Record<string, number> | undefined;
+    if (stack) await waitUntilQuiet(url, log);
+    // The last holds (walkaways who came late) expire and come back before the books are read.
+    const settleSeconds = holdSeconds + (2 * sweepIntervalMs) / 1000;
+    log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (hold ${holdSeconds} s + two sweeps)...`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, settleSeconds * 1000));
+    let sweeps: SweepStats | undefined;
     if (stack) {
-      capacity = await waitUntilQuiet(url, log);
+      capacity = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
       telemetry = (await getJson(`${url}/_local/telemetry`)) as Record<string, number>;
+      sweeps = (await getJson(`${url}/_local/sweeper`)) as SweepStats;
     }
     // Before the audit, so the audit also proves the probe's refusals changed nothing.
     const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
+    const environmentProbes = stack && probe.result ? await probeEnvironment(url, event.eventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
     const { audit, skipped } = await auditTable(
       event.eventId,
       stack ? { tableName: stack.ready.tableName, endpoint: stack.ready.dynamoDbEndpoint } : { tableName: options.auditTable, endpoint: options.auditEndpoint },
+      sweepIntervalMs,
     );
     const result: RushResult = {
       options: withoutLog(options),
@@ -205,14 +233,28 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       apiClosedLoop,
       soldOutProbe: probe.result,
       soldOutProbeSkipped: probe.skipped,
+      environmentProbes,
+      sweeps,
       cpuSeconds,
-      derived: derive(load, audit, capacity, raw, cpuSeconds, { arrivalRate: options.arrivalRate, apiClosedLoop, soldOutProbe: probe.result }),
+      derived: derive(load, audit, capacity, raw, cpuSeconds, { arrivalRate: options.arrivalRate, apiClosedLoop, soldOutProbe: probe.result, environmentProbes, sweeps }),
     };
     writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, timeline: capacity?.timeline }, null, 2)}\n`);
     return result;
   } finally {
     await stack?.stop();
   }
+}
+
+/** One Lambda environment answering refusals, then the event page, back to back (see probeOneEnvironment). */
+async function probeEnvironment(url: string, eventId: string, seconds: number, token: string, log: (line: string) => void) {
+  const refusals = await probeOneEnvironment(url, eventId, seconds, 'refusals', token);
+  const eventPage = await probeOneEnvironment(url, eventId, seconds, 'eventPage', token);
+  const unitsEach = (probe: EnvironmentProbe) => (probe.readUnitsPerAnswer === undefined ? 'n/a' : probe.readUnitsPerAnswer.toFixed(4));
+  log(
+    `One environment: ${refusals.perSecond.toFixed(0)} refusals/s, ${unitsEach(refusals)} RCU each on ${refusals.hottestReadKey ?? '-'}; ` +
+      `${eventPage.perSecond.toFixed(0)} event pages/s, ${unitsEach(eventPage)} RCU each`,
+  );
+  return { refusals, eventPage };
 }
 
 function withoutLog({ log: _log, ...rest }: RushOptions): Omit<RushOptions, 'log'> {

@@ -10,6 +10,8 @@ import type { StackReady } from './stack-process';
 export interface RunningStack {
   readonly ready: StackReady;
   stop(): Promise<void>;
+  /** Kill the API process at once (no cleanup, no answers for what it was doing); DynamoDB Local is left alone if it was given. */
+  kill(): Promise<void>;
 }
 
 export interface StackChildOptions {
@@ -21,13 +23,15 @@ export interface StackChildOptions {
   /** More configuration for the API process (functions/config.ts variables). */
   readonly environment?: Readonly<Record<string, string>>;
   readonly outputDir: string;
+  /** The API's log file name in outputDir. @default api.log */
+  readonly logName?: string;
 }
 
 const root = resolve(__dirname, '..');
 const stackEntry = join(root, 'load', 'stack-process.ts');
 
 export async function startStackChild(options: StackChildOptions): Promise<RunningStack> {
-  const logFile = join(options.outputDir, 'api.log');
+  const logFile = join(options.outputDir, options.logName ?? 'api.log');
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, ['--import', 'tsx', stackEntry], {
     cwd: root,
@@ -55,7 +59,15 @@ export async function startStackChild(options: StackChildOptions): Promise<Runni
       reject(new Error(`The local stack exited with ${code} before it was ready; see ${logFile}`));
     });
   });
-  return { ready, stop: () => stopChild(child) };
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  return {
+    ready,
+    stop: () => stopChild(child),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Percentiles } from './artillery-report';
+import type { ReadCeiling } from './derived';
 import type { RushResult } from './rush';
 
 /** The text `npm run rush` prints at the end. Pure. */
@@ -55,6 +56,24 @@ export function formatSummary(result: RushResult): string {
     );
   } else if (result.soldOutProbeSkipped) {
     lines.push(`  Sold-out probe skipped: ${result.soldOutProbeSkipped}`);
+  }
+  const { refusalCeiling, eventPageCeiling } = derived;
+  if (refusalCeiling || eventPageCeiling) {
+    const ceiling = (name: string, probe: ReadCeiling | undefined) =>
+      probe ? `${name} ${decimal(probe.readUnitsPerAnswer, 4)} RCU each -> ${decimal(probe.answersPerSecond)}/s per event on AWS` : `${name} n/a`;
+    lines.push(
+      `  One environment (1 client, as one Lambda answers): ${ceiling('sold-out answers', refusalCeiling)}; ${ceiling('event page', eventPageCeiling)} ` +
+        '(3,000 RCU/s per partition ÷ the busiest key\'s units per answer)',
+    );
+  }
+  if (audit) {
+    const lag = derived.sweepLag;
+    lines.push(
+      `  Holds that ran out: ${count(result.sweeps?.expired ?? 0)} returned by the sweeper (${count(result.sweeps?.ticketsReturned ?? 0)} tickets), ` +
+        `sweep lag ms p50/p99/max ${lag ? `${count(lag.p50)}/${count(lag.p99)}/${count(lag.max)}` : 'n/a'}; ` +
+        `tickets back by release ${count(audit.released)}, by expiry ${count(audit.expired)}, resold ${count(derived.resold ?? 0)}; ` +
+        `at the end: ${count(audit.sold)} sold or live holds + ${count(audit.remaining)} on sale, ${count(audit.heldExpired)} held by an expired hold`,
+    );
   }
   if (telemetry) {
     const strategy = options.strategy;

@@ -51,6 +51,8 @@ export interface CapacitySnapshot {
   readonly keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind' | 'failedWriteUnits'> & { keys: number }>;
   /** The partition keys with the most write units, hottest first. */
   readonly hottestKeys: readonly KeyUsage[];
+  /** The partition keys with the most read units, hottest first (the sold-out path's bound). */
+  readonly hottestReadKeys: readonly KeyUsage[];
   readonly totals: {
     readonly readUnits: number;
     readonly writeUnits: number;
@@ -185,6 +187,7 @@ export class CapacityMeter {
       outcomes: Object.fromEntries(this.outcomes),
       keyKinds,
       hottestKeys: [...this.keys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
+      hottestReadKeys: [...this.keys.values()].sort((a, b) => b.readUnits - a.readUnits).slice(0, hottestKeysReported),
       totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
       timeline: [...this.seconds.values()].sort((a, b) => a.second - b.second),
     };

@@ -32,6 +32,9 @@ export interface AuditReport {
   readonly held: number;
   readonly heldExpired: number;
   readonly confirmed: number;
+  /** Tickets that came back: in released reservations, and in expired ones. */
+  readonly released: number;
+  readonly expired: number;
   /** Tickets out of inventory in buyers' hands: held + confirmed. */
   readonly sold: number;
   /** Tickets handed out beyond what existed (remaining + held + confirmed - capacity, if > 0). */
@@ -44,6 +47,8 @@ export interface AuditReport {
   readonly doubleHolds: number;
   /** Stepwise holds interrupted half-way and not repaired by their repair time (see stepwise-hold.ts). */
   readonly pending: number;
+  /** PENDING reservations not yet due for repair: holds in their steps, or interrupted ones the sweeper will undo. */
+  readonly pendingNotYetDue: number;
   /** HELD past expiry for longer than two sweep intervals: the sweeper did not return them. */
   readonly unsweptExpired: number;
   readonly violations: readonly Violation[];
@@ -101,6 +106,8 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
   const held = sum(outstanding.filter((r) => r.status === 'HELD').map((r) => r.quantity));
   const heldExpired = sum(outstanding.filter((r) => r.status === 'HELD' && isExpired(r)).map((r) => r.quantity));
   const confirmed = sum(outstanding.filter((r) => r.status === 'CONFIRMED').map((r) => r.quantity));
+  const released = sum(reservations.filter((r) => r.status === 'RELEASED').map((r) => r.quantity));
+  const expired = sum(reservations.filter((r) => r.status === 'EXPIRED').map((r) => r.quantity));
   const accountedTotal = remaining + held + confirmed;
   const oversold = Math.max(0, accountedTotal - event.capacity);
   const lost = Math.max(0, event.capacity - accountedTotal);
@@ -188,6 +195,8 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     held,
     heldExpired,
     confirmed,
+    released,
+    expired,
     sold: held + confirmed,
     oversold,
     lost,
@@ -196,6 +205,7 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     buyersOverLimit,
     doubleHolds,
     pending: pending.length,
+    pendingNotYetDue: reservations.filter((r) => r.status === 'PENDING').length - pending.length,
     unsweptExpired: unswept.length,
     violations,
   };

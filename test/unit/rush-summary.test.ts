@@ -23,6 +23,9 @@ function audit(violations: number, oversold = 0): AuditReport {
     doubleHolds: 0,
     pending: 0,
     unsweptExpired: 0,
+    pendingNotYetDue: 0,
+    released: 0,
+    expired: 0,
     violations: Array.from({ length: violations }, () => ({ kind: 'oversold' as const, message: 'too many' })),
   };
 }
