@@ -38,7 +38,7 @@ describe('buyers', () => {
 
 describe('rush flags', () => {
   it('default to the 100,000-buyer rush for 10,000 tickets', () => {
-    expect(readRushFlags({})).toEqual({ buyers: 100_000, tickets: 10_000, shards: undefined, arrivalRate: 300, rawSeconds: 10, warmUpSeconds: 30 });
+    expect(readRushFlags({})).toEqual({ buyers: 100_000, tickets: 10_000, shards: undefined, arrivalRate: 300, rawSeconds: 10, warmUpSeconds: 30, holdSeconds: 60 });
     expect(readRushFlags({ buyers: '2_000', tickets: '200', shards: '4', 'arrival-rate': '500', 'raw-seconds': '0' })).toMatchObject({
       buyers: 2_000,
       tickets: 200,
@@ -50,6 +50,7 @@ describe('rush flags', () => {
 
   it('say what was wrong', () => {
     expect(() => readRushFlags({ buyers: 'many' })).toThrow(UsageError);
+    expect(() => readRushFlags({ 'hold-seconds': '10' })).toThrow(/--hold-seconds must be an integer >= 30/);
     expect(() => readRushFlags({ tickets: '2000000' })).toThrow(/at most 1000000 \(the API's capacity limit\)/);
     expect(() => readStrategy('fast')).toThrow(/sharded, transactional/);
     expect(readStrategy(undefined)).toBe('sharded');
