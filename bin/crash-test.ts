@@ -57,8 +57,11 @@ async function main(): Promise<number> {
   }
   console.log('\nstrategy | answered before the kill | left without an answer | PENDING at the kill | repaired by the sweeper | audit');
   for (const o of outcomes) {
-    const verdict = o.audit.violations.length === 0 ? 'clean' : `${o.audit.violations.length} violation(s): ${o.audit.violations.map((v) => v.kind).join(', ')}`;
-    console.log(`${o.strategy} | ${o.answered} | ${o.unanswered} | ${o.pendingAtKill} | ${o.repaired} | ${verdict} (sold ${o.audit.sold}, on sale ${o.audit.remaining}, lost ${o.audit.lost})`);
+    const verdict =
+      o.audit.violations.length === 0 ? 'clean' : `${o.audit.violations.length} violation(s): ${o.audit.violations.map((v) => v.kind).join(', ')}`;
+    console.log(
+      `${o.strategy} | ${o.answered} | ${o.unanswered} | ${o.pendingAtKill} | ${o.repaired} | ${verdict} (sold ${o.audit.sold}, on sale ${o.audit.remaining}, lost ${o.audit.lost})`,
+    );
   }
   console.log(`\nLogs: ${outputDir}`);
   return outcomes.every((o) => o.audit.violations.length === 0) ? 0 : 1;

@@ -52,7 +52,8 @@ API reference: ${url}/openapi.json. Press Ctrl+C to stop.`);
 /** STAMPEDE_SWEEP_INTERVAL_MS: how often expired holds come back; every 5 s unless set. */
 function sweepInterval(): number {
   const value = Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? 5_000);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`STAMPEDE_SWEEP_INTERVAL_MS must be a positive whole number of ms, got '${process.env.STAMPEDE_SWEEP_INTERVAL_MS}'`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`STAMPEDE_SWEEP_INTERVAL_MS must be a positive whole number of ms, got '${process.env.STAMPEDE_SWEEP_INTERVAL_MS}'`);
   return value;
 }
 

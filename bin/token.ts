@@ -39,12 +39,19 @@ async function main(): Promise<number> {
   if (values['load-test-key']) {
     if (!values.target) return print('--load-test-key needs --target <ApiUrl> (the stage whose load-test issuer it is).', 2);
     const { issuer, audience, privateJwk } = deployedLoadTestIssuer(values.target, JSON.parse(readFileSync(values['load-test-key'], 'utf8')) as JWK);
-    const minting = await TokenIssuer.create({ issuer, audience, groupsClaim: loadConfig({ TABLE_NAME: 'unused', AWS_REGION: 'unused' }).groupsClaim }, privateJwk);
+    const minting = await TokenIssuer.create(
+      { issuer, audience, groupsClaim: loadConfig({ TABLE_NAME: 'unused', AWS_REGION: 'unused' }).groupsClaim },
+      privateJwk,
+    );
     return print(await minting.mint({ sub: values.sub, groups }), 0);
   }
   if (!existsSync(localStackFile)) return print('No running `npm start` found (.stampede/local-stack.json): start it first.', 2);
   const { url } = JSON.parse(readFileSync(localStackFile, 'utf8')) as LocalStackDescriptor;
-  const response = await fetch(`${url}/_local/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: values.sub, groups }) });
+  const response = await fetch(`${url}/_local/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: values.sub, groups }),
+  });
   const body = (await response.json()) as { token?: string; message?: string };
   if (response.status !== 201 || !body.token) return print(`${url}/_local/tokens answered ${response.status}: ${JSON.stringify(body)}`, 1);
   return print(body.token, 0);

@@ -5,21 +5,25 @@ import { DynamoEventRepository } from './data/event-repository';
 import { readInventory } from './data/inventory/inventory-reads';
 import { InventorySnapshots } from './data/inventory/inventory-snapshots';
 import { InventoryViews } from './data/inventory/inventory-view';
+import { DynamoQueueDecisions } from './data/queue-decisions';
 import { DynamoReservationRepository } from './data/reservation-repository';
-import { DynamoSweepRepository } from './data/sweep-repository';
 import { Retrier } from './data/retrier';
 import { ConditionalStrategy } from './data/strategies/conditional';
 import { OptimisticStrategy } from './data/strategies/optimistic';
+import { PessimisticStrategy } from './data/strategies/pessimistic';
+import { QueuedStrategy } from './data/strategies/queued';
 import { ShardedStrategy } from './data/strategies/sharded';
 import type { StrategyDeps } from './data/strategies/strategy-deps';
 import { TransactionalStrategy } from './data/strategies/transactional';
 import { UnsafeStrategy } from './data/strategies/unsafe';
+import { DynamoSweepRepository } from './data/sweep-repository';
 import { type Clock, systemClock } from './domain/clock';
 import { ConcurrencyLimiter } from './domain/concurrency-limiter';
 import { EventService } from './domain/event-service';
+import { HoldSweeper } from './domain/hold-sweeper';
 import type { StrategyName } from './domain/model';
 import type { Telemetry } from './domain/ports';
-import { HoldSweeper } from './domain/hold-sweeper';
+import { QueueConsumer } from './domain/queue-consumer';
 import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
 import { defaultRetryPolicy, type RetryPolicy, realSleep, type Sleep } from './domain/retry';
 import { createLogger, type Log } from './observability/log';
@@ -41,6 +45,8 @@ export interface App {
   readonly admission: ConcurrencyLimiter;
   /** Returns expired holds and repairs interrupted ones (the scheduled function; a timer locally). */
   readonly sweeper: HoldSweeper;
+  /** Decides `queued` events' logs (the stream's consumer; a stream poller locally). */
+  readonly queueConsumer: QueueConsumer;
   readonly sweepMetrics: SweepMetrics;
 }
 
@@ -63,7 +69,8 @@ export function createApp(options: AppOptions): App {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const telemetry = options.telemetry ?? (config.emitMetrics ? new PowertoolsTelemetry() : new InMemoryTelemetry());
-  const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, options.sleep ?? realSleep, random, () => clock.now());
+  const sleep = options.sleep ?? realSleep;
+  const retrier = new Retrier(options.retryPolicy ?? defaultRetryPolicy, sleep, random, () => clock.now());
 
   // One snapshot cache for sold-out answers and the event page: one bounded-staleness read per event.
   const snapshots = new InventorySnapshots(
@@ -87,25 +94,33 @@ export function createApp(options: AppOptions): App {
     transactional: new TransactionalStrategy(strategyDeps),
     conditional: new ConditionalStrategy(strategyDeps),
     optimistic: new OptimisticStrategy(strategyDeps),
+    pessimistic: new PessimisticStrategy(strategyDeps, { leaseMs: config.lockLeaseMs, sleep }),
+    queued: new QueuedStrategy(strategyDeps),
     unsafe: new UnsafeStrategy(strategyDeps),
   } satisfies Record<StrategyName, unknown>;
 
   const events = new DynamoEventRepository(db, config.tableName, retrier, snapshots, config.soldOutStalenessMs);
   const reservations = new DynamoReservationRepository(db, config.tableName, retrier);
+  const queueDecisions = new DynamoQueueDecisions(db, config.tableName, retrier, config.maxTransactionItems);
+  const log = options.log ?? createLogger();
   return {
-    sweeper: new HoldSweeper(new DynamoSweepRepository(db, config.tableName, retrier), reservations, clock),
+    sweeper: new HoldSweeper(new DynamoSweepRepository(db, config.tableName, retrier), reservations, queueDecisions, clock),
+    queueConsumer: new QueueConsumer(events, queueDecisions, clock, telemetry, (message, detail) => log.error(message, detail)),
     sweepMetrics: options.sweepMetrics ?? (config.emitMetrics ? new PowertoolsSweepMetrics() : new InMemorySweepStats()),
     config,
     db,
     clock,
     telemetry,
-    log: options.log ?? createLogger(),
+    log,
     admission: new ConcurrencyLimiter(config.maxConcurrentRequests, config.maxQueuedRequests, config.maxQueueWaitMs),
     events: new EventService(events, clock, config.allowUnsafe),
     reservations: new ReservationService(events, reservations, strategies, clock, telemetry, {
       allowUnsafe: config.allowUnsafe,
       holdBudgetMs: config.holdBudgetMs,
       repairMarginMs: config.repairMarginMs,
+      queueWaitMs: config.queueWaitMs,
+      queueDecisionTimeoutMs: config.queueDecisionTimeoutMs,
+      sleep,
     }),
   };
 }

@@ -37,6 +37,15 @@ export interface StampedeConfig {
    * that comes back (release, expiry, repair) is sellable again within this bound. 0: always read.
    */
   readonly soldOutStalenessMs: number;
+  /** `queued`: how long a request waits for its decision before the answer is 202 (QUEUED) instead of 201/409. */
+  readonly queueWaitMs: number;
+  /** `queued`: a request still undecided this long after it came is REJECTED (not_decided) by the sweeper. */
+  readonly queueDecisionTimeoutMs: number;
+  /**
+   * The `pessimistic` strategy's lease on an event's lock: a holder renews it every third of
+   * this while it works, so this is how long a crashed holder can block the event's holds.
+   */
+  readonly lockLeaseMs: number;
   /**
    * Items per TransactWriteItems/TransactGetItems: 100 on AWS since 2022, but DynamoDB Local
    * 1.11.478 still enforces the old limit of 10, so the default is 10 when an endpoint is set.
@@ -79,7 +88,13 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
   const maxQueueWaitMs = parsePositiveInt(env.STAMPEDE_MAX_QUEUE_WAIT_MS, 'STAMPEDE_MAX_QUEUE_WAIT_MS', 5_000, problems);
   const holdBudgetMs = parsePositiveInt(env.STAMPEDE_HOLD_BUDGET_MS, 'STAMPEDE_HOLD_BUDGET_MS', 6_000, problems);
   const repairMarginMs = parsePositiveInt(env.STAMPEDE_REPAIR_MARGIN_MS, 'STAMPEDE_REPAIR_MARGIN_MS', 30_000, problems);
+  const queueWaitMs = parseInteger(env.STAMPEDE_QUEUE_WAIT_MS, 'STAMPEDE_QUEUE_WAIT_MS', 1_000, 0, problems);
+  const queueDecisionTimeoutMs = parsePositiveInt(env.STAMPEDE_QUEUE_DECISION_TIMEOUT_MS, 'STAMPEDE_QUEUE_DECISION_TIMEOUT_MS', 300_000, problems);
   const soldOutStalenessMs = parseInteger(env.STAMPEDE_SOLD_OUT_STALENESS_MS, 'STAMPEDE_SOLD_OUT_STALENESS_MS', 1_000, 0, problems);
+  const lockLeaseMs = parsePositiveInt(env.STAMPEDE_LOCK_LEASE_MS, 'STAMPEDE_LOCK_LEASE_MS', 2_000, problems);
+  if (lockLeaseMs >= holdBudgetMs) {
+    problems.push('STAMPEDE_LOCK_LEASE_MS must be less than STAMPEDE_HOLD_BUDGET_MS, so a hold can outwait a crashed lock holder');
+  }
   const maxTransactionItems = parsePositiveInt(env.STAMPEDE_MAX_TRANSACTION_ITEMS, 'STAMPEDE_MAX_TRANSACTION_ITEMS', endpoint ? 10 : 100, problems);
   if (maxTransactionItems < 3 || maxTransactionItems > 100) {
     problems.push('STAMPEDE_MAX_TRANSACTION_ITEMS must be between 3 and 100');
@@ -99,6 +114,9 @@ export function loadConfig(env: Env = process.env): StampedeConfig {
     holdBudgetMs,
     repairMarginMs,
     soldOutStalenessMs,
+    queueWaitMs,
+    queueDecisionTimeoutMs,
+    lockLeaseMs,
     maxTransactionItems,
     emitMetrics,
     groupsClaim,

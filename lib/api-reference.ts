@@ -46,7 +46,12 @@ export function apiReference(document: OpenApiDocument): string {
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, raw] of Object.entries(methods)) {
       const operation = raw as unknown as Operation;
-      lines.push('', `## ${method.toUpperCase()} ${path}`, '', `${operation.summary}. ${operation.security ? 'Needs `Authorization: Bearer <token>`.' : 'Public: no token needed.'}`);
+      lines.push(
+        '',
+        `## ${method.toUpperCase()} ${path}`,
+        '',
+        `${operation.summary}. ${operation.security ? 'Needs `Authorization: Bearer <token>`.' : 'Public: no token needed.'}`,
+      );
       const parameters = operation.parameters ?? [];
       if (parameters.length > 0) {
         lines.push('', '| parameter | in | rule |', '|---|---|---|');

@@ -1,3 +1,4 @@
+import { queueEntryFilter } from '../functions/data/items/queue-entry-item';
 import type { TableAction } from './routes';
 
 /**
@@ -35,4 +36,32 @@ export const sweeperJob: ScheduledJob = {
   schedule: 'rate(1 minute)',
   everyMinutes: 1,
   description: 'Return expired holds to sale and undo interrupted ones',
+};
+
+export interface StreamJob extends JobDefinition {
+  /** Which of the table's stream records it is invoked with (a Lambda event filter pattern). */
+  readonly filter: typeof queueEntryFilter;
+  /** Records per invocation. */
+  readonly batchSize: number;
+  /** A batch that keeps failing is retried this many times, then sent to the failure queue. */
+  readonly maxRetries: number;
+}
+
+/**
+ * The `queued` strategy's consumer: it reads the table's stream (only new log entries pass the
+ * filter) and decides each event's requests in order (functions/handlers/decide-queued.ts).
+ * `npm start` and the tests run the same handler from a poller of DynamoDB Local's stream
+ * (local/stream-poller.ts) with the same filter, batch size and retries.
+ */
+export const queueDeciderJob: StreamJob = {
+  id: 'DecideQueued',
+  entry: 'functions/handlers/decide-queued.ts',
+  // GetItem for the event and the inventory; BatchGetItem to skip entries decided already;
+  // transactions of Updates (inventory and winners; a loser and its buyer's tally).
+  tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+  indexes: [],
+  filter: queueEntryFilter,
+  batchSize: 500,
+  maxRetries: 10,
+  description: "Decide queued events' requests in arrival order",
 };

@@ -109,7 +109,8 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
 
 /** What API Gateway's JWT authorizer answers, before any function runs; its body cannot be changed. */
 const gatewayUnauthorized = {
-  description: 'From API Gateway: the bearer token is missing, expired, not yet valid, wrongly signed, or for another issuer or audience. `www-authenticate` says which.',
+  description:
+    'From API Gateway: the bearer token is missing, expired, not yet valid, wrongly signed, or for another issuer or audience. `www-authenticate` says which.',
   headers: { 'www-authenticate': { schema: { type: 'string' } } },
   content: json({ type: 'object', properties: { message: { const: 'Unauthorized' } }, required: ['message'] }),
 };

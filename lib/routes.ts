@@ -14,7 +14,7 @@ type HttpMethod = 'GET' | 'POST' | 'DELETE';
 /** Whether a route's function changes the table at all (readers are granted read actions only). */
 type TableAccess = 'read' | 'readWrite';
 
-export type RouteAccess = 'public' | 'buyer' | 'organizer';
+type RouteAccess = 'public' | 'buyer' | 'organizer';
 
 /**
  * IAM actions on the table. Transactions have no IAM action of their own: each item in a
@@ -128,6 +128,11 @@ export const routes: readonly RouteDefinition[] = [
       headers: [idempotencyKey],
       answers: [
         { status: 201, schema: reservationView, description: 'A new hold.' },
+        {
+          status: 202,
+          schema: reservationView,
+          description: '`queued` events: the request is in line (QUEUED); `Location` is where its decision will show (HELD or REJECTED).',
+        },
         { status: 200, schema: reservationView, description: 'The hold an earlier request with this Idempotency-Key made (a replay).' },
       ],
       errors: ['invalid_request', 'event_not_found', 'unsafe_strategy_disabled', 'sold_out', 'buyer_limit_exceeded', 'idempotency_key_reused', 'contention'],

@@ -7,8 +7,11 @@ import { loadConfig } from '../functions/config';
 import { StampedeApi, type TrustedIssuer } from './constructs/stampede-api';
 import { StampedeFunction } from './constructs/stampede-function';
 import { StampedeIdentity } from './constructs/stampede-identity';
+import { StampedeJob } from './constructs/stampede-job';
 import { type AlarmThresholds, StampedeMonitoring } from './constructs/stampede-monitoring';
+import { StampedeStreamJob } from './constructs/stampede-stream-job';
 import { StampedeTable } from './constructs/stampede-table';
+import { queueDeciderJob, sweeperJob } from './jobs';
 import { type RouteDefinition, routeKey, routes as routeTable } from './routes';
 import { requireSandboxStage, type StageSettings } from './stage';
 
@@ -42,12 +45,19 @@ export interface StampedeStackProps extends StackProps {
 const hotRouteId = 'ReserveTickets';
 
 /**
- * One stage of Stampede: the table, one function per route, the HTTP API with its token
- * issuer, alarms and a dashboard. Outputs the API URL, the table name and how to get a token.
+ * One stage of Stampede: the table, one function per route, the scheduled sweeper, the consumer
+ * of the table's stream that decides `queued` requests, the HTTP API with its token issuer, alarms
+ * and a dashboard. Outputs the API URL, the table name, how to get a token and where the
+ * consumer's failed batches go.
  */
 export class StampedeStack extends Stack {
   readonly table: StampedeTable;
+  /** The route functions, by route id. */
   readonly functions: ReadonlyMap<string, StampedeFunction>;
+  /** Returns expired holds and undoes interrupted ones, on its schedule (lib/jobs.ts). */
+  readonly sweeper: StampedeJob;
+  /** Decides `queued` events' requests in arrival order, fed by the table's stream (lib/jobs.ts). */
+  readonly queueDecider: StampedeStreamJob;
   readonly api: StampedeApi;
   /** The stage's own user pool, unless it trusts another issuer. */
   readonly identity?: StampedeIdentity;
@@ -64,18 +74,15 @@ export class StampedeStack extends Stack {
 
     this.table = new StampedeTable(this, 'Data', { protected: stage.protected });
     const routes = props.routes ?? routeTable;
+    const functionSettings = { table: this.table.table, metricsNamespace, environment: props.functionEnvironment, ...logs };
     this.functions = new Map(
       routes.map((route) => [
         route.id,
-        new StampedeFunction(this, route.id, {
-          route,
-          table: this.table.table,
-          metricsNamespace,
-          environment: props.functionEnvironment,
-          ...logs,
-        }),
+        new StampedeFunction(this, route.id, { ...functionSettings, definition: { ...route, description: `${routeKey(route)}: ${route.description}` } }),
       ]),
     );
+    this.sweeper = new StampedeJob(this, sweeperJob.id, { ...functionSettings, job: sweeperJob });
+    this.queueDecider = new StampedeStreamJob(this, queueDeciderJob.id, { ...functionSettings, job: queueDeciderJob });
     const handlers = new Map<string, IFunction>([...this.functions].map(([id, fn]) => [id, fn.function]));
 
     const tokenIssuer = props.tokenIssuer ?? { kind: 'cognito' };
@@ -107,6 +114,9 @@ export class StampedeStack extends Stack {
       corsOrigins: props.corsOrigins,
       ...logs,
     });
+    // Watched like the route functions: errors and throttles alarm for each.
+    handlers.set(sweeperJob.id, this.sweeper.function);
+    handlers.set(queueDeciderJob.id, this.queueDecider.function);
     const issuerFunction = this.api.loadTestIssuer?.function;
     if (issuerFunction) handlers.set('LoadTestIssuer', issuerFunction);
     this.monitoring = new StampedeMonitoring(this, 'Monitoring', {
@@ -114,6 +124,8 @@ export class StampedeStack extends Stack {
       api: this.api.httpApi,
       table: this.table.table,
       functions: handlers,
+      sweeper: { function: this.sweeper.function, everyMinutes: sweeperJob.everyMinutes },
+      queueDecider: { id: queueDeciderJob.id, function: this.queueDecider.function, failureQueue: this.queueDecider.failures },
       hotRouteId,
       metricsNamespace,
       thresholds: props.alarmThresholds,
@@ -124,6 +136,10 @@ export class StampedeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The DynamoDB table' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Subscribe here for alarms' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard' });
+    new CfnOutput(this, 'DecisionFailureQueueUrl', {
+      value: this.queueDecider.failures.queueUrl,
+      description: 'Batches of queued requests the stream consumer gave up on (see docs/deploy.md)',
+    });
     new CfnOutput(this, 'JwtIssuer', { value: this.api.trust.issuer, description: 'The issuer (iss) of the tokens the API accepts' });
     new CfnOutput(this, 'JwtAudience', { value: Fn.join(',', [...this.api.trust.audience]), description: 'The audiences (aud) it accepts' });
     if (this.identity) {

@@ -24,7 +24,8 @@ export const tableSchema = {
 export function createTableInput(tableName: string) {
   const { partitionKey, sortKey, globalSecondaryIndexes } = tableSchema;
   const attributes = new Map<string, string>();
-  for (const key of [partitionKey, sortKey, ...globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])]) attributes.set(key.name, key.type);
+  for (const key of [partitionKey, sortKey, ...globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])])
+    attributes.set(key.name, key.type);
   return {
     TableName: tableName,
     BillingMode: tableSchema.billingMode,

@@ -64,11 +64,15 @@ export interface LoadReport {
   readonly statuses: Record<string, number>;
   /** Requests that got no answer: `{"ETIMEDOUT": 3}`. */
   readonly errors: Record<string, number>;
+  /** Wins: holds answered 201, or queued requests (202) the buyer later found HELD. */
   readonly holds: number;
   readonly replays: number;
+  /** `queued` events: requests answered 202 (in line, decided later), and buyers who stopped waiting for the decision. */
+  readonly queued: number;
+  readonly undecided: number;
   readonly ticketsWon: number;
   readonly soldOut: number;
-  /** Other 409s by error code, e.g. `buyer_limit_exceeded`. */
+  /** Other 409s by error code, e.g. `buyer_limit_exceeded`, and queued requests rejected for another reason than sold out (`not_decided`). */
   readonly refused: Record<string, number>;
   readonly retried: number;
   readonly gaveUp: number;
@@ -103,6 +107,8 @@ export function parseArtilleryOutput(output: ArtilleryOutput): LoadReport {
     errors: withPrefix(counters, 'errors.'),
     holds: count('stampede.won'),
     replays: count('stampede.replayed'),
+    queued: count('stampede.queued'),
+    undecided: count('stampede.undecided'),
     ticketsWon: count('stampede.tickets_won'),
     soldOut: count('stampede.sold_out'),
     refused: withPrefix(counters, 'stampede.refused.'),

@@ -22,6 +22,8 @@ export interface ArtilleryRun {
   readonly eventId: string;
   /** One bearer token per line, one per buyer (load/tokens.ts). */
   readonly tokensFile: string;
+  /** Where each buyer appends their place in the buyers' line (load/buyer.ts, BuyerLine); unset = nowhere. */
+  readonly linesFile?: string;
   readonly phases: readonly ArrivalPhase[];
   readonly output: string;
   /** Where the processor bundle, the log and the output go. */
@@ -35,6 +37,7 @@ export function runArtillery({
   url,
   eventId,
   tokensFile,
+  linesFile,
   phases,
   output,
   outputDir,
@@ -55,7 +58,7 @@ export function runArtillery({
     '--target',
     url,
     '--variables',
-    JSON.stringify({ eventId, tokensFile }),
+    JSON.stringify({ eventId, tokensFile, ...(linesFile && { linesFile }) }),
     '--overrides',
     JSON.stringify({ config: { phases, processor } }),
     '--output',

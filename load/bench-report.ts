@@ -1,5 +1,5 @@
 import type { RushResult } from './rush';
-import { count, decimal, percentiles } from './summary';
+import { count, decimal, fairnessText, percentiles } from './summary';
 
 /**
  * The performance × correctness matrix `npm run bench` writes into BENCHMARKS.md, between
@@ -40,13 +40,24 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
   lines.push('', '### Correctness (the audit)', '');
   lines.push(
     table(
-      ['strategy', 'sold', 'oversold', 'lost', 'double holds', 'buyers over limit', 'pending', 'audit'],
+      ['strategy', 'sold', 'oversold', 'lost', 'double holds', 'buyers over limit', 'pending', 'audit', "fairness: buyers' line", 'fairness: written requests'],
       results.map((r) => {
         const a = r.audit;
-        if (!a) return [r.options.strategy, count(r.load.ticketsWon), '?', '?', '?', '?', '?', r.auditSkipped ?? 'skipped'];
+        const fairness = [fairnessText(r.fairness?.buyers), fairnessText(r.fairness?.written)];
+        if (!a) return [r.options.strategy, count(r.load.ticketsWon), '?', '?', '?', '?', '?', r.auditSkipped ?? 'skipped', ...fairness];
         const verdict =
           a.violations.length === 0 ? 'OK' : `${a.violations.length} violation(s)${r.options.strategy === 'unsafe' ? ' (expected: the control)' : ''}`;
-        return [r.options.strategy, count(a.sold), count(a.oversold), count(a.lost), count(a.doubleHolds), count(a.buyersOverLimit), count(a.pending), verdict];
+        return [
+          r.options.strategy,
+          count(a.sold),
+          count(a.oversold),
+          count(a.lost),
+          count(a.doubleHolds),
+          count(a.buyersOverLimit),
+          count(a.pending),
+          verdict,
+          ...fairness,
+        ];
       }),
     ),
   );
@@ -61,6 +72,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         'requests/s',
         'wins p50/p95/p99 ms',
         'sold-out p50/p95/p99 ms',
+        'decision p50/p99/max ms (queued)',
         'answers',
         'no answer',
         'buyer retries',
@@ -73,6 +85,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         decimal(r.load.requestsPerSecond),
         percentiles(r.load.winLatency),
         percentiles(r.load.soldOutLatency),
+        r.decisionLatency ? `${count(r.decisionLatency.p50)}/${count(r.decisionLatency.p99)}/${count(r.decisionLatency.max)}` : 'n/a',
         record(r.load.statuses),
         record(r.load.errors),
         `${count(r.load.retried)} (${count(r.load.gaveUp)} gave up)`,
@@ -181,8 +194,11 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
   lines.push(`![Throughput and latency over time per strategy](${meta.chartPath})`, '');
   lines.push(
     '**How to read it.** Sold/oversold/lost/double holds/buyers over limit come from the audit (`npm run audit`) of the event after the rush. ' +
-      'tickets/s and holds/s: tickets sold (audit) and holds made (`201`) per second of the selling window, from the first hold to the second by which 99% of holds were made (server-side, per second). ' +
-      "requests/s: all answers over the whole Artillery run. Latencies are Artillery's time to first byte, for wins (`201`/`200`) and sold-out answers (`409 sold_out`) separately. " +
+      'Fairness: of the buyers (or written requests) a strict first-come-first-served line would have served with the capacity, the share that got tickets; ' +
+      "the buyers' line orders every buyer by their first attempt, the written line orders the reservations the table recorded by createdAt (a strategy that writes only holds makes it 1 by construction); see docs/load-testing.md. " +
+      'tickets/s and holds/s: tickets sold (audit) and holds made (`201`; for `queued`, holds by the second they were decided) per second of the selling window, from the first hold to the second by which 99% of holds were made (server-side, per second). ' +
+      "requests/s: all answers over the whole Artillery run. Latencies are Artillery's time to first byte, for wins (`201`/`200`; a queued request's win from its first attempt to the HELD answer) and sold-out answers (`409 sold_out`) separately; " +
+      "decision (queued): from a request's arrival to its decision, from the table. " +
       'Raw: the same DynamoDB requests per hold, sent directly with the SDK (64 in flight) to the same DynamoDB Local, in the same run, before the rush; ' +
       'then the API in a closed loop: 64 clients asking for one ticket each through HTTP and the handlers, on an event of its own, for as long. API/raw divides the two: what HTTP and the handlers cost, with nothing else running. ' +
       'Under the rush, Artillery takes about a core of the two: the API\'s busiest 5 seconds of holds are also given against raw ("arrival-limited" when within 10% of the arrival rate: the API was not saturated). ' +

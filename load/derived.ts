@@ -4,7 +4,21 @@ import type { LoadReport } from './artillery-report';
 import type { ClosedLoopSummary } from './closed-loop';
 import type { EnvironmentProbe } from './measurements';
 import type { RawResult } from './raw-baseline';
-import { awsPartitionLimits, type Ceiling, peakHoldsPerSecond, projectAwsCeiling, ratio, type SellingWindow, type SoldOutPath, sellingWindow, soldOutPath } from './rush-metrics';
+import {
+  awsPartitionLimits,
+  type Ceiling,
+  outcomes,
+  type PercentileSummary,
+  peakHoldsPerSecond,
+  percentilesOf,
+  projectAwsCeiling,
+  ratio,
+  type SecondOfAnswers,
+  type SellingWindow,
+  type SoldOutPath,
+  sellingWindow,
+  soldOutPath,
+} from './rush-metrics';
 
 /** The processes whose CPU time a local rush reads from /proc. */
 export type Process = 'artillery' | 'api' | 'dynamodb';
@@ -67,7 +81,7 @@ export interface Derived {
   readonly refusalCeiling?: ReadCeiling;
   readonly eventPageCeiling?: ReadCeiling;
   /** Sweep lag (ms from a hold's expiry to its tickets' return) over the rush. */
-  readonly sweepLag?: { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number };
+  readonly sweepLag?: PercentileSummary;
   /** Tickets returned (released or expired) and not on sale at the end: sold again. */
   readonly resold?: number;
 }
@@ -86,17 +100,26 @@ export function derive(
     readonly soldOutProbe?: ClosedLoopSummary;
     readonly environmentProbes?: { readonly refusals?: EnvironmentProbe; readonly eventPage?: EnvironmentProbe };
     readonly sweeps?: SweepStats;
+    /**
+     * Holds per second when they are not API answers: a `queued` event's holds are made by its
+     * consumer (reservation-book.ts, decidedHoldsTimeline), on the capacity meter's seconds.
+     */
+    readonly holdTimeline?: readonly SecondOfAnswers[];
   } = {},
 ): Derived {
-  const { arrivalRate } = loops;
-  const selling = capacity && sellingWindow(capacity.timeline);
-  const peak = capacity && peakHoldsPerSecond(capacity.timeline);
+  const { arrivalRate, holdTimeline } = loops;
+  const holdSeconds = holdTimeline ?? capacity?.timeline;
+  const selling = holdSeconds && sellingWindow(holdSeconds);
+  const peak = holdSeconds && peakHoldsPerSecond(holdSeconds);
   const sold = audit?.sold ?? load.ticketsWon;
-  const soldOutAnswers = capacity?.outcomes['ReserveTickets 409 sold_out'];
+  const soldOutAnswers = capacity?.outcomes[outcomes.soldOut];
   const hottest = capacity?.hottestKeys[0];
-  const holds = capacity?.outcomes['ReserveTickets 201']?.requests ?? load.holds;
+  const timelineHolds = holdTimeline?.reduce((sum, second) => sum + (second.answers[outcomes.hold] ?? 0), 0);
+  const holds = timelineHolds ?? capacity?.outcomes[outcomes.hold]?.requests ?? load.holds;
   const readCeiling = (probe: EnvironmentProbe | undefined): ReadCeiling | undefined =>
-    probe?.readUnitsPerAnswer ? { readUnitsPerAnswer: probe.readUnitsPerAnswer, answersPerSecond: awsPartitionLimits.readUnitsPerSecond / probe.readUnitsPerAnswer } : undefined;
+    probe?.readUnitsPerAnswer
+      ? { readUnitsPerAnswer: probe.readUnitsPerAnswer, answersPerSecond: awsPartitionLimits.readUnitsPerSecond / probe.readUnitsPerAnswer }
+      : undefined;
   const perRequest = Object.fromEntries(Object.entries(cpuSeconds).map(([name, seconds]) => [name, ratio(seconds, load.responses)])) as Partial<
     Record<Process, number>
   >;
@@ -134,7 +157,7 @@ export function derive(
         : undefined,
     refusalCeiling: readCeiling(loops.environmentProbes?.refusals),
     eventPageCeiling: readCeiling(loops.environmentProbes?.eventPage),
-    sweepLag: loops.sweeps && loops.sweeps.lagsMs.length > 0 ? lagPercentiles(loops.sweeps.lagsMs) : undefined,
+    sweepLag: loops.sweeps && percentilesOf(loops.sweeps.lagsMs),
     resold: audit ? Math.max(0, audit.released + audit.expired - audit.remaining) : undefined,
   };
 }
@@ -147,10 +170,4 @@ export function derive(
 function onEqualTerms(raw: RawResult | undefined, loop: ClosedLoopSummary | undefined): boolean {
   if (!raw || !loop) return false;
   return !raw.soldOut && !Object.keys(loop.otherAnswers).some((answer) => answer.includes('sold_out'));
-}
-
-function lagPercentiles(lagsMs: readonly number[]) {
-  const sorted = [...lagsMs].sort((a, b) => a - b);
-  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }

@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import { loadTestAudience, loadTestIssuerPath } from '../functions/handlers/load-test-issuer-config';
 import { localAudience } from '../local/jwt-issuer';
 
 /**
@@ -12,10 +13,6 @@ export interface RushIssuer {
   readonly audience: string;
   readonly privateJwk: JWK;
 }
-
-/** Path of a sandbox stage's load-test issuer under its API URL, and the audience its tokens carry. */
-export const loadTestIssuerPath = '/load-test-issuer';
-export const loadTestAudience = 'stampede-load-test';
 
 export function deployedLoadTestIssuer(apiUrl: string, privateJwk: JWK): RushIssuer {
   return { issuer: `${apiUrl.replace(/\/+$/, '')}${loadTestIssuerPath}`, audience: loadTestAudience, privateJwk };

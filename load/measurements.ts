@@ -98,7 +98,8 @@ export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds:
   await postJson(`${url}/_local/meter/pause`, {});
   try {
     const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, tokens });
-    return summarizeLoop(loop, answerKeys.hold);
+    // A `queued` event's hold is a 201, or a 202 the client followed until it was decided HELD (closed-loop.ts).
+    return summarizeLoop(loop, [answerKeys.hold, answerKeys.queuedHold]);
   } finally {
     await postJson(`${url}/_local/meter/resume`, {});
   }
@@ -124,7 +125,14 @@ export interface SoldOutProbe {
 }
 
 /** The sold-out path at full speed: a closed loop of refusals on the sold-out event. */
-export async function soldOutProbe(url: string, eventId: string, metered: boolean, seconds: number, log: Log, tokens: readonly string[]): Promise<SoldOutProbe> {
+export async function soldOutProbe(
+  url: string,
+  eventId: string,
+  metered: boolean,
+  seconds: number,
+  log: Log,
+  tokens: readonly string[],
+): Promise<SoldOutProbe> {
   if (seconds <= 0) return { skipped: 'turned off' };
   const { available } = (await getJson(`${url}/events/${eventId}`)) as { available: number };
   // Tickets released after the last buyer came are back on sale: the probe would buy them.

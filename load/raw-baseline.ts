@@ -2,10 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
-import { cancellationReasons } from '../functions/data/dynamodb-errors';
+import { cancellationReasons, isConditionalCheckFailed } from '../functions/data/dynamodb-errors';
 import { addToBuyerTally, buyerTallyKey, overwriteBuyerTally, subtractFromBuyerTally } from '../functions/data/items/buyer-tally-item';
 import { fromInventoryItem, inventoryKey, overwriteAvailable, takeFromShard } from '../functions/data/items/inventory-item';
-import { deletePendingHold, markHeld, markTallied, putNewReservation, reservationKey, toReservationItem } from '../functions/data/items/reservation-item';
+import { acquireLock, lockKey, releaseLock } from '../functions/data/items/lock-item';
+import { toQueueEntryItem } from '../functions/data/items/queue-entry-item';
+import {
+  decideHeld,
+  deletePendingHold,
+  markHeld,
+  markTallied,
+  putNewReservation,
+  reservationKey,
+  toReservationItem,
+} from '../functions/data/items/reservation-item';
+import { retryReason } from '../functions/data/retrier';
+import { commitUnderLock } from '../functions/data/strategies/pessimistic';
 import type { HoldRequest, StrategyName } from '../functions/domain/model';
 import { backoffDelay, defaultRetryPolicy } from '../functions/domain/retry';
 
@@ -47,6 +59,26 @@ interface Pattern {
 }
 
 /** Sell one ticket per hold until the event is sold out or the time is up. */
+/**
+ * Retry what the API's retrier retries (a transaction conflict, a throttle), and DynamoDB
+ * Local's "timed out ... waiting for a lock" (an InternalServerError it says AWS would not
+ * give), with the API's backoff, a bounded number of times.
+ */
+async function retryingTransient<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const lockTimeout = (error as Error).name === 'InternalServerError' && /lock/i.test((error as Error).message);
+      if ((!lockTimeout && !retryReason(error)) || attempt >= defaultRetryPolicy.maxAttempts * 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(defaultRetryPolicy, Math.min(attempt, defaultRetryPolicy.maxAttempts))));
+    }
+  }
+}
+
+/** A day: longer than any baseline runs. */
+const rawRepairAfterMs = 24 * 3_600_000;
+
 export async function measureRaw(event: RawEvent, options: RawOptions): Promise<RawResult> {
   const concurrency = options.concurrency ?? 64;
   const config = loadConfig({
@@ -63,7 +95,7 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
     },
     { step: 'initialize', name: 'rawCallCounter' },
   );
-  const pattern = patternFor(event, db, options.tableName);
+  const pattern = patternFor(event, db, options.tableName, config.lockLeaseMs);
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
   let holds = 0;
@@ -82,7 +114,9 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
         expiresAt: now + 600_000,
         // The raw patterns retry on their own terms (no time budget): they measure DynamoDB Local.
         deadline: Number.POSITIVE_INFINITY,
-        repairAt: Number.POSITIVE_INFINITY,
+        // Stored as the sweep index's `sweepAt` of PENDING and QUEUED items, so finite (DynamoDB has no
+        // Infinity), and far enough that the running sweeper never repairs or rejects a raw request.
+        repairAt: now + rawRepairAfterMs,
       });
       if (outcome === 'held') holds++;
       else if (outcome === 'soldOut') soldOut = true;
@@ -97,7 +131,7 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
   return { strategy: event.strategy, holds, seconds, holdsPerSecond: holds / seconds, calls, soldOut };
 }
 
-function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: string): Pattern {
+function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: string, lockLeaseMs: number): Pattern {
   const { eventId } = event;
   const holdTransaction = async (request: HoldRequest, shard: number): Promise<'held' | 'short'> => {
     const take = { shard, quantity: request.quantity };
@@ -123,11 +157,17 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
     await db.send(new PutCommand(putNewReservation(tableName, toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }], 'PENDING'))));
     await db.send(
       new TransactWriteCommand({
-        TransactItems: [{ Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) }, { Update: markTallied(tableName, request.reservationId) }],
+        TransactItems: [
+          { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+          { Update: markTallied(tableName, request.reservationId) },
+        ],
       }),
     );
   };
-  const takeAndHold = (request: HoldRequest, take: Omit<ReturnType<typeof takeFromShard>, "ExpressionAttributeValues"> & { ExpressionAttributeValues: Record<string, number> }) =>
+  const takeAndHold = (
+    request: HoldRequest,
+    take: Omit<ReturnType<typeof takeFromShard>, 'ExpressionAttributeValues'> & { ExpressionAttributeValues: Record<string, number> },
+  ) =>
     db.send(
       new TransactWriteCommand({
         TransactItems: [{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }],
@@ -207,6 +247,129 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
           return 'again';
         },
       };
+    case 'pessimistic': {
+      // The strategy's requests (pessimistic.ts): take the event's lock (a busy lock: look at it, back
+      // off, try again), read the count and the tally, one transaction that writes both and releases it.
+      const owner = randomUUID();
+      const lockWait = { ...defaultRetryPolicy, maxDelayMs: Math.min(defaultRetryPolicy.maxDelayMs, lockLeaseMs / 4) };
+      const acquire = async () => {
+        try {
+          const request = { owner, recordVersion: randomUUID(), leaseDurationMs: lockLeaseMs };
+          const { Attributes } = await db.send(new UpdateCommand(acquireLock(tableName, eventId, request)));
+          return { eventId, owner, fencingToken: Number(Attributes?.fencingToken), leaseDurationMs: lockLeaseMs };
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error;
+          await db.send(new GetCommand({ TableName: tableName, Key: lockKey(eventId), ConsistentRead: true }));
+          return undefined;
+        }
+      };
+      return {
+        async hold(request) {
+          let lease = await acquire();
+          for (let attempt = 1; !lease; attempt++) {
+            await new Promise((resolve) => setTimeout(resolve, backoffDelay(lockWait, attempt)));
+            lease = await acquire();
+          }
+          const [seen, tally] = await Promise.all([
+            readInventory(),
+            db.send(new GetCommand({ TableName: tableName, Key: buyerTallyKey(eventId, request.buyerId), ConsistentRead: true })),
+          ]);
+          if (seen.available < request.quantity) {
+            await db.send(new UpdateCommand(releaseLock(tableName, lease)));
+            return 'soldOut';
+          }
+          const read = { available: seen.available, version: seen.version, tickets: tally.Item?.tickets as number | undefined };
+          await db.send(new TransactWriteCommand({ TransactItems: commitUnderLock(tableName, lease, request, read).items, ClientRequestToken: randomUUID() }));
+          return 'held';
+        },
+      };
+    }
+    case 'queued': {
+      // Each request is queued (reservation, tally and log entry in one transaction), then waits
+      // for its decision. One decider, as the consumer of the stream's one shard decides in order:
+      // it takes up to nine waiting requests at a time (DynamoDB Local's 10 items per
+      // transaction, less the inventory), reads the inventory, then one transaction takes the
+      // chunk's tickets and holds its reservations. Concurrent deciders would only make the
+      // inventory item a hot lock (DynamoDB Local then fails transactions waiting for it).
+      interface Waiting {
+        readonly request: HoldRequest;
+        readonly decided: (outcome: Attempt) => void;
+        readonly failed: (error: unknown) => void;
+      }
+      // The same log entry, under a key the API's consumer does not read (its stream filter takes
+      // `QUEUE#` keys only): this loop decides its own requests, and the API's must not race it.
+      const rawQueueEntry = (request: HoldRequest) => {
+        const entry = toQueueEntryItem(eventId, event.shards, request);
+        return { ...entry, pk: `RAW${entry.pk}` };
+      };
+      let waiting: Waiting[] = [];
+      let deciding = false;
+      const decideChunk = async (chunk: readonly Waiting[], token: string): Promise<Attempt> => {
+        const inventory = fromInventoryItem(
+          (await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0), ConsistentRead: true }))).Item!,
+        );
+        const total = chunk.reduce((sum, { request }) => sum + request.quantity, 0);
+        if (inventory.available < total) return 'soldOut';
+        const now = Date.now();
+        await db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: inventoryKey(eventId, 0),
+                  UpdateExpression: 'SET #available = #available - :total ADD #version :one',
+                  ConditionExpression: '#available >= :total',
+                  ExpressionAttributeNames: { '#available': 'available', '#version': 'version' },
+                  ExpressionAttributeValues: { ':total': total, ':one': 1 },
+                },
+              },
+              ...chunk.map(({ request }) => ({ Update: decideHeld(tableName, request.reservationId, request.quantity, now, now + 600_000) })),
+            ],
+            // The same token on a retry: a transaction that went through before its answer was lost is not applied twice.
+            ClientRequestToken: token,
+          }),
+        );
+        return 'held';
+      };
+      const decideWaiting = async () => {
+        if (deciding) return;
+        deciding = true;
+        while (waiting.length > 0) {
+          const chunk = waiting.slice(0, 9);
+          waiting = waiting.slice(9);
+          const token = randomUUID();
+          try {
+            const outcome = await retryingTransient(() => decideChunk(chunk, token));
+            for (const { decided } of chunk) decided(outcome);
+          } catch (error) {
+            for (const { failed } of chunk) failed(error);
+          }
+        }
+        deciding = false;
+      };
+      return {
+        async hold(request) {
+          const token = randomUUID();
+          await retryingTransient(() =>
+            db.send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  { Put: putNewReservation(tableName, toReservationItem(eventId, request, [], 'QUEUED')) },
+                  { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+                  { Put: { TableName: tableName, Item: rawQueueEntry(request) } },
+                ],
+                ClientRequestToken: token,
+              }),
+            ),
+          );
+          return new Promise<Attempt>((decided, failed) => {
+            waiting.push({ request, decided, failed });
+            void decideWaiting();
+          });
+        },
+      };
+    }
     case 'unsafe':
       return {
         async hold(request) {

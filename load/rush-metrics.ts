@@ -140,6 +140,21 @@ export function writesBetween(
   return Object.entries(after).reduce((sum, [outcome, usage]) => sum + usage.writes - (before[outcome]?.writes ?? 0), 0);
 }
 
+export interface PercentileSummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Nearest-rank p50/p99 and the max of some measurements; undefined when there are none. */
+export function percentilesOf(values: readonly number[]): PercentileSummary | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
 /** `part / whole`, or undefined when there is no whole. */
 export function ratio(part: number | undefined, whole: number | undefined): number | undefined {
   if (part === undefined || whole === undefined || !(whole > 0)) return undefined;

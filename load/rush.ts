@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import type { AuditReport } from '../functions/audit/audit-event';
@@ -7,19 +7,20 @@ import type { CapacitySnapshot } from '../local/capacity-meter';
 import { newPrivateJwk } from '../local/jwt-issuer';
 import { type ArtilleryOutput, type LoadReport, parseArtilleryOutput } from './artillery-report';
 import { runArtillery } from './artillery-runner';
+import { rushDefaults, UsageError } from './cli-options';
 import type { ClosedLoopSummary } from './closed-loop';
 import { type Derived, derive, type Process, type SweepStats } from './derived';
+import { buyersLine, type Fairness, fcfsFairness } from './fairness';
 import { getJson, postJson } from './http-json';
-import { rushDefaults, UsageError } from './cli-options';
 import { deployedLoadTestIssuer, localIssuer } from './load-test-issuer';
 import {
   apiHoldsInClosedLoop,
   auditTable,
-  type EnvironmentProbe,
-  probeOneEnvironment,
   closedLoopTokens,
   createEvent,
+  type EnvironmentProbe,
   otherAnswers,
+  probeOneEnvironment,
   rawBaseline,
   rawConcurrency,
   soldOutProbe,
@@ -29,6 +30,7 @@ import {
 } from './measurements';
 import { type ArrivalPhase, rushPhases } from './phases';
 import type { RawResult } from './raw-baseline';
+import { bookFigures, type DecisionLatency, decidedHoldsTimeline, everHeld, readReservations } from './reservation-book';
 import { startStackChild } from './stack-child';
 import { rushTokens, writeTokenFile } from './tokens';
 
@@ -113,6 +115,14 @@ export interface RushResult {
   readonly environmentProbes?: { readonly refusals?: EnvironmentProbe; readonly eventPage?: EnvironmentProbe };
   /** What the local sweeper did during the rush (GET /_local/sweeper). */
   readonly sweeps?: SweepStats;
+  /**
+   * Against a strict first-come-first-served line (fairness.ts): the line of requests the table
+   * recorded (a reservation item each, by createdAt), and the line of every buyer by their first
+   * attempt (the buyers' own records, buyer.ts). Either is absent when its source is.
+   */
+  readonly fairness?: { readonly written?: Fairness; readonly buyers?: Fairness };
+  /** `queued`: ms from a request's arrival (createdAt) to its decision (decidedAt), from the table. */
+  readonly decisionLatency?: DecisionLatency;
   /** CPU seconds used while the buyers arrived (first phase start to the last buyer done). */
   readonly cpuSeconds: Partial<Record<Process, number>>;
   readonly derived: Derived;
@@ -123,7 +133,9 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
   const { log } = options;
   mkdirSync(options.outputDir, { recursive: true });
   if (options.target && !options.loadTestKey) {
-    throw new UsageError('--target needs --load-test-key <private.jwk.json>: the stage must trust its load-test issuer to let a rush mint buyers (docs/deploy.md).');
+    throw new UsageError(
+      '--target needs --load-test-key <private.jwk.json>: the stage must trust its load-test issuer to let a rush mint buyers (docs/deploy.md).',
+    );
   }
   // Locally the rush chooses the local issuer's key, so it can mint every token itself.
   const issuerKey = options.loadTestKey ? (JSON.parse(readFileSync(options.loadTestKey, 'utf8')) as JWK) : await newPrivateJwk();
@@ -153,7 +165,9 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     writeTokenFile(tokensFile, await tokens.mint('buyer', options.buyers));
     const loopTokens = await tokens.mint('closed-loop', closedLoopTokens);
     const probeTokens = await tokens.mint('sold-out-probe', soldOutProbeConcurrency);
-    log(`Minted ${options.buyers + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer, before anything is measured)`);
+    log(
+      `Minted ${options.buyers + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer, before anything is measured)`,
+    );
     const holdSeconds = options.holdSeconds ?? rushDefaults.holdSeconds;
     const sweepIntervalMs = options.sweepIntervalMs ?? (options.target ? 60_000 : 5_000);
     const event = await createEvent(api, shape, `Rush ${options.strategy}`, options.tickets, undefined, holdSeconds);
@@ -182,10 +196,13 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       `Artillery: ${options.buyers} buyers, peak ${options.arrivalRate}/s (${phases.map((p) => `${p.name} ${p.arrivalCount} in ${p.duration} s`).join(', ')})`,
     );
     const artilleryOutput = join(options.outputDir, 'artillery.json');
+    const linesFile = join(options.outputDir, 'buyers-line.jsonl');
+    rmSync(linesFile, { force: true });
     const { exitCode: artilleryExitCode, cpuSeconds } = await runArtillery({
       url,
       eventId: event.eventId,
       tokensFile,
+      linesFile,
       phases,
       output: artilleryOutput,
       outputDir: options.outputDir,
@@ -207,9 +224,30 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       telemetry = (await getJson(`${url}/_local/telemetry`)) as Record<string, number>;
       sweeps = (await getJson(`${url}/_local/sweeper`)) as SweepStats;
     }
+    // Before the probe, so the line is the buyers' requests only.
+    const table = stack
+      ? { tableName: stack.ready.tableName, endpoint: stack.ready.dynamoDbEndpoint }
+      : options.auditTable
+        ? { tableName: options.auditTable, endpoint: options.auditEndpoint }
+        : undefined;
+    const booked = table ? await readReservations(event.eventId, table) : undefined;
+    const figures = booked && bookFigures(booked, options.tickets);
+    const held = new Set(booked?.filter((r) => everHeld(r.status)).map((r) => r.reservationId));
+    const buyers = existsSync(linesFile)
+      ? fcfsFairness(
+          buyersLine(readLines(linesFile), (id) => held.has(id)),
+          options.tickets,
+        )
+      : undefined;
+    const holdTimeline = options.strategy === 'queued' && booked && capacity ? decidedHoldsTimeline(booked, capacity.since) : undefined;
+    if (figures) {
+      const decided = figures.decisionLatency;
+      log(`The table: ${figures.reservations} reservation(s) of the event${decided ? `, ${decided.count} decided (p50 ${decided.p50} ms after arrival)` : ''}`);
+    }
     // Before the audit, so the audit also proves the probe's refusals changed nothing.
     const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
-    const environmentProbes = stack && probe.result ? await probeEnvironment(url, event.eventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
+    const environmentProbes =
+      stack && probe.result ? await probeEnvironment(url, event.eventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
     const { audit, skipped } = await auditTable(
       event.eventId,
       stack ? { tableName: stack.ready.tableName, endpoint: stack.ready.dynamoDbEndpoint } : { tableName: options.auditTable, endpoint: options.auditEndpoint },
@@ -235,8 +273,17 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       soldOutProbeSkipped: probe.skipped,
       environmentProbes,
       sweeps,
+      fairness: figures || buyers ? { written: figures?.fairness, buyers } : undefined,
+      decisionLatency: figures?.decisionLatency,
       cpuSeconds,
-      derived: derive(load, audit, capacity, raw, cpuSeconds, { arrivalRate: options.arrivalRate, apiClosedLoop, soldOutProbe: probe.result, environmentProbes, sweeps }),
+      derived: derive(load, audit, capacity, raw, cpuSeconds, {
+        arrivalRate: options.arrivalRate,
+        apiClosedLoop,
+        soldOutProbe: probe.result,
+        environmentProbes,
+        sweeps,
+        holdTimeline,
+      }),
     };
     writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, timeline: capacity?.timeline }, null, 2)}\n`);
     return result;
@@ -255,6 +302,19 @@ async function probeEnvironment(url: string, eventId: string, seconds: number, t
       `${eventPage.perSecond.toFixed(0)} event pages/s, ${unitsEach(eventPage)} RCU each`,
   );
   return { refusals, eventPage };
+}
+
+/** The buyers' line file, one JSON object a line; a line cut short (Artillery stopped mid-write) is skipped. */
+function readLines(path: string): Record<string, unknown>[] {
+  const records: Record<string, unknown>[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    try {
+      if (line.length > 0) records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A partial last line: its buyer's first attempt is lost, nothing else.
+    }
+  }
+  return records;
 }
 
 function withoutLog({ log: _log, ...rest }: RushOptions): Omit<RushOptions, 'log'> {

@@ -1,5 +1,6 @@
 import type { Percentiles } from './artillery-report';
 import type { ReadCeiling } from './derived';
+import type { Fairness } from './fairness';
 import type { RushResult } from './rush';
 
 /** The text `npm run rush` prints at the end. Pure. */
@@ -28,6 +29,27 @@ export function formatSummary(result: RushResult): string {
   lines.push(
     `  Refused: ${count(load.soldOut)} sold out${refused}; buyers' holds ${count(load.holds)} (then ${count(load.confirmed)} confirmed, ${count(load.released)} released, ${count(load.walkedAway)} walked away)`,
   );
+  if (load.queued > 0 || options.strategy === 'queued') {
+    lines.push(
+      `  Queued: ${count(load.queued)} requests answered 202 and followed to their decision; ${count(load.undecided)} buyer(s) stopped waiting before it came`,
+    );
+  }
+  if (result.decisionLatency) {
+    const decided = result.decisionLatency;
+    const rejected = Object.entries(decided.rejected)
+      .map(([reason, times]) => `, rejected ${reason} ${count(times)}`)
+      .join('');
+    lines.push(
+      `  Decision latency (arrival to decision, from the table): p50/p99/max ${count(decided.p50)}/${count(decided.p99)}/${count(decided.max)} ms over ${count(decided.count)} decided requests (held ${count(decided.held)}${rejected})`,
+    );
+  }
+  if (result.fairness) {
+    const { buyers, written } = result.fairness;
+    lines.push(
+      `  Fairness (share of those a strict first-come-first-served line would have served that got tickets): buyers' line by first attempt ${fairnessText(buyers)}; ` +
+        `line of written requests by createdAt ${fairnessText(written)}`,
+    );
+  }
   lines.push(`  Answers by status: ${counts(load.statuses)}${Object.keys(load.errors).length > 0 ? `; no answer: ${counts(load.errors)}` : ''}`);
   const selling = derived.selling;
   lines.push(
@@ -63,7 +85,7 @@ export function formatSummary(result: RushResult): string {
       probe ? `${name} ${decimal(probe.readUnitsPerAnswer, 4)} RCU each -> ${decimal(probe.answersPerSecond)}/s per event on AWS` : `${name} n/a`;
     lines.push(
       `  One environment (1 client, as one Lambda answers): ${ceiling('sold-out answers', refusalCeiling)}; ${ceiling('event page', eventPageCeiling)} ` +
-        '(3,000 RCU/s per partition ÷ the busiest key\'s units per answer)',
+        "(3,000 RCU/s per partition ÷ the busiest key's units per answer)",
     );
   }
   if (audit) {
@@ -117,6 +139,14 @@ export function formatSummary(result: RushResult): string {
   const ensure = result.artilleryExitCode === 0 ? 'ensure checks passed' : `Artillery exited ${result.artilleryExitCode} (an ensure check failed)`;
   lines.push(`  Wall time ${duration(result.wallSeconds)} (buyers arriving and served: ${duration(load.durationSeconds)}); ${ensure}`);
   return lines.join('\n');
+}
+
+/** A fairness figure with what it counts: `0.981 (412 of 420)`, or why it says nothing. */
+export function fairnessText(fairness: Fairness | undefined): string {
+  if (!fairness) return 'n/a';
+  if (fairness.onlyWinnersInLine) return `1 by construction (only holds are written: ${count(fairness.line)})`;
+  if (fairness.share === undefined) return `n/a (${count(fairness.line)} in line)`;
+  return `${decimal(fairness.share, 3)} (${count(fairness.idealWon)} of ${count(fairness.ideal)})`;
 }
 
 /** Exit code of `npm run rush`: correctness first, then the run's own checks. */

@@ -22,9 +22,7 @@ export interface AuthorizerSettings {
   readonly jwks: { readonly keys: readonly JWK[] };
 }
 
-export type Authorization =
-  | { readonly authorized: true; readonly claims: Record<string, string> }
-  | { readonly authorized: false; readonly reason: string };
+export type Authorization = { readonly authorized: true; readonly claims: Record<string, string> } | { readonly authorized: false; readonly reason: string };
 
 const rsaAlgorithms = ['RS256', 'RS384', 'RS512'];
 /** Verified tokens are remembered until they expire: a buyer's token serves several requests. */
@@ -47,7 +45,9 @@ export class JwtAuthorizer {
     const known = this.remembered.get(token);
     if (known) {
       const stale = timeProblem(known.payload, this.now());
-      return stale ? (this.remembered.delete(token), refuse(stale)) : { authorized: true, claims: known.claims };
+      if (!stale) return { authorized: true, claims: known.claims };
+      this.remembered.delete(token);
+      return refuse(stale);
     }
     try {
       const header = decodeProtectedHeader(token);

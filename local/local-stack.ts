@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { JWK } from 'jose';
 import type { Log } from '../functions/observability/log';
-import { sweeperJob } from '../lib/jobs';
+import { queueDeciderJob, sweeperJob } from '../lib/jobs';
 import { buildOpenApi } from '../lib/openapi';
 import { routes } from '../lib/routes';
 import { CapacityMeter } from './capacity-meter';
@@ -13,8 +13,9 @@ import { type DevelopmentRouteSources, developmentRoutes } from './development-r
 import { type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb-local';
 import { createLocalApi, listen, loadRouteHandlers } from './http-server';
 import { JwtAuthorizer } from './jwt-authorizer';
-import { TokenIssuer, localAudience } from './jwt-issuer';
+import { localAudience, TokenIssuer } from './jwt-issuer';
 import { ensureLocalTable } from './local-table';
+import { type StreamPoller, type StreamPollerOptions, startStreamPoller } from './stream-poller';
 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. */
@@ -40,6 +41,11 @@ export interface LocalStackOptions {
    * this often; 0 turns it off. @default 0: `npm start` passes STAMPEDE_SWEEP_INTERVAL_MS (5,000)
    */
   readonly sweepIntervalMs?: number;
+  /**
+   * Decide `queued` events' requests: poll the table's stream and call the consumer
+   * (functions/handlers/decide-queued.ts), as the event source mapping does on AWS. @default true
+   */
+  readonly decideQueued?: boolean;
 }
 
 /** Where a running `npm start` says it is. */
@@ -96,6 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await listen(server, port);
     const running = server;
     const sweeper = options.sweepIntervalMs ? await startSweeper(options.sweepIntervalMs, app.log) : undefined;
+    const decider = options.decideQueued === false ? undefined : await startQueueDecider(endpoint, options.tableName, app.log);
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
       mkdirSync(dirname(localStackFile), { recursive: true });
@@ -108,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbPid: dynamo?.pid,
       stop: async () => {
         await sweeper?.stop();
+        await decider?.stop();
         if (options.announce) rmSync(localStackFile, { force: true });
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
@@ -145,6 +153,13 @@ async function startSweeper(intervalMs: number, log: Log): Promise<{ stop(): Pro
       await running;
     },
   };
+}
+
+/** The stream consumer of `queued` events: the handler the event source mapping invokes on AWS, fed by a poller. */
+async function startQueueDecider(endpoint: string, tableName: string, log: Log): Promise<StreamPoller> {
+  const { handler } = (await import(resolve(__dirname, '..', queueDeciderJob.entry))) as { handler: StreamPollerOptions['handler'] };
+  const { filter, batchSize, maxRetries } = queueDeciderJob;
+  return startStreamPoller({ endpoint, tableName, filter, batchSize, maxRetries, handler, log });
 }
 
 /** What EventBridge sends a scheduled function. */

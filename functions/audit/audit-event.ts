@@ -3,7 +3,7 @@ import { type BuyerTally, buyerTallyItemType, fromBuyerTallyItem } from '../data
 import { eventKey, fromEventItem } from '../data/items/event-item';
 import { fromInventoryItem, type InventoryShard, inventoryKey } from '../data/items/inventory-item';
 import { fromReservationItem, reservationItemType } from '../data/items/reservation-item';
-import type { Reservation, TicketEvent } from '../domain/model';
+import { inventoryItemsOf, type Reservation, type TicketEvent } from '../domain/model';
 
 type ViolationKind =
   | 'oversold'
@@ -14,6 +14,7 @@ type ViolationKind =
   | 'tally_mismatch'
   | 'double_hold'
   | 'pending_hold'
+  | 'undecided_request'
   | 'unswept_expired_hold'
   | 'malformed_reservation';
 
@@ -51,6 +52,11 @@ export interface AuditReport {
   readonly pendingNotYetDue: number;
   /** HELD past expiry for longer than two sweep intervals: the sweeper did not return them. */
   readonly unsweptExpired: number;
+  /** `queued`: tickets asked for by requests not decided yet (they count toward their buyer's limit), and requests turned down. */
+  readonly queued: number;
+  readonly rejected: number;
+  /** QUEUED requests past their decision timeout: neither the consumer nor the sweeper decided them. */
+  readonly undecided: number;
   readonly violations: readonly Violation[];
 }
 
@@ -68,7 +74,13 @@ export interface AuditOptions {
   readonly sweepIntervalMs?: number;
 }
 
-export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, eventId: string, now: number, options: AuditOptions = {}): Promise<AuditReport> {
+export async function auditEvent(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  eventId: string,
+  now: number,
+  options: AuditOptions = {},
+): Promise<AuditReport> {
   const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: eventKey(eventId), ConsistentRead: true }));
   if (!Item) throw new Error(`No event with id '${eventId}' in table ${tableName}`);
   const event = fromEventItem(Item);
@@ -133,6 +145,16 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     });
   }
 
+  // A queued request is decided by its consumer, or REJECTED by the sweeper once its decision timeout has passed.
+  const queuedRequests = reservations.filter((r) => r.status === 'QUEUED');
+  const undecided = queuedRequests.filter((r) => now >= (r.repairAt ?? 0));
+  for (const reservation of undecided) {
+    violations.push({
+      kind: 'undecided_request',
+      message: `Reservation ${reservation.reservationId} is still QUEUED past its decision timeout`,
+    });
+  }
+
   // Expired holds come back by themselves: none may outlive two sweeps.
   const sweepInterval = options.sweepIntervalMs;
   const unswept = sweepInterval === undefined ? [] : outstanding.filter((r) => r.status === 'HELD' && now > r.expiresAt + 2 * sweepInterval);
@@ -143,8 +165,14 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     });
   }
 
-  // Reservations are well formed.
+  // Reservations are well formed (a request not decided, or turned down, has taken nothing).
   for (const reservation of reservations) {
+    if (reservation.status === 'QUEUED' || reservation.status === 'REJECTED') {
+      if (reservation.takes.length > 0) {
+        violations.push({ kind: 'malformed_reservation', message: `Reservation ${reservation.reservationId} is ${reservation.status} but took tickets` });
+      }
+      continue;
+    }
     const takes = sum(reservation.takes.map((t) => t.quantity));
     if (takes !== reservation.quantity || reservation.quantity < 1 || reservation.quantity > event.maxPerBuyer) {
       violations.push({
@@ -154,9 +182,10 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     }
   }
 
-  // Buyers: tallies match their live reservations and stay within the limit.
+  // Buyers: tallies match their live reservations (and requests still queued) and stay within the limit.
   const perBuyer = new Map<string, number>();
-  for (const reservation of outstanding) perBuyer.set(reservation.buyerId, (perBuyer.get(reservation.buyerId) ?? 0) + reservation.quantity);
+  for (const reservation of [...outstanding, ...queuedRequests])
+    perBuyer.set(reservation.buyerId, (perBuyer.get(reservation.buyerId) ?? 0) + reservation.quantity);
   const tallyByBuyer = new Map(tallies.map((tally) => [tally.buyerId, tally.tickets]));
   let buyersOverLimit = 0;
   for (const buyerId of new Set([...perBuyer.keys(), ...tallyByBuyer.keys()])) {
@@ -207,13 +236,16 @@ export async function auditEvent(db: DynamoDBDocumentClient, tableName: string, 
     pending: pending.length,
     pendingNotYetDue: reservations.filter((r) => r.status === 'PENDING').length - pending.length,
     unsweptExpired: unswept.length,
+    queued: sum(queuedRequests.map((r) => r.quantity)),
+    rejected: reservations.filter((r) => r.status === 'REJECTED').length,
+    undecided: undecided.length,
     violations,
   };
 }
 
 async function readShards(db: DynamoDBDocumentClient, tableName: string, event: TicketEvent): Promise<InventoryShard[]> {
   const shards = await Promise.all(
-    Array.from({ length: event.shards }, (_, shard) =>
+    Array.from({ length: inventoryItemsOf(event) }, (_, shard) =>
       db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(event.eventId, shard), ConsistentRead: true })),
     ),
   );

@@ -31,7 +31,7 @@ export const sweepIndex = {
  * the sweeper's 128 empty queries a minute cost cents a month. Changing it strands the entries of
  * shards that no longer exist: drain the index first.
  */
-export const sweepShardCount = 128;
+const sweepShardCount = 128;
 
 export function sweepShardOf(reservationId: string): string {
   const hash = createHash('sha256').update(reservationId).digest().readUInt32BE(0);

@@ -1,7 +1,7 @@
 import type { Clock } from './clock';
 import { EventNotFound, InvalidRequest, UnsafeStrategyDisabled } from './errors';
 import { newEventId } from './ids';
-import { defaultHoldSeconds, defaultMaxPerBuyer, defaultShardCount, defaultStrategy, type StrategyName, type TicketEvent } from './model';
+import { defaultHoldSeconds, defaultMaxPerBuyer, defaultQueueLogKeys, defaultShardCount, defaultStrategy, type StrategyName, type TicketEvent } from './model';
 import type { EventRepository } from './ports';
 
 export interface NewEvent {
@@ -49,8 +49,12 @@ export class EventService {
   }
 }
 
-/** Only `sharded` splits inventory; a shard with no tickets would only waste a partition. */
+/**
+ * Only `sharded` splits inventory (a shard with no tickets would only waste a partition), and
+ * only `queued` spreads its request log (over as many keys as it is told; tickets stay one item).
+ */
 function shardCount(strategy: StrategyName, input: NewEvent): number {
+  if (strategy === 'queued') return input.shards ?? defaultQueueLogKeys;
   if (strategy !== 'sharded') {
     if (input.shards !== undefined && input.shards !== 1) {
       throw new InvalidRequest(`The '${strategy}' strategy keeps one inventory item; shards must be 1 or omitted.`, [

@@ -1,10 +1,10 @@
 import type { Clock } from './clock';
-import type { DueReservation, ReservationRepository, SweepRepository } from './ports';
+import type { DueReservation, QueueDecisions, ReservationRepository, SweepRepository } from './ports';
 
 /**
- * Inventory that heals itself: expired holds come back, interrupted holds are undone, with
- * nobody touching them. On AWS a function runs this every minute (EventBridge); `npm start`
- * runs the same code every few seconds. Every transition is conditional (`status = HELD AND
+ * Inventory that heals itself: expired holds come back, interrupted holds are undone, queued
+ * requests never decided are turned down, with nobody touching them. On AWS a function runs this
+ * every minute (EventBridge); `npm start` runs the same code every few seconds. Every transition is conditional (`status = HELD AND
  * expiresAt <= :now`; a PENDING reservation's stage), so two sweeps at once, a sweep that
  * crashes half-way and a confirm or release racing it at the expiry boundary each return
  * tickets exactly once.
@@ -15,6 +15,8 @@ export interface SweepReport {
   readonly expired: number;
   readonly ticketsReturned: number;
   readonly repaired: number;
+  /** `queued` requests still undecided at their decision timeout, REJECTED (not_decided). */
+  readonly rejected: number;
   /** Per expired hold this sweep returned: ms from its expiry to its return. */
   readonly lagsMs: readonly number[];
   /** Of what was due, the longest overdue (ms), whether or not this sweep settled it; 0 when nothing was. */
@@ -30,12 +32,13 @@ export class HoldSweeper {
   constructor(
     private readonly index: SweepRepository,
     private readonly reservations: ReservationRepository,
+    private readonly queue: Pick<QueueDecisions, 'rejectUndecided'>,
     private readonly clock: Clock,
   ) {}
 
   async sweep(): Promise<SweepReport> {
     const startedAt = this.clock.now();
-    const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, oldestDueMs: 0 };
+    const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0, oldestDueMs: 0 };
     const lagsMs: number[] = [];
     for await (const batch of this.index.due(startedAt)) {
       totals.due += batch.length;
@@ -48,6 +51,7 @@ export class HoldSweeper {
             totals.ticketsReturned += outcome.tickets;
             lagsMs.push(outcome.lagMs);
           } else if (outcome.kind === 'repaired') totals.repaired++;
+          else if (outcome.kind === 'rejected') totals.rejected++;
         }
       }
     }
@@ -63,9 +67,12 @@ export class HoldSweeper {
       if (result.kind === 'done') return { kind: 'expired', tickets: reservation.quantity, lagMs: now - reservation.expiresAt };
     } else if (reservation?.status === 'PENDING' && (await this.index.repairPending(reservation, now))) {
       return { kind: 'repaired' };
+    } else if (reservation?.status === 'QUEUED' && (await this.queue.rejectUndecided(reservation, now))) {
+      // Never decided in time (its log entry lost, or poisoned): turned down, its tally back.
+      return { kind: 'rejected' };
     }
     return { kind: 'nothing' };
   }
 }
 
-type Settled = { readonly kind: 'expired'; readonly tickets: number; readonly lagMs: number } | { readonly kind: 'repaired' } | { readonly kind: 'nothing' };
+type Settled = { readonly kind: 'expired'; readonly tickets: number; readonly lagMs: number } | { readonly kind: 'repaired' | 'rejected' | 'nothing' };

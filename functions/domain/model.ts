@@ -1,6 +1,6 @@
 /** Domain types. Nothing here knows about DynamoDB or HTTP. */
 
-export const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'unsafe'] as const;
+export const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic', 'queued', 'unsafe'] as const;
 export type StrategyName = (typeof strategies)[number];
 
 export const defaultStrategy: StrategyName = 'sharded';
@@ -13,19 +13,38 @@ export const defaultShardCount = 16;
 export const defaultHoldSeconds = 600;
 export const defaultMaxPerBuyer = 10;
 
+/**
+ * Inventory items of an event. `shards` splits the capacity for `sharded`; for `queued` it is the
+ * number of keys its request log is spread over, and its tickets are one item (decided a batch at a time).
+ */
+export function inventoryItemsOf(event: Pick<TicketEvent, 'strategy' | 'shards'>): number {
+  return event.strategy === 'queued' ? 1 : event.shards;
+}
+
+/** `queued`: log keys by default, so admissions are not capped by one partition (see docs/design.md). */
+export const defaultQueueLogKeys = 64;
+
 export interface TicketEvent {
   readonly eventId: string;
   readonly name: string;
   readonly capacity: number;
   readonly strategy: StrategyName;
-  /** Number of inventory items (partition keys) the capacity is split across. */
+  /** Inventory items (partition keys) the capacity is split across; for `queued`, its log keys (see inventoryItemsOf). */
   readonly shards: number;
   readonly holdSeconds: number;
   readonly maxPerBuyer: number;
   readonly createdAt: number;
 }
 
-export const reservationStatuses = ['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'] as const;
+/**
+ * QUEUED and REJECTED are the `queued` strategy's: a request waiting in the event's ordered log,
+ * and one its turn found sold out (or that was never decided in time).
+ */
+export const reservationStatuses = ['QUEUED', 'HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED', 'REJECTED'] as const;
+
+/** Why a queued request was turned down. */
+export const rejectionReasons = ['sold_out', 'not_decided'] as const;
+export type RejectionReason = (typeof rejectionReasons)[number];
 
 /**
  * PENDING exists only in storage, while a stepwise (non-transactional) hold is half-way;
@@ -59,8 +78,11 @@ export interface Reservation {
   readonly idempotencyKey?: string;
   /** How far a PENDING reservation got; undefined otherwise. */
   readonly pendingStage?: PendingStage;
-  /** When a PENDING reservation counts as interrupted (HoldRequest.repairAt); undefined otherwise. */
+  /** When a PENDING reservation counts as interrupted, or a QUEUED one is given up (HoldRequest.repairAt); undefined otherwise. */
   readonly repairAt?: number;
+  /** A queued request: when its turn came (ms), and why it was turned down if it was. */
+  readonly decidedAt?: number;
+  readonly rejection?: RejectionReason;
 }
 
 /** The status a client sees: an expired hold is EXPIRED even before its tickets are swept back. */

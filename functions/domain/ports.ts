@@ -51,6 +51,33 @@ export interface SweepRepository {
   repairPending(reservation: Reservation, now: number): Promise<boolean>;
 }
 
+/** A request in a `queued` event's log, as its consumer reads it. */
+export interface QueuedRequest {
+  readonly eventId: string;
+  readonly reservationId: string;
+  readonly buyerId: string;
+  readonly quantity: number;
+  readonly createdAt: number;
+}
+
+/** What deciding a batch of one event's queued requests did. */
+export interface QueueDecisionTally {
+  readonly held: number;
+  readonly ticketsHeld: number;
+  readonly rejected: number;
+  /** Entries already decided (a redelivery, or timed out by the sweeper): left alone. */
+  readonly alreadyDecided: number;
+  /** Inventory writes made: one per chunk of winners. */
+  readonly chunks: number;
+}
+
+export interface QueueDecisions {
+  /** Decide one event's requests, in the order given: the earliest that fit win. */
+  decide(event: TicketEvent, requests: readonly QueuedRequest[], now: number): Promise<QueueDecisionTally>;
+  /** The sweeper's half: a request never decided by `now` is REJECTED (not_decided), its tally given back. True if this call did it. */
+  rejectUndecided(reservation: Reservation, now: number): Promise<boolean>;
+}
+
 export type MetricName =
   | 'ReservationCreated'
   | 'ReservationReplayed'
@@ -63,7 +90,10 @@ export type MetricName =
   | 'Retry'
   | 'ContentionExhausted'
   /** A sold-out answer decided by a read, without writing. */
-  | 'SoldOutWithoutWrite';
+  | 'SoldOutWithoutWrite'
+  /** `queued`: requests its consumer decided as holds, or turned down. */
+  | 'QueueHeld'
+  | 'QueueRejected';
 
 /** Counters by strategy: Powertools Metrics (EMF) on Lambda, in memory locally. */
 export interface Telemetry {

@@ -14,6 +14,7 @@ import {
 import { newReservationId, requestFingerprint, reservationIdForKey } from './ids';
 import { effectiveStatus, type HoldOutcome, type HoldRequest, type Reservation, type StrategyName, type TicketEvent } from './model';
 import type { EventRepository, ReservationRepository, ReservationStrategy, Telemetry, Transition } from './ports';
+import type { Sleep } from './retry';
 
 export interface ReserveCommand {
   readonly eventId: string;
@@ -38,7 +39,20 @@ export interface ReservationSettings {
   readonly holdBudgetMs: number;
   /** See StampedeConfig.repairMarginMs. */
   readonly repairMarginMs: number;
+  /** `queued`: how long to wait for a decision before answering QUEUED (StampedeConfig.queueWaitMs). */
+  readonly queueWaitMs: number;
+  /** `queued`: when an undecided request is given up (StampedeConfig.queueDecisionTimeoutMs). */
+  readonly queueDecisionTimeoutMs: number;
+  readonly sleep: Sleep;
 }
+
+/**
+ * A queued request first looks for its decision this soon, then twice as long after each look:
+ * most decisions come within a few hundred milliseconds, and a request that waits longer must not
+ * read its reservation 20 times a second (a 1 s wait costs 5 reads, not 20; thousands of waiting
+ * requests must not starve the consumer that decides them).
+ */
+const firstQueuePollMs = 50;
 
 /** A state change can lose a race with another one; after this many tries something is wrong. */
 const maxTransitionAttempts = 3;
@@ -74,16 +88,34 @@ export class ReservationService {
       createdAt: now,
       expiresAt: now + event.holdSeconds * 1000,
       deadline: now + this.settings.holdBudgetMs,
-      repairAt: now + this.settings.holdBudgetMs + this.settings.repairMarginMs,
+      repairAt: now + (event.strategy === 'queued' ? this.settings.queueDecisionTimeoutMs : this.settings.holdBudgetMs + this.settings.repairMarginMs),
     };
     const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
     if (outcome.kind === 'existing') {
       if (outcome.reservation.requestFingerprint !== fingerprint) throw new IdempotencyKeyReused();
       this.telemetry.count('ReservationReplayed', event.strategy);
-      return { reservation: this.present(outcome.reservation), replayed: true };
+      return { reservation: this.present(await this.decisionOf(outcome.reservation)), replayed: true };
     }
     this.telemetry.count('ReservationCreated', event.strategy);
-    return { reservation: this.present(outcome.reservation), replayed: false };
+    const reservation = await this.decisionOf(outcome.reservation);
+    // Its turn came within the wait and found too few tickets: the same answer as any sold-out.
+    if (reservation.status === 'REJECTED' && reservation.rejection === 'sold_out') throw new SoldOut(command.quantity);
+    return { reservation: this.present(reservation), replayed: false };
+  }
+
+  /** A queued request waits a little for its turn (most are decided within it), then is answered as it stands. */
+  private async decisionOf(reservation: Reservation): Promise<Reservation> {
+    const giveUpAt = this.clock.now() + this.settings.queueWaitMs;
+    let current = reservation;
+    let pause = firstQueuePollMs;
+    while (current.status === 'QUEUED') {
+      const left = giveUpAt - this.clock.now();
+      if (left <= 0) break;
+      await this.settings.sleep(Math.min(pause, left));
+      pause *= 2;
+      current = (await this.reservations.find(reservation.reservationId)) ?? current;
+    }
+    return current;
   }
 
   /** A buyer's own reservation; anyone else's does not exist for them. */

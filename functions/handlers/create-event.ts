@@ -1,4 +1,4 @@
-import { defaultApp, type App } from '../app';
+import { type App, defaultApp } from '../app';
 import { parseNewEvent } from '../http/bodies';
 import { httpHandler } from '../http/handler';
 import { organizer } from '../http/identity';

@@ -24,6 +24,8 @@ export interface LoadTestPublicJwk {
 
 /** Where the issuer's documents are served, under the API's own URL. */
 export const loadTestIssuerPath = '/load-test-issuer';
+/** The `aud` of every load-test token, and the only audience a load-test stage accepts. */
+export const loadTestAudience = 'stampede-load-test';
 export const discoveryPath = `${loadTestIssuerPath}/.well-known/openid-configuration`;
 const jwksSuffix = '/.well-known/jwks.json';
 export const jwksPath = `${loadTestIssuerPath}${jwksSuffix}`;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { reservationStatuses, strategies } from '../domain/model';
+import { rejectionReasons, reservationStatuses, strategies } from '../domain/model';
 
 /**
  * The JSON the API answers with, as schemas: views.ts is typed by them, the OpenAPI document
@@ -26,8 +26,16 @@ export const reservationView = v.pipe(
     eventId: v.string(),
     buyerId: v.string(),
     quantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    status: v.pipe(v.picklist(reservationStatuses), v.description('A hold past its expiry reads EXPIRED.')),
-    expiresAt: v.pipe(v.string(), v.isoTimestamp(), v.description('When the hold ends unless confirmed (ISO 8601).')),
+    status: v.pipe(
+      v.picklist(reservationStatuses),
+      v.description('A hold past its expiry reads EXPIRED. `queued` events: QUEUED until its turn comes, then HELD or REJECTED.'),
+    ),
+    expiresAt: v.pipe(
+      v.string(),
+      v.isoTimestamp(),
+      v.description('When the hold ends unless confirmed (ISO 8601); for a QUEUED request, when it is given up.'),
+    ),
+    rejection: v.optional(v.pipe(v.picklist(rejectionReasons), v.description('Why a REJECTED request was turned down.'))),
   }),
   v.title('Reservation'),
 );

@@ -56,7 +56,12 @@ export const newEventBody = v.pipe(
       optional(v.picklist(strategies, `must be one of: ${strategies.join(', ')}`)),
       v.description('How holds take tickets (docs/design.md); default `sharded`. `unsafe` is refused unless the process allows it.'),
     ),
-    shards: v.pipe(optional(integer(limits.shards)), v.description('Inventory items, `sharded` only (default min(16, capacity)); at most `capacity`.')),
+    shards: v.pipe(
+      optional(integer(limits.shards)),
+      v.description(
+        '`sharded`: inventory items (default min(16, capacity); at most `capacity`). `queued`: keys its request log is spread over (default 64; 1 for exact arrival order). Others: 1 or omitted.',
+      ),
+    ),
     holdSeconds: v.pipe(optional(integer(limits.holdSeconds)), v.description('How long a hold lasts before it expires; default 600.')),
     maxPerBuyer: v.pipe(optional(integer(limits.maxPerBuyer)), v.description('Tickets one buyer may hold or buy; default 10.')),
   }),

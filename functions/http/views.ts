@@ -28,6 +28,7 @@ export function reservationView(reservation: Reservation): v.InferOutput<typeof 
     buyerId: reservation.buyerId,
     quantity: reservation.quantity,
     status,
-    expiresAt: new Date(reservation.expiresAt).toISOString(),
+    expiresAt: new Date(status === 'QUEUED' ? (reservation.repairAt ?? reservation.expiresAt) : reservation.expiresAt).toISOString(),
+    ...(reservation.rejection && { rejection: reservation.rejection }),
   };
 }

@@ -18,6 +18,7 @@ export class PowertoolsSweepMetrics implements SweepMetrics {
     this.metrics.addMetric('HoldsExpired', MetricUnit.Count, report.expired);
     this.metrics.addMetric('TicketsReturnedByExpiry', MetricUnit.Count, report.ticketsReturned);
     this.metrics.addMetric('HoldsRepaired', MetricUnit.Count, report.repaired);
+    this.metrics.addMetric('QueuedRequestsTimedOut', MetricUnit.Count, report.rejected);
     this.metrics.addMetric('OldestDueAge', MetricUnit.Milliseconds, report.oldestDueMs);
     for (const lag of report.lagsMs) this.metrics.addMetric('SweepLag', MetricUnit.Milliseconds, lag);
     this.metrics.publishStoredMetrics();
@@ -26,7 +27,7 @@ export class PowertoolsSweepMetrics implements SweepMetrics {
 
 /** Sweeps of a long-lived process (the local server), summed: served at `GET /_local/sweeper`. */
 export class InMemorySweepStats implements SweepMetrics {
-  private totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0 };
+  private totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0 };
   private lagsMs: number[] = [];
 
   record(report: SweepReport): void {
@@ -34,6 +35,7 @@ export class InMemorySweepStats implements SweepMetrics {
     this.totals.expired += report.expired;
     this.totals.ticketsReturned += report.ticketsReturned;
     this.totals.repaired += report.repaired;
+    this.totals.rejected += report.rejected;
     this.lagsMs.push(...report.lagsMs);
   }
 
@@ -42,7 +44,7 @@ export class InMemorySweepStats implements SweepMetrics {
   }
 
   reset(): void {
-    this.totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0 };
+    this.totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0 };
     this.lagsMs = [];
   }
 }

@@ -15,9 +15,6 @@ import {
 import { nodeFunctionDefaults, pinnedRuntimeReason, projectRoot } from './function-defaults';
 import type { ApiRoute } from './stampede-api';
 
-/** The `aud` of every load-test token, and the only audience a load-test stage accepts. */
-export const loadTestAudience = 'stampede-load-test';
-
 export interface LoadTestIssuerProps {
   /** The API's base URL without the trailing `/` (a token until deploy); the issuer lives under it. */
   readonly apiEndpoint: string;

@@ -16,9 +16,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { LoadTestPublicJwk } from '../../functions/handlers/load-test-issuer-config';
+import { type LoadTestPublicJwk, loadTestAudience } from '../../functions/handlers/load-test-issuer-config';
 import { type RouteDefinition, routeKey } from '../routes';
-import { LoadTestIssuer, loadTestAudience } from './load-test-issuer';
+import { LoadTestIssuer } from './load-test-issuer';
 
 /**
  * Default stage throttling. The account's API Gateway quota is 10,000 requests/s (burst

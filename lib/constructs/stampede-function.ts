@@ -1,23 +1,32 @@
 import { resolve } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { loadConfig } from '../../functions/config';
-import type { RouteDefinition } from '../routes';
-
-/** The repository root: route entries are relative to it. */
-const projectRoot = resolve(__dirname, '..', '..');
+import type { JobDefinition } from '../jobs';
+import type { TableAction } from '../routes';
+import { nodeFunctionDefaults, pinnedRuntimeReason, projectRoot } from './function-defaults';
 
 /** Variables that must never reach a deployed function (see functions/config.ts). */
 const forbiddenVariables = ['DYNAMODB_ENDPOINT', 'STAMPEDE_ALLOW_UNSAFE'] as const;
 
+/** The one IAM action granted on indexes, and only there. */
+const indexAction: TableAction = 'dynamodb:Query';
+
+/**
+ * What a function runs and what it may do to the table: a route of lib/routes.ts or a job of
+ * lib/jobs.ts (both fit as they are).
+ */
+interface FunctionDefinition extends Pick<JobDefinition, 'id' | 'entry' | 'description' | 'tableActions'> {
+  /** Indexes of the table it queries: `dynamodb:Query` is granted on these, and nowhere else. @default - none */
+  readonly indexes?: readonly string[];
+}
+
 export interface StampedeFunctionProps {
-  /** The route this function serves: its handler module and the table actions it may use. */
-  readonly route: RouteDefinition;
+  readonly definition: FunctionDefinition;
   readonly table: ITable;
   /** CloudWatch namespace for the function's metrics (Powertools EMF). */
   readonly metricsNamespace: string;
@@ -43,9 +52,10 @@ export interface StampedeFunctionProps {
 }
 
 /**
- * "A Stampede function": one route's handler on Node.js 22, ARM64, bundled by the local
- * esbuild (never Docker), minified with source maps, with its own log group and its own role
- * that may write to that log group and do to the table exactly `route.tableActions`.
+ * "A Stampede function": one handler module built with the shared defaults (function-defaults.ts),
+ * with its own log group and its own role that may write to that log group and do to the table
+ * exactly `definition.tableActions`: Query on the indexes it lists, every other action on the
+ * table itself. Route functions and job functions alike.
  */
 export class StampedeFunction extends Construct {
   readonly function: NodejsFunction;
@@ -53,7 +63,7 @@ export class StampedeFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: StampedeFunctionProps) {
     super(scope, id);
-    const { route, table } = props;
+    const { definition, table } = props;
     const timeout = props.timeout ?? Duration.seconds(15);
     const environment = functionEnvironment(table.tableName, props.metricsNamespace, props.environment, timeout);
 
@@ -65,60 +75,55 @@ export class StampedeFunction extends Construct {
     // every log group in the account.
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Stampede ${route.id}: its log group and ${route.tableActions.join(', ')} on the table`,
+      description: `Stampede ${definition.id}: its log group, ${describeGrants(definition)}`,
     });
     this.logGroup.grantWrite(role);
-    table.grant(role, ...route.tableActions);
+    grantTableActions(role, table, definition);
 
-    requireLocalEsbuild();
     this.function = new NodejsFunction(this, 'Function', {
-      description: `${route.method} ${route.path}: ${route.description}`,
-      entry: resolve(projectRoot, route.entry),
+      ...nodeFunctionDefaults(),
+      description: definition.description,
+      entry: resolve(projectRoot, definition.entry),
       handler: 'handler',
-      projectRoot,
-      depsLockFilePath: resolve(projectRoot, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout,
       role,
       logGroup: this.logGroup,
       environment,
-      bundling: {
-        // Local esbuild from node_modules; Docker is only a fallback when it is missing.
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // The maps point at the files in this repository; no need to ship the sources too.
-        sourcesContent: false,
-        // Ship the SDK version the code was tested with (package-lock.json), not the runtime's.
-        bundleAwsSDK: true,
-        externalModules: [],
-        // Prefer the packages' ES modules: esbuild tree-shakes them (the SDK bundle shrinks by a third).
-        mainFields: ['module', 'main'],
-      },
     });
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Node.js 22 is the runtime this project targets and tests for; it is a supported Lambda LTS runtime. ' +
-        'Moving to a newer one is a deliberate change with a test run, not something a lint rule should make implicitly.',
-    });
+    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: pinnedRuntimeReason });
   }
 }
 
 /**
- * NodejsFunction falls back to bundling in Docker when it finds no esbuild; Stampede never
- * wants that (no Docker in CI, slower, and a different esbuild than the lock file's).
+ * Exactly the listed actions, each on exactly what it needs. Not `table.grant()`: on a table
+ * with indexes it also grants every action on `<table>/index/*`, to every function.
  */
-function requireLocalEsbuild(): void {
-  try {
-    require.resolve('esbuild', { paths: [projectRoot] });
-  } catch {
-    throw new Error("esbuild is not installed: run 'npm ci'. Stampede bundles its functions with the local esbuild, never with Docker.");
+function grantTableActions(role: IRole, table: ITable, definition: FunctionDefinition): void {
+  const { onTable, indexes } = splitGrants(definition);
+  if (onTable.length > 0) role.addToPrincipalPolicy(new PolicyStatement({ actions: onTable, resources: [table.tableArn] }));
+  if (indexes.length > 0) {
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: [indexAction], resources: indexes.map((index) => `${table.tableArn}/index/${index}`) }));
   }
+}
+
+/** The actions granted on the table, and the indexes Query is granted on. */
+function splitGrants(definition: FunctionDefinition): { onTable: TableAction[]; indexes: readonly string[] } {
+  const indexes = definition.indexes ?? [];
+  const queries = definition.tableActions.includes(indexAction);
+  if (queries !== indexes.length > 0) {
+    throw new Error(
+      `${definition.id}: ${indexAction} is granted on the indexes a function lists and nowhere else: ` +
+        `list both the action and its indexes, or neither (it has ${queries ? 'the action but no index' : 'indexes but not the action'}).`,
+    );
+  }
+  return { onTable: definition.tableActions.filter((action) => action !== indexAction), indexes };
+}
+
+function describeGrants(definition: FunctionDefinition): string {
+  const { onTable, indexes } = splitGrants(definition);
+  const onIndexes = indexes.length > 0 ? ` and ${indexAction} on the index ${indexes.join(', ')}` : '';
+  return `${onTable.join(', ')} on the table${onIndexes}`;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type StrategyName, strategies } from '../../functions/domain/model';
 import type { MetricName } from '../../functions/domain/ports';
@@ -46,6 +47,22 @@ export interface AlarmThresholds {
    * @default 100
    */
   readonly transactionConflicts?: number;
+  /**
+   * Minutes the oldest due reservation (an expired hold, or an interrupted one due for repair)
+   * may wait for the sweeper, two periods in a row. It is 0 or about one period when the sweeper
+   * keeps up; more means it fails or falls behind.
+   * @default 5
+   */
+  readonly sweepOverdueMinutes?: number;
+  /**
+   * Seconds the `queued` consumer's oldest record (its IteratorAge) may have waited, two minutes
+   * in a row. Requests are answered 202 after about a second at the door and wait for their
+   * decision; at STAMPEDE_QUEUE_DECISION_TIMEOUT_MS (5 minutes) the sweeper rejects them
+   * (not_decided). A consumer that keeps up is at a second or two; a minute means it fails, is
+   * throttled or falls behind, with minutes left to act before requests time out.
+   * @default 60
+   */
+  readonly queueIteratorAgeSeconds?: number;
 }
 
 export const defaultAlarmThresholds: Required<AlarmThresholds> = {
@@ -54,14 +71,20 @@ export const defaultAlarmThresholds: Required<AlarmThresholds> = {
   lambdaThrottles: 1,
   tableThrottleEvents: 1,
   transactionConflicts: 100,
+  sweepOverdueMinutes: 5,
+  queueIteratorAgeSeconds: 60,
 };
 
 export interface StampedeMonitoringProps {
   readonly stageName: string;
   readonly api: HttpApi;
   readonly table: ITable;
-  /** The route functions by route id; alarms and graphs are made for each. */
+  /** Every function by id (routes, jobs, the load-test issuer); errors and throttles alarm for each. */
   readonly functions: ReadonlyMap<string, IFunction>;
+  /** The scheduled sweeper: an alarm on what it leaves overdue, and a row of the dashboard. */
+  readonly sweeper: SweeperMonitoring;
+  /** The `queued` strategy's stream consumer: alarms on how far behind it is and on batches it gave up, and a row of the dashboard. */
+  readonly queueDecider: QueueDeciderMonitoring;
   /** The route whose function takes the rush; its latency and concurrency are graphed. */
   readonly hotRouteId: string;
   /** The namespace the functions write their Powertools metrics to. */
@@ -71,6 +94,25 @@ export interface StampedeMonitoringProps {
   readonly alarmEmail?: string;
 }
 
+/** The scheduled sweeper (lib/jobs.ts sweeperJob) as monitoring sees it. */
+interface SweeperMonitoring {
+  readonly function: IFunction;
+  /** How often it runs: each run publishes OldestDueAge once, so this is the alarm's period. */
+  readonly everyMinutes: number;
+}
+
+/** The `queued` strategy's stream consumer (lib/jobs.ts queueDeciderJob) as monitoring sees it. */
+interface QueueDeciderMonitoring {
+  /** Its id among `functions`: its alarms are named after it. */
+  readonly id: string;
+  readonly function: IFunction;
+  /** Where its event source mapping records the batches it gave up on. */
+  readonly failureQueue: IQueue;
+}
+
+/** What the sweeper publishes (functions/observability/sweep-metrics.ts), with the `service` dimension only. */
+type SweepMetricName = 'HoldsExpired' | 'TicketsReturnedByExpiry' | 'HoldsRepaired' | 'SweepLag' | 'OldestDueAge';
+
 const minute = Duration.minutes(1);
 
 /** Strategies a deployed stage can run: `unsafe` is refused unless STAMPEDE_ALLOW_UNSAFE, never set on AWS. */
@@ -79,7 +121,8 @@ const deployedStrategies = strategies.filter((strategy) => strategy !== 'unsafe'
 /**
  * Alarms to an SNS topic and a dashboard of the rush: requests and errors at the door, holds
  * and sold-outs by strategy, Lambda latency and concurrency, DynamoDB capacity, throttles and
- * transaction conflicts.
+ * transaction conflicts, what the sweeper returns to sale and leaves overdue, and how far the
+ * `queued` consumer is behind.
  */
 export class StampedeMonitoring extends Construct {
   readonly topic: Topic;
@@ -151,6 +194,63 @@ export class StampedeMonitoring extends Construct {
       description: `At least ${thresholds.transactionConflicts} transaction conflicts a minute, 3 minutes in a row: consider more shards.`,
     });
 
+    // The sweeper publishes OldestDueAge on every run, 0 when nothing is due (sweep-metrics.ts).
+    const { sweeper } = props;
+    const sweepPeriod = Duration.minutes(sweeper.everyMinutes);
+    const sweepMetric = (metricName: SweepMetricName, statistic: string, label: string, period = minute) =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        // The sweeper's metrics carry Powertools' `service` dimension and nothing else.
+        dimensionsMap: { service: 'stampede' },
+        period,
+        statistic,
+        label,
+      });
+    const oldestDue = sweepMetric('OldestDueAge', 'Maximum', 'oldest due (ms)', sweepPeriod);
+    const overdueMs = Duration.minutes(thresholds.sweepOverdueMinutes).toMilliseconds();
+    this.alarm('SweepOverdue', {
+      metric: oldestDue,
+      threshold: overdueMs,
+      // Two periods: EventBridge runs the sweeper somewhere within each minute, so one period
+      // may see no run while the next sees two; a sweeper that stopped misses both.
+      evaluationPeriods: 2,
+      description:
+        `A due reservation (an expired hold, or an interrupted one to undo) has waited ${thresholds.sweepOverdueMinutes} minutes or more for the sweeper, ` +
+        `2 periods in a row. No data counts too: the sweeper publishes OldestDueAge on every run (0 when nothing is due), ` +
+        'so no data means it is not running (schedule disabled, function failing or throttled: see its other alarms).',
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+
+    // The queued consumer: how old the records it is handed are (Lambda's IteratorAge, published
+    // with each invocation) and what its event source mapping gave up on.
+    const { queueDecider } = props;
+    const iteratorAge = queueDecider.function.metric('IteratorAge', { period: minute, statistic: 'Maximum', label: 'iterator age max (ms)' });
+    const iteratorAgeMs = Duration.seconds(thresholds.queueIteratorAgeSeconds).toMilliseconds();
+    this.alarm(`${queueDecider.id}IteratorAge`, {
+      metric: iteratorAge,
+      threshold: iteratorAgeMs,
+      evaluationPeriods: 2,
+      description:
+        `The queued consumer was handed records ${thresholds.queueIteratorAgeSeconds} s old or more, 2 minutes in a row: queued requests wait that long ` +
+        'for their decision (answered 202), and at STAMPEDE_QUEUE_DECISION_TIMEOUT_MS (5 min) the sweeper rejects them (not_decided). ' +
+        'It fails and retries (its Errors alarm), is throttled (Throttles) or falls behind (duration on the dashboard).',
+    });
+    const failedBatches = queueDecider.failureQueue.metricApproximateNumberOfMessagesVisible({
+      period: minute,
+      statistic: 'Maximum',
+      label: 'failed batches waiting',
+    });
+    this.alarm(`${queueDecider.id}FailedBatches`, {
+      metric: failedBatches,
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        'The queued consumer gave up on a batch of stream records (retries or record age exhausted): its failure queue holds the shard and sequence ' +
+        'numbers. Its undecided requests took no ticket; they stay QUEUED until the sweeper rejects them (not_decided) and gives their buyers their limit back: nothing is lost. ' +
+        'See docs/deploy.md (When the failure queue alarms).',
+    });
+
     const hot = props.functions.get(props.hotRouteId);
     if (!hot) throw new Error(`No function for the hot route '${props.hotRouteId}'.`);
     const byStrategy = (metricName: MetricName) => deployedStrategies.map((strategy) => this.strategyMetric(props.metricsNamespace, metricName, strategy));
@@ -201,9 +301,78 @@ export class StampedeMonitoring extends Construct {
       graph('DynamoDB throttles and transaction conflicts', [throttleEvents], [conflicts]),
       new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8, height: 6 }),
     );
+
+    const quarter = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 6, height: 6 });
+    this.dashboard.addWidgets(
+      new TextWidget({ markdown: '## Sweeper\nExpired holds returned to sale and interrupted holds undone, by the scheduled function.', width: 24, height: 1 }),
+    );
+    this.dashboard.addWidgets(
+      quarter('Returned by the sweeper (per minute)', [
+        sweepMetric('TicketsReturnedByExpiry', 'Sum', 'tickets returned'),
+        sweepMetric('HoldsExpired', 'Sum', 'holds expired'),
+        sweepMetric('HoldsRepaired', 'Sum', 'holds repaired'),
+      ]),
+      quarter('Sweep lag: expiry to return (ms)', [
+        sweepMetric('SweepLag', 'p50', 'p50'),
+        sweepMetric('SweepLag', 'p99', 'p99'),
+        sweepMetric('SweepLag', 'Maximum', 'max'),
+      ]),
+      new GraphWidget({
+        title: 'Oldest due reservation (ms)',
+        left: [oldestDue],
+        leftAnnotations: [{ value: overdueMs, label: 'alarm' }],
+        width: 6,
+        height: 6,
+      }),
+      quarter(
+        'Sweeper duration (ms) and errors',
+        [
+          sweeper.function.metricDuration({ period: minute, statistic: 'p99', label: 'duration p99' }),
+          sweeper.function.metricDuration({ period: minute, statistic: 'Maximum', label: 'duration max' }),
+        ],
+        [sweeper.function.metricErrors({ period: minute, statistic: 'Sum', label: 'errors' })],
+      ),
+    );
+
+    const decider = queueDecider.function;
+    this.dashboard.addWidgets(
+      new TextWidget({ markdown: "## Queued decisions\n`queued` requests decided in arrival order by the table stream's consumer.", width: 24, height: 1 }),
+    );
+    this.dashboard.addWidgets(
+      quarter('Queued requests decided (per minute)', [
+        this.strategyMetric(props.metricsNamespace, 'QueueHeld', 'queued'),
+        this.strategyMetric(props.metricsNamespace, 'QueueRejected', 'queued'),
+      ]),
+      new GraphWidget({
+        title: 'Decider iterator age (ms)',
+        left: [iteratorAge],
+        leftAnnotations: [{ value: iteratorAgeMs, label: 'alarm' }],
+        width: 6,
+        height: 6,
+      }),
+      quarter(
+        'Decider invocations and errors',
+        [decider.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' })],
+        [
+          decider.metricErrors({ period: minute, statistic: 'Sum', label: 'errors' }),
+          decider.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
+        ],
+      ),
+      quarter(
+        'Decider duration (ms) and failed batches',
+        [
+          decider.metricDuration({ period: minute, statistic: 'p99', label: 'duration p99' }),
+          decider.metricDuration({ period: minute, statistic: 'Maximum', label: 'duration max' }),
+        ],
+        [failedBatches],
+      ),
+    );
   }
 
-  private alarm(id: string, options: { metric: IMetric; threshold: number; evaluationPeriods: number; description: string }): void {
+  private alarm(
+    id: string,
+    options: { metric: IMetric; threshold: number; evaluationPeriods: number; description: string; treatMissingData?: TreatMissingData },
+  ): void {
     const alarm = new Alarm(this, id, {
       alarmName: `stampede-${this.stageName}-${id}`,
       alarmDescription: options.description,
@@ -212,8 +381,8 @@ export class StampedeMonitoring extends Construct {
       evaluationPeriods: options.evaluationPeriods,
       datapointsToAlarm: options.evaluationPeriods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No traffic is no problem: an idle stage stays quiet.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      // By default, no traffic is no problem: an idle stage stays quiet.
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));
     this.alarms.push(alarm);

@@ -160,7 +160,7 @@ describe('an existing OIDC issuer (-c jwtIssuer, -c jwtAudience)', () => {
   it('tells every function its groups claim with -c jwtGroupsClaim, and leaves the default otherwise', () => {
     const synthesized = synthStampede({ jwtIssuer: 'https://login.example.com/', jwtAudience: 'stampede-api', jwtGroupsClaim: 'groups' });
     const functions = Object.values(resourcesOf(synthesized, 'AWS::Lambda::Function'));
-    expect(functions).toHaveLength(routes.length);
+    expect(functions).toHaveLength(routes.length + 2); // and the sweeper and the queued decider, configured like them
     for (const fn of functions) expect(fn.Properties.Environment.Variables.STAMPEDE_GROUPS_CLAIM).toBe('groups');
     for (const fn of Object.values(resourcesOf(cognito, 'AWS::Lambda::Function')))
       expect(fn.Properties.Environment.Variables).not.toHaveProperty('STAMPEDE_GROUPS_CLAIM');

@@ -1,12 +1,14 @@
-import { Duration, type Stack, Validations } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Duration, type Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultThrottle } from '../../lib/constructs/stampede-api';
 import { functionEnvironment } from '../../lib/constructs/stampede-function';
 import { defaultAlarmThresholds } from '../../lib/constructs/stampede-monitoring';
-import { readActions, routeKey, routes } from '../../lib/routes';
+import { queueDeciderJob, sweeperJob } from '../../lib/jobs';
+import { readActions, routeKey, routes, type TableAction } from '../../lib/routes';
+import { StampedeStack } from '../../lib/stampede-stack';
 import { tableSchema } from '../../lib/table-schema';
 import { type Synthesized, synthStampede } from './synth';
 
@@ -21,18 +23,25 @@ const resourcesOf = ({ template }: Synthesized, type: string) => template.findRe
 const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnFunction);
 
 describe('the table', () => {
-  it('is built from the shared schema: pk/sk strings, on-demand, TTL on `ttl`, point-in-time recovery', () => {
-    const { partitionKey, sortKey } = tableSchema;
+  it('is built from the shared schema: pk/sk strings, the sweep index, on-demand, TTL on `ttl`, point-in-time recovery, the stream', () => {
+    const { partitionKey, sortKey, globalSecondaryIndexes } = tableSchema;
+    const indexKeys = globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey]);
     sandbox.template.resourceCountIs('AWS::DynamoDB::Table', 1);
     sandbox.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: partitionKey.name, KeyType: 'HASH' },
         { AttributeName: sortKey.name, KeyType: 'RANGE' },
       ],
-      AttributeDefinitions: [
-        { AttributeName: partitionKey.name, AttributeType: partitionKey.type },
-        { AttributeName: sortKey.name, AttributeType: sortKey.type },
-      ],
+      AttributeDefinitions: [partitionKey, sortKey, ...indexKeys].map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
+      GlobalSecondaryIndexes: globalSecondaryIndexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: index.projection },
+      })),
+      StreamSpecification: { StreamViewType: tableSchema.streamViewType },
       BillingMode: tableSchema.billingMode,
       TimeToLiveSpecification: { AttributeName: tableSchema.timeToLiveAttribute, Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -129,9 +138,9 @@ describe('the HTTP API', () => {
 });
 
 describe('the functions', () => {
-  it('are one per route: Node.js 22 on arm64, bounded memory and timeout, each with its own log group with retention', () => {
+  it('are one per route, the sweeper and the queued decider: Node.js 22 on arm64, bounded memory and timeout, each with its own log group with retention', () => {
     const functions = resourcesOf(sandbox, 'AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(routes.length);
+    expect(Object.keys(functions)).toHaveLength(routes.length + 2);
     const logGroups = resourcesOf(sandbox, 'AWS::Logs::LogGroup');
     for (const route of routes) {
       const fn = functions[logicalId(sandbox.stack, sandbox.stack.functions.get(route.id)!.function)]!.Properties;
@@ -140,6 +149,106 @@ describe('the functions', () => {
       const logGroup = logGroups[fn.LoggingConfig.LogGroup.Ref]!;
       expect(logGroup.Properties.RetentionInDays).toBe(30);
     }
+  });
+
+  it('include the sweeper, built like the route functions, with a timeout that fits a large backlog and its one-minute schedule', () => {
+    const functions = resourcesOf(sandbox, 'AWS::Lambda::Function');
+    const sweeper = functions[logicalId(sandbox.stack, sandbox.stack.sweeper.function)]!.Properties;
+    const route = functions[logicalId(sandbox.stack, sandbox.stack.functions.get('GetEvent')!.function)]!.Properties;
+    for (const property of ['Runtime', 'Architectures', 'Handler', 'MemorySize', 'Environment'] as const)
+      expect(sweeper[property], property).toEqual(route[property]);
+    expect(sweeper).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 1024, Timeout: 60 });
+    expect(sweeper.Description).toBe(`rate(1 minute): ${sweeperJob.description}`);
+    expect(sweeper.Environment.Variables).toMatchObject({ STAMPEDE_METRICS: '1', POWERTOOLS_METRICS_NAMESPACE: 'Stampede/test' });
+    expect(sweeper.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(sandbox.stack, sandbox.stack.sweeper.logGroup) });
+    expect(sweeper.ReservedConcurrentExecutions).toBeUndefined(); // every transition is conditional: two runs at once are safe
+  });
+
+  it('run the sweeper every minute from an EventBridge rule, with no retries: the next minute retries', () => {
+    const rules = Object.values(resourcesOf(sandbox, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const sweeperArn = { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.sweeper.function), 'Arn'] };
+    expect(rules[0]!.Properties).toMatchObject({
+      ScheduleExpression: sweeperJob.schedule,
+      State: 'ENABLED',
+      Targets: [{ Arn: sweeperArn, RetryPolicy: { MaximumRetryAttempts: 0 } }],
+    });
+    expect(sweeperJob.schedule).toBe('rate(1 minute)');
+    sandbox.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: sweeperArn,
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.sweeper.rule), 'Arn'] },
+    });
+    // Lambda's own retries of an asynchronous invocation (2 by default, and up to 6 hours for a throttled one) are off too.
+    sandbox.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(sandbox.stack, sandbox.stack.sweeper.function) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  it('include the queued decider, built like the route functions, with a timeout far above what one batch takes', () => {
+    const functions = resourcesOf(sandbox, 'AWS::Lambda::Function');
+    const decider = functions[logicalId(sandbox.stack, sandbox.stack.queueDecider.function)]!.Properties;
+    const route = functions[logicalId(sandbox.stack, sandbox.stack.functions.get('GetEvent')!.function)]!.Properties;
+    for (const property of ['Runtime', 'Architectures', 'Handler', 'MemorySize', 'Environment'] as const)
+      expect(decider[property], property).toEqual(route[property]);
+    // A batch of 500 is about a second of work; a chunk that keeps conflicting gives up within about 50 s and reports itself.
+    expect(decider).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 1024, Timeout: 120 });
+    expect(decider.Description).toBe(`Table stream: ${queueDeciderJob.description}`);
+    expect(decider.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(sandbox.stack, sandbox.stack.queueDecider.logGroup) });
+    expect(decider.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("feed the queued decider the table's stream: from the oldest record, the job's filter, batch size and retries, bisecting, partial failures, a bounded record age", () => {
+    const mappings = Object.values(resourcesOf(sandbox, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]!.Properties;
+    expect(mapping).toEqual({
+      FunctionName: { Ref: logicalId(sandbox.stack, sandbox.stack.queueDecider.function) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.table.table), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: queueDeciderJob.batchSize,
+      MaximumBatchingWindowInSeconds: 0,
+      FilterCriteria: { Filters: [{ Pattern: expect.any(String) }] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: queueDeciderJob.maxRetries,
+      // The decision timeout (STAMPEDE_QUEUE_DECISION_TIMEOUT_MS): an older request is the sweeper's to reject.
+      MaximumRecordAgeInSeconds: 300,
+      ParallelizationFactor: 4,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.queueDecider.failures), 'Arn'] } } },
+      Tags: expect.any(Array),
+    });
+    // Exactly the pattern the local poller filters with (local/stream-poller.ts), not a copy of it.
+    expect(JSON.parse(mapping.FilterCriteria.Filters[0].Pattern)).toEqual(queueDeciderJob.filter);
+    expect(mapping.FilterCriteria.Filters[0].Pattern).toBe('{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"QUEUE#"}]}},"NewImage":{"type":{"S":["QueueEntry"]}}}}');
+  });
+
+  it('record the batches the queued decider gives up on in a queue encrypted by SQS, reachable over TLS only, kept 14 days', () => {
+    const queues = resourcesOf(sandbox, 'AWS::SQS::Queue');
+    expect(Object.keys(queues)).toEqual([logicalId(sandbox.stack, sandbox.stack.queueDecider.failures)]);
+    expect(Object.values(queues)[0]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    sandbox.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(sandbox.stack, sandbox.stack.queueDecider.failures) }],
+      PolicyDocument: {
+        Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+      },
+    });
+  });
+
+  it("bound the queued decider's record age by the decision timeout, and refuse one Lambda cannot take", () => {
+    const withTimeout = (milliseconds: string) => () =>
+      new StampedeStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Queued', {
+        stage: { name: 'queued', protected: false },
+        functionEnvironment: { STAMPEDE_QUEUE_DECISION_TIMEOUT_MS: milliseconds },
+      });
+    const mapping = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
+    expect(mapping(withTimeout('120000')())).toMatchObject({ MaximumRecordAgeInSeconds: 120 });
+    expect(withTimeout('30000')).toThrow(
+      /DecideQueued: STAMPEDE_QUEUE_DECISION_TIMEOUT_MS \(30000 ms\) is the stream mapping's maximum record age.*at least 60 s/,
+    );
   });
 
   it('are configured from the shared configuration: the table, metrics on, source maps, nothing local', () => {
@@ -170,25 +279,72 @@ describe('the functions', () => {
 });
 
 describe('least privilege', () => {
-  it("gives each function exactly its route's table actions, on the table and nothing else", () => {
-    const policies = Object.values(resourcesOf(sandbox, 'AWS::IAM::Policy'));
-    const tableArn = { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.table.table), 'Arn'] };
+  type Statement = { Action: string | string[]; Resource: unknown };
+  const tableArn = () => ({ 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.table.table), 'Arn'] });
+  const statementsOf = (fn: { function: { role?: { node: { defaultChild?: unknown } } } }) => {
+    const roleId = sandbox.stack.getLogicalId(fn.function.role!.node.defaultChild as CfnFunction);
+    return Object.values(resourcesOf(sandbox, 'AWS::IAM::Policy'))
+      .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  };
+  const logsOnly = [['logs:CreateLogStream', 'logs:PutLogEvents']];
+
+  it("gives each route function exactly its route's table actions, on the table and nothing else: no index", () => {
     for (const route of routes) {
-      const fn = sandbox.stack.functions.get(route.id)!;
-      const roleId = sandbox.stack.getLogicalId(fn.function.role!.node.defaultChild as CfnFunction);
-      const statements = policies
-        .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
-        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const statements = statementsOf(sandbox.stack.functions.get(route.id)!);
+      expect(JSON.stringify(statements), route.id).not.toContain('/index/');
       const dynamo = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('dynamodb:')));
       expect(dynamo, route.id).toHaveLength(1);
-      expect(dynamo[0]!.Resource, route.id).toEqual(tableArn);
+      expect(dynamo[0]!.Resource, route.id).toEqual(tableArn());
       expect([dynamo[0]!.Action].flat().sort(), route.id).toEqual([...route.tableActions].sort());
       const others = statements.filter((statement) => statement !== dynamo[0]);
       expect(
         others.map((statement) => [statement.Action].flat()),
         route.id,
-      ).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+      ).toEqual(logsOnly);
     }
+  });
+
+  it("gives the sweeper exactly its job's actions: Query on the sweep index only, the others on the table, nothing else", () => {
+    const statements = statementsOf(sandbox.stack.sweeper);
+    const onTable = sweeperJob.tableActions.filter((action) => action !== 'dynamodb:Query');
+    expect(sweeperJob.indexes).toEqual(['sweep']);
+    expect(statements.filter((statement) => JSON.stringify(statement).includes('dynamodb:'))).toEqual([
+      { Effect: 'Allow', Action: [...onTable].sort(), Resource: tableArn() },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(), '/index/sweep']] } },
+    ]);
+    expect(statements.filter((statement) => !JSON.stringify(statement).includes('dynamodb:')).map((statement) => [statement.Action].flat())).toEqual(logsOnly);
+  });
+
+  it("gives the queued decider exactly its job's actions on the table, stream reads on the table's stream only, and sending to its failure queue", () => {
+    const statements = statementsOf(sandbox.stack.queueDecider);
+    const streamArn = { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.table.table), 'StreamArn'] };
+    const queueArn = { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.queueDecider.failures), 'Arn'] };
+    expect(queueDeciderJob.indexes).toEqual([]);
+    expect(statements.filter((statement) => !JSON.stringify(statement).includes('logs:'))).toEqual([
+      { Effect: 'Allow', Action: [...queueDeciderJob.tableActions].sort(), Resource: tableArn() },
+      // As AWS documents it for a function reading a stream, and not grantStreamRead's ListStreams on '*'.
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+        Resource: streamArn,
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn },
+    ]);
+    expect(statements.filter((statement) => JSON.stringify(statement).includes('logs:')).map((statement) => [statement.Action].flat())).toEqual(logsOnly);
+    expect(JSON.stringify(statements)).not.toContain('"*"');
+  });
+
+  it('refuses at synth a function that lists Query but no index to run it on', () => {
+    const withGetEventActions = (tableActions: TableAction[]) => () =>
+      new StampedeStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Grants', {
+        stage: { name: 'grants', protected: false },
+        routes: routes.map((route) => (route.id === 'GetEvent' ? { ...route, tableActions } : route)),
+      });
+    expect(withGetEventActions(['dynamodb:GetItem', 'dynamodb:Query'])).toThrow(
+      /GetEvent: dynamodb:Query is granted on the indexes a function lists and nowhere else/,
+    );
+    expect(withGetEventActions(['dynamodb:GetItem'])).not.toThrow();
   });
 
   it('uses no managed policies (AWSLambdaBasicExecutionRole could write to every log group)', () => {
@@ -230,16 +386,22 @@ describe('the alarms', () => {
     expect(inputs.requests).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count' }, Period: 60, Stat: 'Sum' });
   });
 
-  it('page on any Lambda error or throttle, per function', () => {
-    for (const route of routes) {
+  it('page on any Lambda error or throttle, per function, the sweeper and the queued decider included', () => {
+    const functions = [
+      ...[...sandbox.stack.functions].map(([id, fn]) => [id, fn.function] as const),
+      [sweeperJob.id, sandbox.stack.sweeper.function] as const,
+      [queueDeciderJob.id, sandbox.stack.queueDecider.function] as const,
+    ];
+    expect(functions).toHaveLength(routes.length + 2);
+    for (const [id, fn] of functions) {
       for (const [suffix, metricName] of [
         ['Errors', 'Errors'],
         ['Throttles', 'Throttles'],
       ] as const) {
-        expect(alarmNamed(sandbox, `${route.id}${suffix}`)).toMatchObject({
+        expect(alarmNamed(sandbox, `${id}${suffix}`)).toMatchObject({
           Namespace: 'AWS/Lambda',
           MetricName: metricName,
-          Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(sandbox.stack, sandbox.stack.functions.get(route.id)!.function) } }],
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(sandbox.stack, fn) } }],
           Statistic: 'Sum',
           Period: 60,
           Threshold: 1,
@@ -279,9 +441,90 @@ describe('the alarms', () => {
     });
   });
 
+  it('page when a due hold has waited 5 minutes for the sweeper, and when the sweeper reports nothing: it is not running', () => {
+    const alarm = alarmNamed(sandbox, 'SweepOverdue');
+    expect(alarm).toMatchObject({
+      Threshold: 300_000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'breaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(defaultAlarmThresholds.sweepOverdueMinutes * 60_000).toBe(alarm.Threshold);
+    expect(alarm.AlarmDescription).toMatch(/no data means it is not running/);
+    // What the sweeper's Powertools metrics are: namespace Stampede/<stage>, the `service` dimension only.
+    expect(alarm.Metrics).toEqual([
+      {
+        Id: expect.any(String),
+        Label: expect.any(String),
+        MetricStat: {
+          Metric: { Namespace: 'Stampede/test', MetricName: 'OldestDueAge', Dimensions: [{ Name: 'service', Value: 'stampede' }] },
+          Period: 60,
+          Stat: 'Maximum',
+        },
+        ReturnData: true,
+      },
+    ]);
+  });
+
+  it('page when the queued decider is handed records a minute old, 2 minutes in a row: requests wait, and time out at 5 minutes', () => {
+    const alarm = alarmNamed(sandbox, 'DecideQueuedIteratorAge');
+    expect(alarm).toMatchObject({
+      Threshold: 60_000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(defaultAlarmThresholds.queueIteratorAgeSeconds * 1000).toBe(alarm.Threshold);
+    expect(alarm.AlarmDescription).toMatch(/STAMPEDE_QUEUE_DECISION_TIMEOUT_MS \(5 min\) the sweeper rejects them \(not_decided\)/);
+    expect(alarm.Metrics).toEqual([
+      {
+        Id: expect.any(String),
+        Label: expect.any(String),
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/Lambda',
+            MetricName: 'IteratorAge',
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(sandbox.stack, sandbox.stack.queueDecider.function) } }],
+          },
+          Period: 60,
+          Stat: 'Maximum',
+        },
+        ReturnData: true,
+      },
+    ]);
+  });
+
+  it('page as soon as the queued decider gives a batch up: its failure queue holds a message', () => {
+    const alarm = alarmNamed(sandbox, 'DecideQueuedFailedBatches');
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(/nothing is lost/);
+    expect(alarm.Metrics[0].MetricStat).toEqual({
+      Metric: {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.queueDecider.failures), 'QueueName'] } }],
+      },
+      Period: 60,
+      Stat: 'Maximum',
+    });
+  });
+
   it('are all listed above, and all go to one topic that accepts only TLS', () => {
     const alarms = Object.values(resourcesOf(sandbox, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(1 + 2 * routes.length + 2);
+    // The API's 5xx rate; errors and throttles of each route function, the sweeper and the queued decider; table throttles,
+    // conflicts; the sweep overdue; the decider's iterator age and failed batches.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + 2) + 2 + 1 + 2);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicRef()]);
     sandbox.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -300,8 +543,10 @@ describe('the alarms', () => {
 });
 
 describe('the dashboard and outputs', () => {
+  const dashboardBody = () => JSON.stringify(Object.values(resourcesOf(sandbox, 'AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+
   it('graph the rush: API, holds and sold-outs by strategy, Lambda, DynamoDB capacity, throttles, conflicts', () => {
-    const body = JSON.stringify(Object.values(resourcesOf(sandbox, 'AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    const body = dashboardBody();
     for (const expected of [
       '5xx',
       'ReservationCreated',
@@ -317,9 +562,67 @@ describe('the dashboard and outputs', () => {
     }
   });
 
-  it('output the API URL and the table name', () => {
+  /** The dashboard's widgets, its JSON parsed (each CloudFormation token shown as its JSON, with single quotes). */
+  const dashboardWidgets = () => {
+    const [, parts] = Object.values(resourcesOf(sandbox, 'AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody['Fn::Join'] as [string, unknown[]];
+    const text = parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part).replaceAll('"', "'"))).join('');
+    return (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets;
+  };
+
+  it('graph the sweeper: returned and repaired per minute, sweep lag p50/p99/max, the oldest due reservation, its duration and errors', () => {
+    const rows = dashboardWidgets().flatMap((widget) => (widget.properties.metrics ?? []).map((row) => ({ title: widget.properties.title, row })));
+    const statOf = (row: unknown[]) => (row.at(-1) as { stat: string }).stat;
+    const sweeperRows = rows.filter(({ row }) => row[0] === 'Stampede/test' && !row.includes('strategy'));
+    expect(sweeperRows.map(({ row }) => `${row[1]} ${statOf(row)}`)).toEqual([
+      'TicketsReturnedByExpiry Sum',
+      'HoldsExpired Sum',
+      'HoldsRepaired Sum',
+      'SweepLag p50',
+      'SweepLag p99',
+      'SweepLag Maximum',
+      'OldestDueAge Maximum',
+    ]);
+    // As Powertools writes them: the `service` dimension and no other.
+    for (const { row } of sweeperRows) expect(row.slice(2, -1)).toEqual(['service', 'stampede']);
+    const sweeperRef = `{'Ref':'${logicalId(sandbox.stack, sandbox.stack.sweeper.function)}'}`;
+    expect(rows.filter(({ title }) => title === 'Sweeper duration (ms) and errors').map(({ row }) => [row[0], row[1], row[3], statOf(row)].join(' '))).toEqual([
+      `AWS/Lambda Duration ${sweeperRef} p99`,
+      `AWS/Lambda Duration ${sweeperRef} Maximum`,
+      `AWS/Lambda Errors ${sweeperRef} Sum`,
+    ]);
+  });
+
+  it('graph the queued decider: requests held and rejected per minute, its iterator age against the alarm, invocations, errors, duration, failed batches', () => {
+    const widgets = dashboardWidgets();
+    const rows = widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((row) => ({ title: widget.properties.title, row })));
+    const statOf = (row: unknown[]) => (row.at(-1) as { stat: string }).stat;
+    // As the consumer publishes them (functions/domain/queue-consumer.ts): dimensions `service` and `strategy`.
+    expect(rows.filter(({ title }) => title === 'Queued requests decided (per minute)').map(({ row }) => row.slice(0, -1))).toEqual([
+      ['Stampede/test', 'QueueHeld', 'service', 'stampede', 'strategy', 'queued'],
+      ['Stampede/test', 'QueueRejected', 'service', 'stampede', 'strategy', 'queued'],
+    ]);
+    const deciderRef = `{'Ref':'${logicalId(sandbox.stack, sandbox.stack.queueDecider.function)}'}`;
+    const queueName = `{'Fn::GetAtt':['${logicalId(sandbox.stack, sandbox.stack.queueDecider.failures)}','QueueName']}`;
+    const described = (title: string) => rows.filter((row) => row.title === title).map(({ row }) => [row[0], row[1], row[3], statOf(row)].join(' '));
+    expect(described('Decider iterator age (ms)')).toEqual([`AWS/Lambda IteratorAge ${deciderRef} Maximum`]);
+    expect(described('Decider invocations and errors')).toEqual([
+      `AWS/Lambda Invocations ${deciderRef} Sum`,
+      `AWS/Lambda Errors ${deciderRef} Sum`,
+      `AWS/Lambda Throttles ${deciderRef} Sum`,
+    ]);
+    expect(described('Decider duration (ms) and failed batches')).toEqual([
+      `AWS/Lambda Duration ${deciderRef} p99`,
+      `AWS/Lambda Duration ${deciderRef} Maximum`,
+      `AWS/SQS ApproximateNumberOfMessagesVisible ${queueName} Maximum`,
+    ]);
+    const iteratorAge = widgets.find((widget) => widget.properties.title === 'Decider iterator age (ms)')!;
+    expect((iteratorAge.properties as { annotations?: unknown }).annotations).toEqual({ horizontal: [{ value: 60_000, label: 'alarm', yAxis: 'left' }] });
+  });
+
+  it("output the API URL, the table name and the queued decider's failure queue", () => {
     sandbox.template.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '.execute-api.'])] } });
     sandbox.template.hasOutput('TableName', { Value: { Ref: logicalId(sandbox.stack, sandbox.stack.table.table) } });
+    sandbox.template.hasOutput('DecisionFailureQueueUrl', { Value: { Ref: logicalId(sandbox.stack, sandbox.stack.queueDecider.failures) } });
   });
 });
 
@@ -342,7 +645,16 @@ describe('cdk-nag', () => {
         }
       }
     }
-    expect([...acknowledged.keys()].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-COG2', 'AwsSolutions-COG8', 'AwsSolutions-L1', 'AwsSolutions-SNS2']);
+    expect([...acknowledged.keys()].sort()).toEqual([
+      'AwsSolutions-APIG4',
+      'AwsSolutions-COG2',
+      'AwsSolutions-COG8',
+      'AwsSolutions-L1',
+      'AwsSolutions-SNS2',
+      'AwsSolutions-SQS3',
+    ]);
+    // The failure queue is itself a dead-letter queue: only it is acknowledged as having none.
+    expect(acknowledged.get('AwsSolutions-SQS3')).toEqual([expect.stringMatching(/^This queue is itself the failure destination of the stream mapping/)]);
     // Buyers are no longer anonymous: only the public event page is acknowledged as unauthenticated.
     expect(acknowledged.get('AwsSolutions-APIG4')).toEqual([expect.stringMatching(/^GET \/events\/\{eventId\} is public/)]);
   });

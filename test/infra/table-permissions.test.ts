@@ -1,16 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { App } from '../../functions/app';
-import { loadConfig } from '../../functions/config';
+import { loadConfig, type StampedeConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { ManualClock } from '../../functions/domain/clock';
+import { createHandler as createDecideHandler } from '../../functions/handlers/decide-queued';
+import { createHandler as createSweepHandler } from '../../functions/handlers/sweep-holds';
+import { queueDeciderJob, sweeperJob } from '../../lib/jobs';
 import { routes, type TableAction } from '../../lib/routes';
 import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
 import type { RouteHandler } from '../../local/http-server';
+import { ensureLocalTable } from '../../local/local-table';
 import { Router } from '../../local/router';
-import { type Caller, claimsOf, organizer } from '../support/api';
+import { matches } from '../../local/stream-poller';
+import { type Caller, claimsOf, inProcessApi, organizer, stampede } from '../support/api';
+import { afterCalls, beforeCalls, sdkError } from '../support/faults';
+import { dynamoDbStreamEvent, dynamoDbStreamRecord, scheduledEvent } from '../support/lambda-events';
+import { readTableStream } from '../support/table-stream';
 import { noSleep, testApp } from '../support/test-app';
 
 /**
@@ -44,16 +53,20 @@ function iamActions(command: { constructor: { name: string }; input: Record<stri
   throw new Error(`${name} is not mapped to IAM actions: add it here before a handler uses it.`);
 }
 
-// Each route gets its own app (as each route is its own Lambda function on AWS), whose
-// DynamoDB client records the IAM actions of every call it sends.
-const used = new Map<string, Set<string>>(routes.map((route) => [route.id, new Set()]));
+// Each route and job gets its own app (as each is its own Lambda function on AWS), whose
+// DynamoDB client records the IAM actions of every call it sends, and the indexes it queries
+// (Query is granted on those only: see StampedeFunction).
+const functions = [...routes, sweeperJob, queueDeciderJob];
+const used = new Map<string, Set<string>>(functions.map(({ id }) => [id, new Set()]));
+const queried = new Map<string, Set<string>>(functions.map(({ id }) => [id, new Set()]));
 const clock = new ManualClock(Date.now());
 
-function recordingClient(routeId: string): DynamoDBDocumentClient {
-  const db = createDocumentClient(loadConfig());
+function recordingClient(functionId: string, config: StampedeConfig = loadConfig()): DynamoDBDocumentClient {
+  const db = createDocumentClient(config);
   const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
   (db as { send: unknown }).send = (command: Parameters<typeof iamActions>[0]) => {
-    for (const action of iamActions(command)) used.get(routeId)!.add(action);
+    for (const action of iamActions(command)) used.get(functionId)!.add(action);
+    if (/^(Query|Scan)Command$/.test(command.constructor.name)) queried.get(functionId)!.add(command.input.IndexName ?? 'the table itself');
     return send(command);
   };
   return db;
@@ -122,10 +135,106 @@ beforeAll(async () => {
   clock.advance(24 * 3_600_000);
   // The hold ran out: confirming it answers 410 and returns its tickets, in a transaction.
   expect((await call('POST', `/reservations/${toExpire.body.reservationId}/confirm`, undefined, {}, asItsBuyer(toExpire))).status).toBe(410);
+
+  await sweepAnExpiredAndAnInterruptedHold();
+  await decideQueuedRequests();
 });
 
-describe("each route's table actions", () => {
+/**
+ * The sweeper through both of its paths: an expired hold comes back (a Query per index shard,
+ * the batched read, the expiry transaction) and a stepwise hold interrupted right after its claim
+ * is undone (a Delete). On a table of its own, so it sweeps exactly what is made here.
+ */
+async function sweepAnExpiredAndAnInterruptedHold(): Promise<void> {
+  const config: StampedeConfig = { ...loadConfig(), tableName: `stampede-permissions-sweep-${randomUUID()}` };
+  await ensureLocalTable(inject('dynamoDbEndpoint'), config.tableName);
+  const sweepClock = new ManualClock(Date.now());
+  const appOnItsTable = (db?: DynamoDBDocumentClient) => testApp({ config, db, clock: sweepClock, sleep: noSleep });
+  const api = stampede(inProcessApi(appOnItsTable()));
+  const { body: event } = await api.createEvent({ name: 'Sweeper permissions', capacity: 4, strategy: 'conditional', holdSeconds: 30 });
+  expect((await api.reserve(event.eventId, { buyer: 'kim', quantity: 1 })).status).toBe(201);
+  // The process dies once the claim (PutItem, PENDING) is written: no later call, not even the undo, reaches DynamoDB.
+  const dying = createDocumentClient(config);
+  let claimed = false;
+  beforeCalls(
+    dying,
+    () => true,
+    () => {
+      if (claimed) throw sdkError('ProcessKilled');
+    },
+  );
+  afterCalls(
+    dying,
+    (call) => call.operation === 'PutItem',
+    () => {
+      claimed = true;
+    },
+  );
+  expect((await stampede(inProcessApi(appOnItsTable(dying))).reserve(event.eventId, { buyer: 'lou', quantity: 1 })).status).toBe(500);
+
+  // Past the hold's expiry and the interrupted hold's repair time.
+  sweepClock.advance(24 * 3_600_000);
+  const sweep = createSweepHandler(testApp({ config, db: recordingClient(sweeperJob.id, config), clock: sweepClock }));
+  expect(await sweep(scheduledEvent('arn:aws:events:us-east-1:123456789012:rule/stampede-sweeper'))).toMatchObject({ due: 2, expired: 1, repaired: 1 });
+}
+
+/**
+ * The queued consumer through its paths, with the records its stream mapping hands it: requests
+ * decided in order as holds (the event and inventory reads, the batched read of what is still
+ * queued, a chunk's transaction) and as sold out (each rejection's transaction), then one record
+ * delivered again (found decided by the batched read, left alone). On a table of its own, so its
+ * stream holds exactly what is made here.
+ */
+async function decideQueuedRequests(): Promise<void> {
+  const endpoint = inject('dynamoDbEndpoint');
+  const config: StampedeConfig = { ...loadConfig(), tableName: `stampede-permissions-queued-${randomUUID()}`, queueWaitMs: 0 };
+  await ensureLocalTable(endpoint, config.tableName);
+  const api = stampede(inProcessApi(testApp({ config })));
+  const { body: event } = await api.createEvent({ name: 'Decider permissions', capacity: 3, strategy: 'queued', shards: 1, maxPerBuyer: 2 });
+  const requests: { reservationId: string; buyerId: string }[] = [];
+  for (const [buyer, quantity] of [
+    ['mia', 2],
+    ['ned', 2],
+    ['oli', 1],
+  ] as const) {
+    const queued = await api.reserve(event.eventId, { buyer, quantity });
+    expect(queued.status).toBe(202);
+    requests.push(queued.body);
+  }
+
+  const streamArn = `arn:aws:dynamodb:us-east-1:123456789012:table/${config.tableName}/stream/2026-01-01T00:00:00.000`;
+  const records = (await readTableStream(endpoint, config.tableName))
+    .map((record) => dynamoDbStreamRecord(record, streamArn))
+    .filter((record) => matches(record, queueDeciderJob.filter));
+  expect(records).toHaveLength(3);
+  const decider = testApp({ config, db: recordingClient(queueDeciderJob.id, config) });
+  const decide = createDecideHandler(decider);
+  expect(await decide(dynamoDbStreamEvent(records))).toEqual({ batchItemFailures: [] });
+  const decided = async () => Promise.all(requests.map(async (request) => (await api.getReservation(request)).body.status));
+  expect(await decided()).toEqual(['HELD', 'REJECTED', 'HELD']);
+  expect(decider.telemetry.snapshot()).toEqual({ 'queued.QueueHeld': 2, 'queued.QueueRejected': 1 });
+  // Redelivered (a retried batch, a restarted mapping): decided already, so nothing is decided again.
+  expect(await decide(dynamoDbStreamEvent(records.slice(1, 2)))).toEqual({ batchItemFailures: [] });
+  expect(await decided()).toEqual(['HELD', 'REJECTED', 'HELD']);
+  expect(decider.telemetry.snapshot()).toEqual({ 'queued.QueueHeld': 2, 'queued.QueueRejected': 1 });
+}
+
+describe("each function's table actions", () => {
   it.each(routes.map((route) => [route.id, route]))('%s: the route table lists exactly the actions its code paths send', (_id, route) => {
     expect([...used.get(route.id)!].sort()).toEqual([...route.tableActions].sort());
   });
+
+  it.each([
+    [sweeperJob.id, sweeperJob],
+    [queueDeciderJob.id, queueDeciderJob],
+  ])('%s: its job lists exactly the actions its code paths send', (_id, job) => {
+    expect([...used.get(job.id)!].sort()).toEqual([...job.tableActions].sort());
+  });
+
+  it.each(functions.map((fn) => [fn.id, 'indexes' in fn ? fn.indexes : []] as const))(
+    '%s: queries exactly the indexes it lists, never the table itself',
+    (id, indexes) => {
+      expect([...queried.get(id)!].sort()).toEqual([...indexes].sort());
+    },
+  );
 });

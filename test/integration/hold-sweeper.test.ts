@@ -7,7 +7,7 @@ import { ensureLocalTable } from '../../local/local-table';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { afterCalls, barrier, beforeCalls, type CallInfo, sdkError } from '../support/faults';
-import { noSleep, type TestAppOptions, testApp as appOnTestTable } from '../support/test-app';
+import { testApp as appOnTestTable, noSleep, type TestAppOptions } from '../support/test-app';
 
 // A sweeper settles everything due in its table: every test gets a table of its own, so what it
 // sweeps is exactly what it made.
@@ -19,7 +19,7 @@ beforeEach(async () => {
 const testApp = (options: TestAppOptions = {}) => appOnTestTable({ ...options, config: { ...config, ...options.config } });
 const client = () => createDocumentClient(config);
 
-const strategies = ['sharded', 'transactional', 'conditional', 'optimistic'] as const;
+const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic'] as const;
 const holdSeconds = 60;
 const isExpiry = (call: CallInfo) => call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"EXPIRED"');
 
@@ -68,7 +68,11 @@ describe('the sweeper', () => {
   it('finds what is due through its index, a Query per shard, never a Scan', async () => {
     const db = client();
     const calls: CallInfo[] = [];
-    beforeCalls(db, () => true, (call) => void calls.push(call));
+    beforeCalls(
+      db,
+      () => true,
+      (call) => void calls.push(call),
+    );
     const clock = new ManualClock(Date.UTC(2026, 11, 2));
     const { hold } = await sale('sharded', clock);
     await hold('ann', 1);
@@ -117,10 +121,14 @@ describe('the sweeper', () => {
     const db = client();
     let expiries = 0;
     // The process dies after its second expiry: every later call fails.
-    beforeCalls(db, () => true, (call) => {
-      if (expiries >= 2) throw sdkError('ProcessKilled');
-      if (isExpiry(call)) expiries++;
-    });
+    beforeCalls(
+      db,
+      () => true,
+      (call) => {
+        if (expiries >= 2) throw sdkError('ProcessKilled');
+        if (isExpiry(call)) expiries++;
+      },
+    );
 
     await expect(testApp({ db, clock }).sweeper.sweep()).rejects.toThrow();
     expect(await available()).toBe(8 + 6);
@@ -183,12 +191,20 @@ describe.each(['conditional', 'optimistic'] as const)('%s: a hold interrupted be
     const db = client();
     let writes = 0;
     // The process dies right after its `stepsDone`-th write: no later call (no undo) reaches DynamoDB.
-    beforeCalls(db, () => true, () => {
-      if (writes >= stepsDone) throw sdkError('ProcessKilled');
-    });
-    afterCalls(db, (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation), () => {
-      writes++;
-    });
+    beforeCalls(
+      db,
+      () => true,
+      () => {
+        if (writes >= stepsDone) throw sdkError('ProcessKilled');
+      },
+    );
+    afterCalls(
+      db,
+      (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation),
+      () => {
+        writes++;
+      },
+    );
     const dying = stampede(inProcessApi(testApp({ db, clock })));
     const api = stampede(inProcessApi(app));
     const key = `interrupted-${strategy}-${stepsDone}`;

@@ -161,7 +161,10 @@ describe('identity at the door', () => {
   it('mints tokens at POST /_local/tokens that the authorizer accepts, groups included', async () => {
     const minted = await raw.request('POST', '/_local/tokens', { body: { sub: 'oscar', groups: ['organizers'] } });
     expect(minted.status).toBe(201);
-    const created = await raw.request('POST', '/events', { body: { name: 'By Oscar', capacity: 2 }, headers: { authorization: `Bearer ${minted.body.token}` } });
+    const created = await raw.request('POST', '/events', {
+      body: { name: 'By Oscar', capacity: 2 },
+      headers: { authorization: `Bearer ${minted.body.token}` },
+    });
     expect(created.status).toBe(201);
     const bad = await raw.request('POST', '/_local/tokens', { body: { groups: 'organizers' } });
     expect([bad.status, bad.body.error, bad.body.details.fields.map((f: { field: string }) => f.field)]).toEqual([400, 'invalid_request', ['sub', 'groups']]);

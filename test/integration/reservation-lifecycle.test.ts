@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../functions/domain/clock';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
-import { testApp } from '../support/test-app';
+import { appFor } from '../support/queued';
 
-const strategies = ['sharded', 'transactional', 'conditional', 'optimistic'] as const;
+const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic', 'queued'] as const;
 const holdSeconds = 60;
 
 async function setUp(strategy: (typeof strategies)[number]) {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
-  const app = testApp({ clock });
+  const app = await appFor(strategy, { clock });
   const api = stampede(inProcessApi(app));
   const { body: event } = await api.createEvent({ name: `lifecycle ${strategy}`, capacity: 10, strategy, holdSeconds, maxPerBuyer: 4 });
   const hold = async (buyerId = 'alice', quantity = 2) => {

@@ -10,12 +10,15 @@ import { testApp } from '../support/test-app';
 const writeOperations = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 
 // Tickets small enough that the winners never conflict with each other on DynamoDB Local
-// (optimistic's version check would make winners retry), and the DynamoDB writes one hold makes.
+// (optimistic's version check would make winners retry, pessimistic's winners wait for the lock),
+// and the DynamoDB writes one hold makes.
 const races = [
   { strategy: 'sharded', capacity: 8, writesPerHold: 1 },
   { strategy: 'transactional', capacity: 4, writesPerHold: 1 },
   { strategy: 'conditional', capacity: 4, writesPerHold: 3 },
   { strategy: 'optimistic', capacity: 1, writesPerHold: 3 },
+  // Taking the lock and the transaction that releases it; one winner, so no failed acquire.
+  { strategy: 'pessimistic', capacity: 1, writesPerHold: 2 },
 ] as const;
 
 describe.each(races)('$strategy when 60 buyers race for the last $capacity ticket(s)', ({ strategy, capacity, writesPerHold }) => {

@@ -26,28 +26,31 @@ describe('the unsafe control strategy', () => {
     expect(report.violations.map((v) => v.kind)).toContain('oversold');
   });
 
-  it.each(['sharded', 'transactional', 'conditional', 'optimistic'] as const)('cannot make %s oversell with the same forced interleaving', async (strategy) => {
-    // The same trick, across five processes (five Lambda environments: one process shares its
-    // reads and claims tickets before writing, so it never races itself). Each reads the
-    // inventory once before its first write; no write goes out until all five have read.
-    const { body: event } = await stampede(inProcessApi(testApp())).createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });
-    const everyoneHasRead = barrier(5);
-    const buyers = Array.from({ length: 5 }, () => {
-      const db = createDocumentClient(loadConfig());
-      const isInventoryRead = (call: CallInfo) =>
-        /^(GetItem|BatchGetItem|TransactGetItems)$/.test(call.operation) && JSON.stringify(call.input).includes('#SHARD#');
-      afterCalls(db, isInventoryRead, everyoneHasRead);
-      return stampede(inProcessApi(testApp({ db })));
-    });
-    const app = testApp();
+  it.each(['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic'] as const)(
+    'cannot make %s oversell with the same forced interleaving',
+    async (strategy) => {
+      // The same trick, across five processes (five Lambda environments: one process shares its
+      // reads and claims tickets before writing, so it never races itself). Each reads the
+      // inventory once before its first write; no write goes out until all five have read.
+      const { body: event } = await stampede(inProcessApi(testApp())).createEvent({ name: `forced ${strategy}`, capacity: 1, strategy });
+      const everyoneHasRead = barrier(5);
+      const buyers = Array.from({ length: 5 }, () => {
+        const db = createDocumentClient(loadConfig());
+        const isInventoryRead = (call: CallInfo) =>
+          /^(GetItem|BatchGetItem|TransactGetItems)$/.test(call.operation) && JSON.stringify(call.input).includes('#SHARD#');
+        afterCalls(db, isInventoryRead, everyoneHasRead);
+        return stampede(inProcessApi(testApp({ db })));
+      });
+      const app = testApp();
 
-    const responses = await Promise.all(buyers.map((api, i) => api.reserve(event.eventId, { buyer: `b${i}`, quantity: 1 })));
+      const responses = await Promise.all(buyers.map((api, i) => api.reserve(event.eventId, { buyer: `b${i}`, quantity: 1 })));
 
-    expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
-    const report = await audit(app, event.eventId);
-    expect(report.violations).toEqual([]);
-    expect(report).toMatchObject({ sold: 1, oversold: 0 });
-  });
+      expect(countBy(responses, (r) => r.status)).toEqual({ 201: 1, 409: 4 });
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]);
+      expect(report).toMatchObject({ sold: 1, oversold: 0 });
+    },
+  );
 
   it('is refused unless the process allows it', async () => {
     const api = stampede(inProcessApi(testApp({ config: { allowUnsafe: false } })));

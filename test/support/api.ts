@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { App } from '../../functions/app';
+import { type RouteDefinition, routes } from '../../lib/routes';
 import { localContext, toApiGatewayEvent } from '../../local/api-gateway-event';
 import type { RouteHandler } from '../../local/http-server';
 import { asGatewayClaims } from '../../local/jwt-authorizer';
 import type { TokenIssuer } from '../../local/jwt-issuer';
 import { Router } from '../../local/router';
-import { type RouteDefinition, routes } from '../../lib/routes';
 
 export interface ApiResponse<T = any> {
   readonly status: number;
@@ -103,7 +103,9 @@ type Owned = { readonly reservationId: string; readonly buyerId: string };
  */
 export function stampede(api: Api) {
   const owned = (reservation: Owned | string, as?: string) =>
-    typeof reservation === 'string' ? { id: reservation, caller: { sub: as ?? 'nobody' } } : { id: reservation.reservationId, caller: { sub: as ?? reservation.buyerId } };
+    typeof reservation === 'string'
+      ? { id: reservation, caller: { sub: as ?? 'nobody' } }
+      : { id: reservation.reservationId, caller: { sub: as ?? reservation.buyerId } };
   return {
     createEvent: (body: Record<string, unknown>, caller: Caller = organizer) => api.request('POST', '/events', { body, caller }),
     getEvent: (eventId: string) => api.request('GET', `/events/${eventId}`),

@@ -32,7 +32,7 @@ const transactionItemActions: Readonly<Record<string, string>> = {
 const tableArn = (table: string) => (table.startsWith('arn:') ? table : `arn:aws:dynamodb:${deployment.region}:${deployment.accountId}:table/${table}`);
 
 /** What IAM checks for one DynamoDB API call (`operation` as in `X-Amz-Target: DynamoDB_20120810.<operation>`). */
-export function requiredPermissions(operation: string, body: DynamoDbRequest): Permission[] {
+function requiredPermissions(operation: string, body: DynamoDbRequest): Permission[] {
   switch (operation) {
     case 'BatchGetItem':
     case 'BatchWriteItem':

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import type { HttpApiEvent } from '../../functions/http/request';
 
 /**
@@ -119,4 +121,61 @@ function pathParametersOf(routePath: string, path: string): Record<string, strin
 function clfTime(date: Date): string {
   const [, day, month, year, time] = date.toUTCString().match(/^\w+, (\d+) (\w+) (\d+) ([\d:]+)/)!;
   return `${day}/${month}/${year}:${time} +0000`;
+}
+
+/**
+ * What an EventBridge rule with a schedule sends its Lambda target: a "Scheduled Event" from
+ * `aws.events`, naming the rule, at the time it fired (whole seconds).
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+ */
+export function scheduledEvent(ruleArn: string, time: Date = new Date()): ScheduledEvent {
+  const [, , , region, account] = ruleArn.split(':');
+  if (!ruleArn.startsWith('arn:') || !region || !account) throw new Error(`${ruleArn} is not a rule ARN (arn:aws:events:<region>:<account>:rule/<name>).`);
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account,
+    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [ruleArn],
+    detail: {},
+  };
+}
+
+/**
+ * A record of a DynamoDB stream (as DynamoDB Streams' GetRecords answers it) as Lambda hands it to
+ * a function: the stream's ARN and Region on it, the change's time in epoch seconds.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ */
+export function dynamoDbStreamRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
+  const [, , , region] = streamArn.split(':');
+  if (!streamArn.startsWith('arn:') || !region || !streamArn.includes('/stream/')) {
+    throw new Error(`${streamArn} is not a stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>).`);
+  }
+  const change = record.dynamodb ?? {};
+  type Image = NonNullable<DynamoDBRecord['dynamodb']>['Keys'];
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName as DynamoDBRecord['eventName'],
+    eventVersion: record.eventVersion,
+    eventSource: 'aws:dynamodb',
+    awsRegion: region,
+    dynamodb: {
+      ...(change.ApproximateCreationDateTime && { ApproximateCreationDateTime: Math.floor(change.ApproximateCreationDateTime.getTime() / 1000) }),
+      Keys: change.Keys as Image,
+      ...(change.NewImage && { NewImage: change.NewImage as Image }),
+      ...(change.OldImage && { OldImage: change.OldImage as Image }),
+      SequenceNumber: change.SequenceNumber,
+      SizeBytes: change.SizeBytes,
+      StreamViewType: change.StreamViewType,
+    },
+    eventSourceARN: streamArn,
+  };
+}
+
+/** What an event source mapping on a DynamoDB stream invokes its function with: one batch of records, oldest first. */
+export function dynamoDbStreamEvent(records: readonly DynamoDBRecord[]): DynamoDBStreamEvent {
+  return { Records: [...records] };
 }

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, DeleteTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, Context, DynamoDBRecord } from 'aws-lambda';
 import { localCredentials, localRegion } from '../../functions/config';
-import { type IamProxy, startIamProxy } from './iam-proxy';
-import { type HttpApiRequest, httpApiEvent } from './lambda-events';
-import { type CfnTemplate, deployment, type HttpApiRoute, ResolvedTemplate } from './template';
+import { type FilterPattern, matches } from '../../local/stream-poller';
+import { type IamProxy, isAllowed, startIamProxy } from './iam-proxy';
+import { dynamoDbStreamEvent, dynamoDbStreamRecord, type HttpApiRequest, httpApiEvent, scheduledEvent } from './lambda-events';
+import { readTableStream } from './table-stream';
+import { type CfnTemplate, deployment, type HttpApiRoute, ResolvedTemplate, type ScheduledTarget, type StreamMapping } from './template';
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -28,6 +30,14 @@ export interface HttpApiResponse<Body> {
   readonly logs: string;
 }
 
+/** What one read of a stream by its mapping handed the function. */
+export interface StreamDelivery<Result> {
+  /** The records its filters kept, in the order delivered. */
+  readonly records: readonly DynamoDBRecord[];
+  /** One per batch (at most the mapping's batch size each). */
+  readonly invocations: readonly Invocation<Result>[];
+}
+
 export interface LocalDeploymentOptions {
   readonly template: CfnTemplate;
   readonly stackName: string;
@@ -40,7 +50,9 @@ export interface LocalDeploymentOptions {
  * A synthesized stack "deployed" onto DynamoDB Local and this process: its tables created
  * from their definitions in the template, its functions loaded from their bundles on their
  * first invocation (a cold start with the environment the template gives them), each talking
- * to DynamoDB through a proxy that enforces the IAM policy the template gives its role.
+ * to DynamoDB through a proxy that enforces the IAM policy the template gives its role. Its
+ * triggers are the template's too: HTTP API routes (with their authorization), schedules and
+ * event source mappings on the tables' streams.
  */
 export class LocalDeployment {
   readonly template: ResolvedTemplate;
@@ -48,12 +60,18 @@ export class LocalDeployment {
   readonly functionIds: readonly string[];
   /** The HTTP API routes of the template, by route key. */
   readonly httpApiRoutes: ReadonlyMap<string, HttpApiRoute>;
+  /** The functions EventBridge rules of the template invoke on a schedule. */
+  readonly schedules: readonly ScheduledTarget[];
+  /** The event source mappings of the template on its tables' streams. */
+  readonly streamMappings: readonly StreamMapping[];
   /** Functions invoked so far, by logical id. */
   readonly invoked = new Set<string>();
   private readonly tableIds: readonly string[];
   private readonly started = new Map<string, Promise<ColdStartedFunction>>();
   private readonly proxies: IamProxy[] = [];
   private readonly db: DynamoDBClient;
+  /** Per mapping, the sequence numbers of the records its poller has read. */
+  private readonly read = new Map<string, Set<string>>();
 
   constructor(private readonly options: LocalDeploymentOptions) {
     const tableIds = Object.keys(options.template.Resources).filter((id) => options.template.Resources[id]!.Type === 'AWS::DynamoDB::Table');
@@ -64,6 +82,8 @@ export class LocalDeployment {
     this.tableIds = tableIds;
     this.functionIds = this.template.idsOfType('AWS::Lambda::Function');
     this.httpApiRoutes = this.template.httpApiRoutes();
+    this.schedules = this.template.scheduledTargets();
+    this.streamMappings = this.template.streamMappings();
     // Lambda's AWS_REGION (below) is the Region DynamoDB Local must hold the tables in: it keys them by Region.
     this.db = new DynamoDBClient({ endpoint: options.dynamoDbEndpoint, region: localRegion, credentials: localCredentials });
   }
@@ -75,6 +95,11 @@ export class LocalDeployment {
       const timeToLive = this.template.property(id, 'TimeToLiveSpecification') as { AttributeName: string; Enabled: boolean } | undefined;
       if (timeToLive) await this.db.send(new UpdateTimeToLiveCommand({ TableName: this.template.physicalName(id), TimeToLiveSpecification: timeToLive }));
     }
+  }
+
+  /** The names the template's tables got here, for tests that set data up directly. */
+  get tableNames(): string[] {
+    return this.tableIds.map((id) => this.template.physicalName(id));
   }
 
   /** The DynamoDB calls denied so far, by any function's IAM policy. */
@@ -107,11 +132,26 @@ export class LocalDeployment {
     return { result: result as Result, logs };
   }
 
-  /** A request through the HTTP API: the route's function gets the event API Gateway sends and its answer is read the same way. */
+  /**
+   * A request through the HTTP API: the route's function gets the event API Gateway sends and its
+   * answer is read the same way. A route the template guards with a JWT authorizer passes the
+   * request's claims on (those of a token API Gateway verified); without claims API Gateway would
+   * answer 401 and run no function, so this throws. A route it does not guard passes none.
+   */
   async request<Body = Record<string, unknown>>(request: HttpApiRequest): Promise<HttpApiResponse<Body>> {
     const route = this.httpApiRoutes.get(request.routeKey);
     if (!route) throw new Error(`The template has no route '${request.routeKey}'; it has ${[...this.httpApiRoutes.keys()].join(', ')}.`);
-    const event = httpApiEvent(request, { apiId: route.apiId, accountId: deployment.accountId, region: deployment.region });
+    const guarded = route.authorizationType === 'JWT';
+    if (!guarded && route.authorizationType !== 'NONE') throw new Error(`${request.routeKey}: authorization ${route.authorizationType} is not emulated here.`);
+    if (guarded && !request.claims) {
+      throw new Error(
+        `${request.routeKey} is guarded by a JWT authorizer in the template: API Gateway answers 401 without a valid token. Pass the token's claims (claimsOf).`,
+      );
+    }
+    const event = httpApiEvent(
+      { ...request, claims: guarded ? request.claims : undefined },
+      { apiId: route.apiId, accountId: deployment.accountId, region: deployment.region },
+    );
     const { result, logs } = await this.invoke<APIGatewayProxyResultV2>(route.functionId, event);
     // Payload format 2.0: a result with a statusCode is the response; anything else is a 200 JSON body.
     const response = typeof result === 'object' && 'statusCode' in result ? result : { statusCode: 200, body: JSON.stringify(result) };
@@ -120,10 +160,72 @@ export class LocalDeployment {
     return { status: response.statusCode ?? 200, headers, body: (text ? JSON.parse(text) : undefined) as Body, logs };
   }
 
+  /** One firing of a schedule: its function gets the event EventBridge sends, if the template lets EventBridge invoke it. */
+  async runSchedule<Result>(schedule: ScheduledTarget, time: Date = new Date()): Promise<Invocation<Result>> {
+    if (!this.template.mayInvoke(schedule.functionId, 'events.amazonaws.com', schedule.ruleArn)) {
+      throw new Error(
+        `${schedule.ruleArn} could not invoke ${schedule.functionId}: no AWS::Lambda::Permission lets events.amazonaws.com invoke it from that rule.`,
+      );
+    }
+    return this.invoke<Result>(schedule.functionId, scheduledEvent(schedule.ruleArn, time));
+  }
+
+  /**
+   * What a stream mapping's poller does with what was written since it last read: it reads the
+   * table's stream with the function's role (so the role must allow it, or creating the mapping
+   * fails), keeps the records its filters match, and invokes the function with them in batches of
+   * its batch size, each as Lambda builds the event. `fromOldest` reads the whole stream again, as
+   * a mapping started anew at TRIM_HORIZON does: every record is delivered again.
+   */
+  async deliverStream<Result>(mapping: StreamMapping, { fromOldest = false }: { fromOldest?: boolean } = {}): Promise<StreamDelivery<Result>> {
+    this.checkMappingAccess(mapping);
+    const read = this.read.get(mapping.mappingId) ?? new Set<string>();
+    this.read.set(mapping.mappingId, read);
+    const records = (await readTableStream(this.options.dynamoDbEndpoint, this.template.physicalName(mapping.tableId)))
+      .map((record) => dynamoDbStreamRecord(record, mapping.streamArn))
+      .filter((record) => {
+        const sequenceNumber = record.dynamodb!.SequenceNumber!;
+        const unread = !read.has(sequenceNumber);
+        read.add(sequenceNumber);
+        return fromOldest || unread;
+      })
+      // Lambda's event filtering: a record passes if it matches one of the patterns (all pass without any).
+      .filter((record) => mapping.filters.length === 0 || mapping.filters.some((pattern) => matches(record, pattern as FilterPattern)));
+    const invocations: Invocation<Result>[] = [];
+    for (let start = 0; start < records.length; start += mapping.batchSize) {
+      invocations.push(await this.invoke<Result>(mapping.functionId, dynamoDbStreamEvent(records.slice(start, start + mapping.batchSize))));
+    }
+    return { records, invocations };
+  }
+
+  /**
+   * What CreateEventSourceMapping checks: the function's role may read the stream and send to the
+   * failure destination. https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+   */
+  private checkMappingAccess(mapping: StreamMapping): void {
+    const statements = this.template.roleStatements(this.roleOf(mapping.functionId));
+    const needed = [
+      ...['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'].map((action) => ({ action, resource: mapping.streamArn })),
+      ...(mapping.onFailureArn ? [{ action: 'sqs:SendMessage', resource: mapping.onFailureArn }] : []),
+    ];
+    const denied = needed.filter((permission) => !isAllowed(statements, permission));
+    if (denied.length > 0) {
+      throw new Error(
+        `${mapping.mappingId}: the role of ${mapping.functionId} may not ${denied.map(({ action, resource }) => `${action} on ${resource}`).join(', ')}: ` +
+          'Lambda could not read the stream or record a failed batch, and creating the mapping fails.',
+      );
+    }
+  }
+
+  /** Logical id of a function's role. */
+  private roleOf(functionId: string): string {
+    return this.template.idOfArn(this.template.resolveString(this.template.property(functionId, 'Role')), 'AWS::IAM::Role');
+  }
+
   private async coldStart(functionId: string): Promise<ColdStartedFunction> {
     const { template } = this;
     const name = template.physicalName(functionId);
-    const roleId = template.idOfArn(template.resolveString(template.property(functionId, 'Role')), 'AWS::IAM::Role');
+    const roleId = this.roleOf(functionId);
     const proxy = await startIamProxy({
       upstream: this.options.dynamoDbEndpoint,
       statements: template.roleStatements(roleId),

@@ -33,6 +33,9 @@ const nameProperties: Record<string, string> = {
   'AWS::Lambda::Function': 'FunctionName',
   'AWS::IAM::Role': 'RoleName',
   'AWS::Logs::LogGroup': 'LogGroupName',
+  'AWS::Events::Rule': 'Name',
+  'AWS::SQS::Queue': 'QueueName',
+  'AWS::CloudWatch::Alarm': 'AlarmName',
 };
 
 /** `Fn::GetAtt [<resource>, Arn]`, per resource type, from the resource's name. */
@@ -42,7 +45,18 @@ const arnFormats: Record<string, (name: string) => string> = {
   'AWS::Lambda::Function': (name) => `arn:aws:lambda:${region}:${accountId}:function:${name}`,
   'AWS::IAM::Role': (name) => `arn:aws:iam::${accountId}:role/${name}`,
   'AWS::Logs::LogGroup': (name) => `arn:aws:logs:${region}:${accountId}:log-group:${name}:*`,
+  'AWS::Events::Rule': (name) => `arn:aws:events:${region}:${accountId}:rule/${name}`,
+  'AWS::SQS::Queue': (name) => `arn:aws:sqs:${region}:${accountId}:${name}`,
+  'AWS::CloudWatch::Alarm': (name) => `arn:aws:cloudwatch:${region}:${accountId}:alarm:${name}`,
 };
+
+/** What `Ref` returns, for the types whose Ref is not their name. */
+const refFormats: Record<string, (name: string) => string> = {
+  'AWS::SQS::Queue': (name) => `https://sqs.${region}.amazonaws.com/${accountId}/${name}`,
+};
+
+/** A stream's label is the time it was enabled: any fixed one will do, as long as every reference agrees. */
+const streamLabel = '2026-01-01T00:00:00.000';
 
 export interface PolicyStatement {
   readonly Effect: string;
@@ -53,6 +67,44 @@ export interface PolicyStatement {
 export interface HttpApiRoute {
   readonly apiId: string;
   /** Logical id of the function the route invokes. */
+  readonly functionId: string;
+  /** Who API Gateway lets through: `NONE` (anyone) or `JWT` (a valid token, whose claims the function gets). */
+  readonly authorizationType: string;
+}
+
+/**
+ * A Lambda event source mapping on a DynamoDB table's stream, as the template configures it: what
+ * Lambda's poller reads, which records it keeps, how many it hands the function at once, and
+ * where it records a batch it gave up on.
+ */
+export interface StreamMapping {
+  readonly mappingId: string;
+  /** Logical id of the function it invokes. */
+  readonly functionId: string;
+  /** Logical id of the table whose stream it reads. */
+  readonly tableId: string;
+  /** The stream's ARN, as the records' `eventSourceARN` carries it. */
+  readonly streamArn: string;
+  readonly startingPosition: string;
+  /** Records per invocation at most (Lambda's default for DynamoDB: 100). */
+  readonly batchSize: number;
+  /** The filter patterns (FilterCriteria), parsed: a record is handed over if it matches any; every record without filters. */
+  readonly filters: readonly unknown[];
+  readonly functionResponseTypes: readonly string[];
+  readonly bisectBatchOnFunctionError: boolean;
+  readonly maximumRetryAttempts?: number;
+  readonly maximumRecordAgeInSeconds?: number;
+  readonly parallelizationFactor: number;
+  /** Where Lambda records a batch it gave up on. */
+  readonly onFailureArn?: string;
+}
+
+/** An EventBridge rule that invokes a function on a schedule. */
+export interface ScheduledTarget {
+  readonly ruleArn: string;
+  /** `rate(1 minute)`, `cron(...)`. */
+  readonly schedule: string;
+  /** Logical id of the function it invokes. */
   readonly functionId: string;
 }
 
@@ -121,10 +173,70 @@ export class ResolvedTemplate {
         // A Lambda proxy integration's URI is the function ARN, or the invocation URI that wraps it.
         const uri = this.property(integrationId, 'IntegrationUri') as string;
         const functionArn = uri.match(/\/functions\/(.+)\/invocations$/)?.[1] ?? uri;
-        const route = { apiId: this.property(routeId, 'ApiId') as string, functionId: this.idOfArn(functionArn, 'AWS::Lambda::Function') };
+        const route = {
+          apiId: this.property(routeId, 'ApiId') as string,
+          functionId: this.idOfArn(functionArn, 'AWS::Lambda::Function'),
+          authorizationType: (this.property(routeId, 'AuthorizationType') as string | undefined) ?? 'NONE',
+        };
         return [this.property(routeId, 'RouteKey') as string, route];
       }),
     );
+  }
+
+  /** Every function an EventBridge rule invokes on a schedule, one entry per rule and target. */
+  scheduledTargets(): ScheduledTarget[] {
+    return this.idsOfType('AWS::Events::Rule')
+      .filter((ruleId) => this.property(ruleId, 'ScheduleExpression') !== undefined && this.property(ruleId, 'State') !== 'DISABLED')
+      .flatMap((ruleId) =>
+        ((this.property(ruleId, 'Targets') ?? []) as { Arn: string }[]).map((target) => ({
+          ruleArn: this.arn(ruleId),
+          schedule: this.property(ruleId, 'ScheduleExpression') as string,
+          functionId: this.idOfArn(target.Arn, 'AWS::Lambda::Function'),
+        })),
+      );
+  }
+
+  /** Every event source mapping of the template on a DynamoDB stream. */
+  streamMappings(): StreamMapping[] {
+    return this.idsOfType('AWS::Lambda::EventSourceMapping')
+      .filter((mappingId) => /^arn:aws:dynamodb:.*\/stream\//.test(String(this.property(mappingId, 'EventSourceArn'))))
+      .map((mappingId) => {
+        const property = <T>(name: string) => this.property(mappingId, name) as T | undefined;
+        const streamArn = this.resolveString(this.resource(mappingId).Properties?.EventSourceArn);
+        const functionName = property<string>('FunctionName')!;
+        const functionId = this.idsOfType('AWS::Lambda::Function').find((id) => [this.physicalName(id), this.arn(id)].includes(functionName));
+        if (!functionId) throw new Error(`Event source mapping ${mappingId} invokes ${functionName}, no function of the template.`);
+        const filters = property<{ Filters?: { Pattern: string }[] }>('FilterCriteria')?.Filters ?? [];
+        return {
+          mappingId,
+          functionId,
+          tableId: this.idOfArn(streamArn.replace(/\/stream\/[^/]+$/, ''), 'AWS::DynamoDB::Table'),
+          streamArn,
+          startingPosition: property<string>('StartingPosition')!,
+          batchSize: property<number>('BatchSize') ?? 100,
+          filters: filters.map((filter) => JSON.parse(filter.Pattern) as unknown),
+          functionResponseTypes: property<string[]>('FunctionResponseTypes') ?? [],
+          bisectBatchOnFunctionError: property<boolean>('BisectBatchOnFunctionError') ?? false,
+          maximumRetryAttempts: property<number>('MaximumRetryAttempts'),
+          maximumRecordAgeInSeconds: property<number>('MaximumRecordAgeInSeconds'),
+          parallelizationFactor: property<number>('ParallelizationFactor') ?? 1,
+          onFailureArn: property<{ OnFailure?: { Destination: string } }>('DestinationConfig')?.OnFailure?.Destination,
+        };
+      });
+  }
+
+  /** Whether a resource policy statement (AWS::Lambda::Permission) lets `principal` invoke the function, from `sourceArn`. */
+  mayInvoke(functionId: string, principal: string, sourceArn: string): boolean {
+    const names = [this.arn(functionId), this.physicalName(functionId)];
+    return this.idsOfType('AWS::Lambda::Permission').some((id) => {
+      const source = this.property(id, 'SourceArn') as string | undefined;
+      return (
+        this.property(id, 'Action') === 'lambda:InvokeFunction' &&
+        names.includes(this.property(id, 'FunctionName') as string) &&
+        this.property(id, 'Principal') === principal &&
+        (source === undefined || source === sourceArn)
+      );
+    });
   }
 
   /** Any value with its intrinsics resolved; throws on one it cannot resolve. */
@@ -183,13 +295,16 @@ export class ResolvedTemplate {
   private ref(id: string): string | typeof noValue {
     if (id === 'AWS::NoValue') return noValue;
     if (id === 'AWS::StackName') return this.stackName;
-    return pseudoParameters[id] ?? this.physicalName(id);
+    if (pseudoParameters[id]) return pseudoParameters[id];
+    const refFormat = refFormats[this.resource(id).Type];
+    return refFormat ? refFormat(this.physicalName(id)) : this.physicalName(id);
   }
 
   private getAtt(id: string, attribute: string): string {
     if (attribute === 'Arn') return this.arn(id);
-    // A stream's label is the time it was enabled: any fixed one will do, no function reads its stream by ARN.
-    if (attribute === 'StreamArn' && this.resource(id).Type === 'AWS::DynamoDB::Table') return `${this.arn(id)}/stream/2026-01-01T00:00:00.000`;
+    const type = this.resource(id).Type;
+    if (attribute === 'StreamArn' && type === 'AWS::DynamoDB::Table') return `${this.arn(id)}/stream/${streamLabel}`;
+    if (attribute === 'QueueName' && type === 'AWS::SQS::Queue') return this.physicalName(id);
     throw new Error(`Cannot resolve Fn::GetAtt ${id}.${attribute}: add it to ResolvedTemplate.`);
   }
 }

@@ -14,6 +14,7 @@ const output: ArtilleryOutput = {
       'http.responses': 3_490,
       'http.codes.201': 260,
       'http.codes.200': 230,
+      'http.codes.202': 40,
       'http.codes.409': 2_990,
       'http.codes.503': 10,
       'errors.ETIMEDOUT': 10,
@@ -22,6 +23,9 @@ const output: ArtilleryOutput = {
       'stampede.tickets_won': 340,
       'stampede.sold_out': 2_730,
       'stampede.refused.buyer_limit_exceeded': 2,
+      'stampede.refused.not_decided': 1,
+      'stampede.queued': 40,
+      'stampede.undecided': 3,
       'stampede.retried': 10,
       'stampede.gave_up': 0,
       'stampede.final_5xx': 0,
@@ -64,7 +68,7 @@ describe('Artillery output', () => {
 
   it('counts buyers, answers by status and requests that got no answer', () => {
     expect(report).toMatchObject({ buyers: 3_000, buyersCompleted: 2_990, buyersFailed: 10, requests: 3_500, responses: 3_490 });
-    expect(report.statuses).toEqual({ '200': 230, '201': 260, '409': 2_990, '503': 10 });
+    expect(report.statuses).toEqual({ '200': 230, '201': 260, '202': 40, '409': 2_990, '503': 10 });
     expect(report.errors).toEqual({ ETIMEDOUT: 10 });
   });
 
@@ -79,8 +83,10 @@ describe('Artillery output', () => {
       confirmed: 200,
       released: 30,
       walkedAway: 28,
+      queued: 40,
+      undecided: 3,
     });
-    expect(report.refused).toEqual({ buyer_limit_exceeded: 2 });
+    expect(report.refused).toEqual({ buyer_limit_exceeded: 2, not_decided: 1 });
   });
 
   it('keeps the latency of wins and of sold-out answers apart (median when p50 is missing)', () => {
@@ -106,6 +112,6 @@ describe('Artillery output', () => {
   it('has an empty timeline and zero counts for an empty report', () => {
     expect(timeline([])).toEqual([]);
     const empty = parseArtilleryOutput({ aggregate: {} });
-    expect(empty).toMatchObject({ buyers: 0, requestsPerSecond: 0, winLatency: { count: 0 } });
+    expect(empty).toMatchObject({ buyers: 0, requestsPerSecond: 0, queued: 0, undecided: 0, winLatency: { count: 0 } });
   });
 });

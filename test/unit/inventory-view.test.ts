@@ -139,7 +139,10 @@ describe('InventorySnapshots', () => {
   it('never answers a caller with a read that started before it arrived, when no staleness is allowed', async () => {
     let now = 1_000;
     const started: ((value: number[]) => void)[] = [];
-    const snapshots = new InventorySnapshots(() => new Promise<number[]>((resolve) => started.push(resolve)), () => now);
+    const snapshots = new InventorySnapshots(
+      () => new Promise<number[]>((resolve) => started.push(resolve)),
+      () => now,
+    );
     const early = snapshots.latest(event, 0);
     now += 1; // the next two arrive while the first read is in flight
     const late1 = snapshots.latest(event, 0);
@@ -159,10 +162,13 @@ describe('InventorySnapshots', () => {
     let now = 0;
     let stock = [0, 0];
     let reads = 0;
-    const snapshots = new InventorySnapshots(async () => {
-      reads++;
-      return [...stock];
-    }, () => now);
+    const snapshots = new InventorySnapshots(
+      async () => {
+        reads++;
+        return [...stock];
+      },
+      () => now,
+    );
     expect(await snapshots.latest(event, 1_000)).toEqual({ available: [0, 0], startedAfterAsking: true });
     stock = [1, 0]; // a ticket comes back
     now = 999;

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { strategies } from '../../functions/domain/model';
 import { benchMarkers, spliceBenchSection } from '../../load/bench-report';
-import { buyerMix, isRetryable, pickFate, pickQuantity, retryDelayMs } from '../../load/buyer';
+import * as buyer from '../../load/buyer';
+import { buyerMix, decisionOf, decisionPollDelayMs, isRetryable, pickFate, pickQuantity, retryDelayMs } from '../../load/buyer';
 import { readRushFlags, readStrategies, readStrategy, UsageError } from '../../load/cli-options';
 import { parseProcStat } from '../../load/proc-stat';
 import { ticks, timelineChart } from '../../load/svg-chart';
@@ -36,9 +40,139 @@ describe('buyers', () => {
   });
 });
 
+/** A buyer as Artillery runs them: its variables, and the metrics its hooks emit. */
+function newBuyer(initial: Record<string, unknown> = {}) {
+  const metrics: { type: string; name: string; value: number }[] = [];
+  const events = { emit: (type: 'counter' | 'histogram', name: string, value: number) => metrics.push({ type, name, value }) };
+  const context = {
+    vars: { tokensFile: '', authorization: 'Bearer t', idempotencyKey: 'key-1', quantity: 2, fate: 'confirm', attempts: 0, followUpAttempts: 0, ...initial },
+  } as never;
+  const counter = (name: string) => metrics.filter((m) => m.type === 'counter' && m.name === name).reduce((sum, m) => sum + m.value, 0);
+  const histogram = (name: string) => metrics.filter((m) => m.type === 'histogram' && m.name === name).map((m) => m.value);
+  const done = () => {};
+  const reserve = () => buyer.setReservationRequest({}, context, events, done);
+  const answer = (statusCode: number, body: unknown, headers: Record<string, string> = {}, firstByte = 15) =>
+    buyer.recordReservation({}, { statusCode, headers, body: JSON.stringify(body), timings: { phases: { firstByte } } }, context, events, done);
+  const look = (statusCode: number, body: unknown, headers: Record<string, string> = {}) =>
+    buyer.recordDecision({}, { statusCode, headers, body: JSON.stringify(body) }, context, events, done);
+  const vars = (context as { vars: Record<string, unknown> }).vars;
+  return { vars, counter, histogram, reserve, answer, look };
+}
+
+describe('a buyer on a queued event', () => {
+  it('follows a 202 to its Location and counts a HELD decision as a win timed from the first attempt', () => {
+    const b = newBuyer();
+    b.reserve();
+    b.answer(202, { reservationId: 'res_1', status: 'QUEUED' }, { location: '/reservations/res_1' });
+    expect(b.counter('stampede.queued')).toBe(1);
+    expect(b.counter('stampede.won')).toBe(0);
+    expect(b.vars.decisionPath).toBe('/reservations/res_1');
+    expect(buyer.awaitsDecision(b.vars as never)).toBe(true);
+
+    b.look(200, { reservationId: 'res_1', status: 'QUEUED' });
+    expect(b.vars.pollInMs).toBeGreaterThan(0);
+    b.vars.firstAttemptAt = Date.now() - 1_500;
+    b.look(200, { reservationId: 'res_1', status: 'HELD' });
+    expect(b.counter('stampede.won')).toBe(1);
+    expect(b.counter('stampede.tickets_won')).toBe(2);
+    expect(b.histogram('stampede.win_ms')[0]).toBeGreaterThanOrEqual(1_500);
+    expect(b.vars.reservationId).toBe('res_1');
+    expect(buyer.awaitsDecision(b.vars as never)).toBe(false);
+    expect(buyer.confirms(b.vars as never)).toBe(true);
+  });
+
+  it('counts a rejection by its reason: sold out like any sold-out answer, another as refused', () => {
+    const soldOut = newBuyer();
+    soldOut.answer(202, { reservationId: 'res_1', status: 'QUEUED' }, { location: '/reservations/res_1' });
+    soldOut.look(200, { reservationId: 'res_1', status: 'REJECTED', rejection: 'sold_out' });
+    expect(soldOut.counter('stampede.sold_out')).toBe(1);
+    expect(soldOut.vars.reservationId).toBeUndefined();
+
+    const timedOut = newBuyer();
+    timedOut.answer(202, { reservationId: 'res_2', status: 'QUEUED' }, { location: '/reservations/res_2' });
+    timedOut.look(200, { reservationId: 'res_2', status: 'REJECTED', rejection: 'not_decided' });
+    expect(timedOut.counter('stampede.refused.not_decided')).toBe(1);
+    expect(timedOut.counter('stampede.sold_out')).toBe(0);
+  });
+
+  it('retries a shed look after Retry-After, and walks away undecided when its patience runs out', () => {
+    const b = newBuyer();
+    b.answer(202, { reservationId: 'res_1', status: 'QUEUED' }, { location: '/reservations/res_1' });
+    b.look(503, { error: 'throughput_exceeded' }, { 'retry-after': '2' });
+    expect(b.vars.pollInMs).toBeGreaterThanOrEqual(2_000);
+    expect(b.counter('stampede.retried')).toBe(1);
+    b.vars.decisionDeadline = Date.now() - 1;
+    b.look(200, { reservationId: 'res_1', status: 'QUEUED' });
+    expect(b.counter('stampede.undecided')).toBe(1);
+    expect(b.vars.pollInMs).toBeUndefined();
+    expect(b.counter('stampede.final_5xx') + b.counter('stampede.unexpected')).toBe(0);
+  });
+
+  it('reads a replay (200) by the status it carries', () => {
+    const queued = newBuyer();
+    queued.answer(200, { reservationId: 'res_1', status: 'QUEUED' });
+    expect(queued.vars.decisionPath).toBe('/reservations/res_1');
+    expect(queued.counter('stampede.queued')).toBe(0);
+    queued.look(200, { reservationId: 'res_1', status: 'HELD' });
+    expect(queued.counter('stampede.replayed')).toBe(1);
+    expect(queued.counter('stampede.won')).toBe(0);
+
+    const rejected = newBuyer();
+    rejected.answer(200, { reservationId: 'res_2', status: 'REJECTED', rejection: 'sold_out' });
+    expect(rejected.counter('stampede.sold_out')).toBe(1);
+    expect(rejected.counter('stampede.replayed')).toBe(0);
+  });
+
+  it('answered 201 or 409 at once, as on every other strategy', () => {
+    const winner = newBuyer();
+    winner.answer(201, { reservationId: 'res_1', status: 'HELD' }, {}, 42);
+    expect(winner.counter('stampede.won')).toBe(1);
+    expect(winner.histogram('stampede.win_ms')).toEqual([42]);
+    expect(buyer.awaitsDecision(winner.vars as never)).toBe(false);
+    const loser = newBuyer();
+    loser.answer(409, { error: 'sold_out' }, {}, 7);
+    expect(loser.counter('stampede.sold_out')).toBe(1);
+    expect(loser.histogram('stampede.sold_out_ms')).toEqual([7]);
+  });
+
+  it('looks at the decision sooner first, then backs off to a cap', () => {
+    expect(decisionPollDelayMs(1, () => 0.5)).toBe(buyerMix.decisionPollMs.first);
+    expect(decisionPollDelayMs(2, () => 0.5)).toBe(2 * buyerMix.decisionPollMs.first);
+    expect(decisionPollDelayMs(30, () => 0.5)).toBe(buyerMix.decisionPollMs.max);
+    expect(decisionPollDelayMs(30, () => 0.999)).toBeLessThan(1.25 * buyerMix.decisionPollMs.max);
+    expect(decisionPollDelayMs(1, () => 0)).toBe(Math.round(0.75 * buyerMix.decisionPollMs.first));
+  });
+
+  it('tells a win from a refusal from a wait by the reservation status', () => {
+    expect(['HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED'].map(decisionOf)).toEqual(['won', 'won', 'won', 'won']);
+    expect(decisionOf('REJECTED')).toBe('rejected');
+    expect(decisionOf('QUEUED')).toBe('queued');
+    expect(decisionOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('the rush scenario', () => {
+  it('names only hooks the buyer processor exports', () => {
+    const yaml = readFileSync(resolve(__dirname, '../../load/rush.yml'), 'utf8');
+    const hooks = [...yaml.matchAll(/^\s*-?\s*(?:function|beforeScenario|beforeRequest|afterResponse|ifTrue|whileTrue):\s*(\w+)\s*$/gm)].map(
+      ([, name]) => name!,
+    );
+    expect(hooks).toEqual(expect.arrayContaining(['awaitsDecision', 'recordDecision', 'pauseBeforePoll', 'decisionPending']));
+    for (const hook of hooks) expect(typeof (buyer as Record<string, unknown>)[hook], hook).toBe('function');
+  });
+});
+
 describe('rush flags', () => {
   it('default to the 100,000-buyer rush for 10,000 tickets', () => {
-    expect(readRushFlags({})).toEqual({ buyers: 100_000, tickets: 10_000, shards: undefined, arrivalRate: 300, rawSeconds: 10, warmUpSeconds: 30, holdSeconds: 60 });
+    expect(readRushFlags({})).toEqual({
+      buyers: 100_000,
+      tickets: 10_000,
+      shards: undefined,
+      arrivalRate: 300,
+      rawSeconds: 10,
+      warmUpSeconds: 30,
+      holdSeconds: 60,
+    });
     expect(readRushFlags({ buyers: '2_000', tickets: '200', shards: '4', 'arrival-rate': '500', 'raw-seconds': '0' })).toMatchObject({
       buyers: 2_000,
       tickets: 200,
@@ -55,7 +189,8 @@ describe('rush flags', () => {
     expect(() => readStrategy('fast')).toThrow(/sharded, transactional/);
     expect(readStrategy(undefined)).toBe('sharded');
     expect(readStrategies('sharded, unsafe')).toEqual(['sharded', 'unsafe']);
-    expect(readStrategies(undefined)).toHaveLength(5);
+    expect(readStrategies(undefined)).toEqual([...strategies]);
+    expect(readStrategies('queued,pessimistic')).toEqual(['queued', 'pessimistic']);
   });
 });
 

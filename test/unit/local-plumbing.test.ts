@@ -47,6 +47,9 @@ describe('configuration', () => {
       holdBudgetMs: 6_000,
       repairMarginMs: 30_000,
       soldOutStalenessMs: 1_000,
+      lockLeaseMs: 2_000,
+      queueWaitMs: 1_000,
+      queueDecisionTimeoutMs: 300_000,
       maxTransactionItems: 10,
       emitMetrics: false,
       groupsClaim: 'cognito:groups',
@@ -58,6 +61,8 @@ describe('configuration', () => {
   it('fails at cold start naming every bad variable', () => {
     expect(() => loadConfig({ STAMPEDE_ALLOW_UNSAFE: 'yes', STAMPEDE_MAX_SOCKETS: '-1' })).toThrow(ConfigurationError);
     expect(() => loadConfig({ STAMPEDE_ALLOW_UNSAFE: 'yes' })).toThrow(/TABLE_NAME.*AWS_REGION.*STAMPEDE_ALLOW_UNSAFE/);
+    expect(() => loadConfig({ TABLE_NAME: 't', STAMPEDE_LOCK_LEASE_MS: '6000' })).toThrow(/STAMPEDE_LOCK_LEASE_MS must be less than STAMPEDE_HOLD_BUDGET_MS/);
+    expect(() => loadConfig({ TABLE_NAME: 't', STAMPEDE_QUEUE_WAIT_MS: '-1' })).toThrow(/STAMPEDE_QUEUE_WAIT_MS/);
   });
 });
 

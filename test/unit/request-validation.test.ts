@@ -28,7 +28,7 @@ describe('POST /events body', () => {
     expect(problems(() => parseNewEvent({ name: ' ', capacity: 0, strategy: 'fast', shards: 1.5, holdSeconds: 29, maxPerBuyer: 101, colour: 'red' }))).toEqual([
       { field: 'name', problem: 'must not be blank' },
       { field: 'capacity', problem: 'must be between 1 and 1000000' },
-      { field: 'strategy', problem: 'must be one of: sharded, transactional, conditional, optimistic, unsafe' },
+      { field: 'strategy', problem: 'must be one of: sharded, transactional, conditional, optimistic, pessimistic, queued, unsafe' },
       { field: 'shards', problem: 'must be an integer' },
       { field: 'holdSeconds', problem: 'must be between 30 and 86400' },
       { field: 'maxPerBuyer', problem: 'must be between 1 and 100' },

@@ -7,6 +7,7 @@ import { rushPhases } from '../../load/phases';
 import {
   outcomes,
   peakHoldsPerSecond,
+  percentilesOf,
   projectAwsCeiling,
   ratio,
   type SecondOfAnswers,
@@ -107,6 +108,26 @@ describe('a closed loop told by the answer it was meant to get', () => {
       otherAnswers: { '503 throughput_exceeded': 2 },
     });
     expect(summarizeLoop(loop, answerKeys.hold)).toMatchObject({ count: 0, perSecond: 0 });
+  });
+
+  it('counts a queued request as a hold once it was followed to a HELD decision, not when it was admitted', () => {
+    const loop = { seconds: 10, concurrency: 64, answers: { '201': 300, '202 HELD': 500, '202 QUEUED': 4, '202 REJECTED sold_out': 2 } };
+    expect(summarizeLoop(loop, [answerKeys.hold, answerKeys.queuedHold])).toEqual({
+      seconds: 10,
+      concurrency: 64,
+      count: 800,
+      perSecond: 80,
+      otherAnswers: { '202 QUEUED': 4, '202 REJECTED sold_out': 2 },
+    });
+  });
+});
+
+describe('percentiles of measurements', () => {
+  it('are nearest-rank p50 and p99, and the max', () => {
+    const values = Array.from({ length: 200 }, (_, index) => 200 - index);
+    expect(percentilesOf(values)).toEqual({ count: 200, p50: 101, p99: 199, max: 200 });
+    expect(percentilesOf([7])).toEqual({ count: 1, p50: 7, p99: 7, max: 7 });
+    expect(percentilesOf([])).toBeUndefined();
   });
 });
 

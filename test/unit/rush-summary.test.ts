@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../functions/audit/audit-event';
 import { parseArtilleryOutput } from '../../load/artillery-report';
+import { benchMarkdown } from '../../load/bench-report';
 import { derive } from '../../load/derived';
+import { fcfsFairness } from '../../load/fairness';
 import type { RushResult } from '../../load/rush';
-import { formatSummary, rushExitCode } from '../../load/summary';
+import { outcomes } from '../../load/rush-metrics';
+import { fairnessText, formatSummary, rushExitCode } from '../../load/summary';
 
 function audit(violations: number, oversold = 0): AuditReport {
   return {
@@ -24,6 +27,9 @@ function audit(violations: number, oversold = 0): AuditReport {
     pending: 0,
     unsweptExpired: 0,
     pendingNotYetDue: 0,
+    queued: 0,
+    rejected: 0,
+    undecided: 0,
     released: 0,
     expired: 0,
     violations: Array.from({ length: violations }, () => ({ kind: 'oversold' as const, message: 'too many' })),
@@ -111,5 +117,68 @@ describe('the rush verdict', () => {
     const summary = formatSummary(result('sharded', audit(0)));
     expect(summary).toContain('CPU ms per request: Artillery 1.00, API 2.00, DynamoDB Local n/a');
     expect(summary).toContain('audit OK');
+  });
+});
+
+describe('a queued rush in the summary', () => {
+  const load = parseArtilleryOutput({
+    aggregate: { counters: { 'vusers.created': 2_000, 'http.responses': 4_000, 'stampede.won': 480, 'stampede.queued': 1_200, 'stampede.undecided': 4 } },
+  });
+  const queued: RushResult = {
+    ...result('queued', audit(0)),
+    load,
+    decisionLatency: { count: 1_900, p50: 180, p99: 2_400, max: 3_100, held: 480, rejected: { sold_out: 1_418, not_decided: 2 } },
+    fairness: {
+      buyers: { line: 2_000, winners: 480, ideal: 400, idealWon: 392, share: 0.98, winnersOutsideIdeal: 88, onlyWinnersInLine: false },
+      written: { line: 1_900, winners: 480, ideal: 410, idealWon: 410, share: 1, winnersOutsideIdeal: 70, onlyWinnersInLine: false },
+    },
+  };
+
+  it('counts the requests answered 202 and the buyers who stopped waiting', () => {
+    expect(formatSummary(queued)).toContain('Queued: 1,200 requests answered 202 and followed to their decision; 4 buyer(s) stopped waiting before it came');
+  });
+
+  it('gives the decision latency from the table, with what the decisions were', () => {
+    expect(formatSummary(queued)).toContain(
+      'Decision latency (arrival to decision, from the table): p50/p99/max 180/2,400/3,100 ms over 1,900 decided requests (held 480, rejected sold_out 1,418, rejected not_decided 2)',
+    );
+    expect(formatSummary(result('sharded', audit(0)))).not.toContain('Decision latency');
+  });
+
+  it('gives both lines of fairness', () => {
+    expect(formatSummary(queued)).toContain("buyers' line by first attempt 0.980 (392 of 400); line of written requests by createdAt 1.000 (410 of 410)");
+  });
+
+  it('reads holds per second from the decisions when the holds are not API answers', () => {
+    const holdTimeline = [
+      { second: 2, answers: { [outcomes.hold]: 100 }, writes: {} },
+      { second: 3, answers: { [outcomes.hold]: 300 }, writes: {} },
+    ];
+    const derived = derive(load, audit(0), undefined, undefined, {}, { holdTimeline });
+    expect(derived.selling).toMatchObject({ firstSecond: 2, lastSecond: 3, holds: 400, holdsPerSecond: 200 });
+    expect(derived.ticketsPerSecond).toBe(100);
+  });
+
+  it('puts a fairness column for every strategy, and the decision latency, into the bench report', () => {
+    const markdown = benchMarkdown([result('transactional', audit(0)), queued], {
+      command: 'npm run bench',
+      date: 'today',
+      machine: 'this one',
+      chartPath: 'chart.svg',
+      wallSeconds: 60,
+    });
+    expect(markdown).toContain("| fairness: buyers' line | fairness: written requests |");
+    expect(markdown).toContain('| OK | 0.980 (392 of 400) | 1.000 (410 of 410) |');
+    expect(markdown).toContain('| OK | n/a | n/a |');
+    expect(markdown).toContain('| 180/2,400/3,100 |');
+  });
+});
+
+describe('a fairness figure', () => {
+  it('says when it is 1 by construction, since only holds were written', () => {
+    const onlyHolds = fcfsFairness([{ id: 'a', arrivedAt: 1, quantity: 1, won: true }], 1);
+    expect(fairnessText(onlyHolds)).toBe('1 by construction (only holds are written: 1)');
+    expect(fairnessText(undefined)).toBe('n/a');
+    expect(fairnessText(fcfsFairness([], 5))).toBe('n/a (0 in line)');
   });
 });

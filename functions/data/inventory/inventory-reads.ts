@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, TransactGetCommand } from '@aws-sdk/lib-dynamodb';
-import type { TicketEvent } from '../../domain/model';
+import { inventoryItemsOf, type TicketEvent } from '../../domain/model';
 import { fromInventoryItem, type InventoryShard, inventoryKey } from '../items/inventory-item';
 import { consistentGet } from '../reads';
 import type { Retrier } from '../retrier';
@@ -16,15 +16,16 @@ export async function readInventory(
   event: TicketEvent,
   options: { retrier: Retrier; maxTransactionItems: number },
 ): Promise<InventoryShard[]> {
-  if (event.shards === 1) {
+  const shards = inventoryItemsOf(event);
+  if (shards === 1) {
     const Item = await consistentGet(db, tableName, inventoryKey(event.eventId, 0), options.retrier);
     if (!Item) throw new Error(`Inventory of event ${event.eventId} is missing`);
     return [fromInventoryItem(Item)];
   }
-  const shardNumbers = Array.from({ length: event.shards }, (_, shard) => shard);
+  const shardNumbers = Array.from({ length: shards }, (_, shard) => shard);
   const chunks = chunk(shardNumbers, options.maxTransactionItems);
   const items = (await Promise.all(chunks.map((shards) => transactGet(db, tableName, event.eventId, shards, options.retrier)))).flat();
-  if (items.length !== event.shards) throw new Error(`Inventory of event ${event.eventId} is incomplete`);
+  if (items.length !== shards) throw new Error(`Inventory of event ${event.eventId} is incomplete`);
   return items.map(fromInventoryItem).sort((a, b) => a.shard - b.shard);
 }
 

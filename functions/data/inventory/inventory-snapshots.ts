@@ -63,9 +63,11 @@ export class InventorySnapshots {
           },
           () => undefined,
         );
-        result.finally(() => {
-          if (flight.inFlight === read) flight.inFlight = undefined;
-        }).catch(() => undefined);
+        result
+          .finally(() => {
+            if (flight.inFlight === read) flight.inFlight = undefined;
+          })
+          .catch(() => undefined);
         return { available: await result, startedAfterAsking: true };
       }
       // A read is under way but started too early for us: wait for it, then join the next.

@@ -1,4 +1,4 @@
-import type { ShardTake, TicketEvent } from '../../domain/model';
+import { inventoryItemsOf, type ShardTake, type TicketEvent } from '../../domain/model';
 
 /**
  * What this process last learned about an event's inventory shards: a hint for choosing
@@ -147,7 +147,7 @@ export class InventoryViews {
     let view = this.views.get(event.eventId);
     if (!view) {
       if (this.views.size >= this.maxEvents) this.views.delete(this.views.keys().next().value!);
-      view = new InventoryView(event.shards);
+      view = new InventoryView(inventoryItemsOf(event));
       this.views.set(event.eventId, view);
     }
     return view;

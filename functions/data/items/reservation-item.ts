@@ -1,4 +1,13 @@
-import { type HoldRequest, type PendingStage, type Reservation, type ShardTake, type StoredStatus, storedStatuses } from '../../domain/model';
+import {
+  type HoldRequest,
+  type PendingStage,
+  type RejectionReason,
+  type Reservation,
+  rejectionReasons,
+  type ShardTake,
+  type StoredStatus,
+  storedStatuses,
+} from '../../domain/model';
 import { sweepShardOf } from '../sweep-index';
 
 /**
@@ -19,7 +28,12 @@ export function reservationKey(reservationId: string) {
   return { pk: `RESERVATION#${reservationId}`, sk: 'RESERVATION' };
 }
 
-export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[], status: 'HELD' | 'PENDING' = 'HELD') {
+/**
+ * A new reservation: HELD (it took `takes`), PENDING (a stepwise hold's claim) or QUEUED (a
+ * `queued` request, which takes its tickets when its turn comes). HELD is due at its expiry,
+ * the other two at `hold.repairAt` (an interrupted hold, a request never decided).
+ */
+export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[], status: 'HELD' | 'PENDING' | 'QUEUED' = 'HELD') {
   return {
     ...reservationKey(hold.reservationId),
     type: reservationItemType,
@@ -58,6 +72,11 @@ export function fromReservationItem(item: Record<string, unknown>): Reservation 
     requestFingerprint: String(item.requestFingerprint),
     idempotencyKey: item.idempotencyKey === undefined ? undefined : String(item.idempotencyKey),
     ...(status === 'PENDING' && { pendingStage: item.stage === 'tallied' ? 'tallied' : 'claimed', repairAt: Number(item.sweepAt) }),
+    ...(status === 'QUEUED' && { repairAt: Number(item.sweepAt) }),
+    ...(item.decidedAt !== undefined && { decidedAt: Number(item.decidedAt) }),
+    ...(status === 'REJECTED' && {
+      rejection: rejectionReasons.includes(item.rejection as RejectionReason) ? (item.rejection as RejectionReason) : 'sold_out',
+    }),
   };
 }
 
@@ -154,6 +173,43 @@ export function finishHold(tableName: string, reservationId: string, finish: Fin
       ':now': now,
       ':ttl': Math.floor(now / 1000) + finishedRetentionSeconds,
       ...(released && { ':buyerId': finish.buyerId }),
+    },
+  };
+}
+
+/**
+ * A queued request's turn came and it fits: it holds `quantity` from the event's one inventory
+ * item from now until `expiresAt`. Only if still QUEUED: a redelivered log entry decides nothing twice.
+ */
+export function decideHeld(tableName: string, reservationId: string, quantity: number, now: number, expiresAt: number) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    UpdateExpression: 'SET #status = :held, takes = :takes, decidedAt = :now, expiresAt = :expiresAt, sweepAt = :expiresAt',
+    ConditionExpression: '#status = :queued',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':held': 'HELD', ':queued': 'QUEUED', ':takes': { '0': quantity }, ':now': now, ':expiresAt': expiresAt },
+  };
+}
+
+/**
+ * A queued request turned down: its turn found too few tickets, or (with `dueBy`, by the sweeper)
+ * it was never decided in time. Only if still QUEUED.
+ */
+export function rejectQueued(tableName: string, reservationId: string, reason: RejectionReason, now: number, dueBy?: number) {
+  return {
+    TableName: tableName,
+    Key: reservationKey(reservationId),
+    UpdateExpression: `SET #status = :rejected, rejection = :reason, decidedAt = :now, #ttl = :ttl ${leaveSweepIndex}`,
+    ConditionExpression: dueBy === undefined ? '#status = :queued' : '#status = :queued AND sweepAt <= :dueBy',
+    ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+    ExpressionAttributeValues: {
+      ':rejected': 'REJECTED',
+      ':queued': 'QUEUED',
+      ':reason': reason,
+      ':now': now,
+      ':ttl': Math.floor(now / 1000) + finishedRetentionSeconds,
+      ...(dueBy !== undefined && { ':dueBy': dueBy }),
     },
   };
 }

@@ -34,7 +34,10 @@ export class ConditionalStrategy implements ReservationStrategy {
             () =>
               deps.db.send(
                 new TransactWriteCommand({
-                  TransactItems: [{ Update: { ...takeFromShard(deps.tableName, event.eventId, take), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }, { Update: held }],
+                  TransactItems: [
+                    { Update: { ...takeFromShard(deps.tableName, event.eventId, take), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+                    { Update: held },
+                  ],
                   ClientRequestToken: randomUUID(),
                 }),
               ),

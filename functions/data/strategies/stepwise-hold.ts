@@ -67,7 +67,12 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
       db.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Update: { ...addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+            {
+              Update: {
+                ...addToBuyerTally(tableName, event.eventId, hold.buyerId, hold.quantity, event.maxPerBuyer),
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
             { Update: markTallied(tableName, hold.reservationId) },
           ],
         }),
@@ -87,7 +92,12 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
 type TableAccess = Pick<StrategyDeps, 'db' | 'tableName' | 'retrier'>;
 
 /** Undo a `tallied` hold: the tally back and the claim gone, together (a no-op if the sweeper did it first). */
-export async function forgetTallied(deps: TableAccess, event: Pick<TicketEvent, 'eventId'>, hold: Pick<HoldRequest, 'reservationId' | 'buyerId' | 'quantity'>, dueBy?: number): Promise<boolean> {
+export async function forgetTallied(
+  deps: TableAccess,
+  event: Pick<TicketEvent, 'eventId'>,
+  hold: Pick<HoldRequest, 'reservationId' | 'buyerId' | 'quantity'>,
+  dueBy?: number,
+): Promise<boolean> {
   return undoStage(deps, hold.reservationId, 'tallied', dueBy, [
     { Update: subtractFromBuyerTally(deps.tableName, event.eventId, hold.buyerId, hold.quantity) },
   ]);
@@ -103,7 +113,9 @@ async function undoStage(deps: TableAccess, reservationId: string, stage: Pendin
   const remove = deletePendingHold(deps.tableName, reservationId, stage, dueBy);
   try {
     await deps.retrier.runToCompletion<unknown>(() =>
-      alsoUndo.length === 0 ? deps.db.send(new DeleteCommand(remove)) : deps.db.send(new TransactWriteCommand({ TransactItems: [{ Delete: remove }, ...alsoUndo] })),
+      alsoUndo.length === 0
+        ? deps.db.send(new DeleteCommand(remove))
+        : deps.db.send(new TransactWriteCommand({ TransactItems: [{ Delete: remove }, ...alsoUndo] })),
     );
     return true;
   } catch (error) {

@@ -1,0 +1,243 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../functions/domain/clock';
+import type { StreamPoller } from '../../local/stream-poller';
+import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
+import { audit } from '../support/audit';
+import { buy, countBy } from '../support/buyers';
+import { beforeCalls, sdkError } from '../support/faults';
+import { queuedTestApp, startDecider } from '../support/queued';
+import { testApp } from '../support/test-app';
+
+/**
+ * The `queued` strategy: requests are written to the event's log and decided in log order by
+ * the stream's consumer (the same handler and filter the event source mapping uses on AWS, fed
+ * by a poller of DynamoDB Local's stream). Each test has its own table: a consumer decides every
+ * queued request in its table.
+ */
+const running: StreamPoller[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((poller) => poller.stop()));
+});
+
+async function setUp(table: string, options: Parameters<typeof queuedTestApp>[1] = {}) {
+  const queued = await queuedTestApp(`stampede-queued-${table}`, options);
+  if (queued.decider) running.push(queued.decider);
+  return { ...queued, api: stampede(inProcessApi(queued.app)) };
+}
+
+async function setUpDeciding(table: string, options: Parameters<typeof queuedTestApp>[1] = {}) {
+  const set = await setUp(table, options);
+  return { ...set, decider: set.decider! };
+}
+
+/** A client of a queued event: answered 202, it reads its reservation until it is decided. */
+async function decided(api: Stampede, response: ApiResponse): Promise<ApiResponse> {
+  if (response.status !== 202) return response;
+  for (let reads = 0; reads < 2_000; reads++) {
+    const current = await api.getReservation(response.body);
+    if (current.body.status !== 'QUEUED') return current;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Reservation ${response.body.reservationId} was never decided`);
+}
+
+describe('queued strategy', () => {
+  it('decides in arrival order: of 300 requests sent one after another for 100 tickets, the first 100 win', async () => {
+    // The consumer starts once all 300 are in the log, so none is refused at the door; every one is decided by its turn.
+    const { app, api } = await setUp('order', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'in order', capacity: 100, strategy: 'queued', shards: 1 });
+
+    const admitted: ApiResponse[] = [];
+    for (let i = 0; i < 300; i++) admitted.push(await api.reserve(event.eventId, { buyer: `buyer-${i}`, quantity: 1 }));
+    const decider = await startDecider(app);
+    running.push(decider);
+    await decider.caughtUp();
+
+    expect(countBy(admitted, (r) => r.status)).toEqual({ 202: 300 });
+    expect(admitted[0]!.body.status).toBe('QUEUED');
+    expect(admitted[0]!.headers.location).toBe(`/reservations/${admitted[0]!.body.reservationId}`);
+    const outcomes = await Promise.all(admitted.map(async (r) => (await api.getReservation(r.body)).body));
+    expect(outcomes.slice(0, 100).map((r) => r.status)).toEqual(Array(100).fill('HELD'));
+    expect(outcomes.slice(100).map((r) => [r.status, r.rejection])).toEqual(Array(200).fill(['REJECTED', 'sold_out']));
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 100, remaining: 0, queued: 0, rejected: 200 });
+  });
+
+  it('passes over a request that does not fit for a later one that does, in order otherwise', async () => {
+    const { app, api } = await setUp('mixed', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'mixed', capacity: 10, strategy: 'queued', shards: 1, maxPerBuyer: 4 });
+    const quantities = [4, 4, 3, 1, 2, 1, 1];
+
+    const admitted: ApiResponse[] = [];
+    for (const [i, quantity] of quantities.entries()) admitted.push(await api.reserve(event.eventId, { buyer: `buyer-${i}`, quantity }));
+    const decider = await startDecider(app);
+    running.push(decider);
+    await decider.caughtUp();
+
+    const outcomes = await Promise.all(admitted.map(async (r) => (await api.getReservation(r.body)).body.status));
+    expect(outcomes).toEqual(['HELD', 'HELD', 'REJECTED', 'HELD', 'REJECTED', 'HELD', 'REJECTED']);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 10, remaining: 0, rejected: 3 });
+  });
+
+  it('sells exactly 1,000 tickets when 5,000 buyers rush at once, spread over log keys', async () => {
+    const { app, api, decider } = await setUpDeciding('rush');
+    const { body: event } = await api.createEvent({ name: 'rush', capacity: 1_000, strategy: 'queued', shards: 8 });
+
+    const answers = await Promise.all(Array.from({ length: 5_000 }, (_, i) => buy(api, event.eventId, `buyer-${i}`, 1, `key-${i}`)));
+    const statuses = countBy(answers, (r) => r.status);
+    const outcomes = await Promise.all(answers.map((r) => decided(api, r)));
+    await decider.caughtUp();
+
+    // Answered at once (201 held, 409 sold out at the door or by its turn) or 202 and decided later.
+    expect(Object.keys(statuses).every((status) => ['201', '202', '409'].includes(status))).toBe(true);
+    const held = outcomes.filter((r) => r.body.status === 'HELD');
+    expect(held).toHaveLength(1_000);
+    for (const r of outcomes.filter((r) => r.body.status !== 'HELD')) expect(r.body.error ?? r.body.rejection).toBe('sold_out');
+    expect(new Set(held.map((r) => r.body.buyerId)).size).toBe(1_000);
+    expect((await api.getEvent(event.eventId)).body.available).toBe(0);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 1_000, remaining: 0, oversold: 0, lost: 0, queued: 0 });
+  });
+
+  it('answers at once when the decision comes within the wait: 201 for a hold, 409 sold_out for a refusal', async () => {
+    const { api } = await setUp('wait', { config: { queueWaitMs: 10_000 } });
+    const { body: event } = await api.createEvent({ name: 'waited', capacity: 3, strategy: 'queued', shards: 1 });
+
+    const first = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });
+    const second = await api.reserve(event.eventId, { buyer: 'ben', quantity: 2 });
+
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'HELD', quantity: 2 });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toBe('sold_out');
+    // The refused request is on record, decided, and its tickets count against nobody.
+    const { body: again } = await api.reserve(event.eventId, { buyer: 'ben', quantity: 1 });
+    expect(again.status).toBe('HELD');
+  });
+
+  it('looks for its decision 50 ms after writing it, then twice as long after each look, until the wait ends', async () => {
+    const clock = new ManualClock(Date.now());
+    const pauses: number[] = [];
+    const sleep = async (milliseconds: number) => {
+      pauses.push(milliseconds);
+      clock.advance(milliseconds);
+    };
+    const { api } = await setUp('wait-reads', { config: { queueWaitMs: 1_000 }, decide: false, clock, sleep });
+    const { body: event } = await api.createEvent({ name: 'undecided', capacity: 3, strategy: 'queued', shards: 1 });
+
+    const response = await api.reserve(event.eventId, { buyer: 'ann', quantity: 1 });
+
+    expect(response.status).toBe(202);
+    expect(response.body.status).toBe('QUEUED');
+    // Five reads in a 1 s wait (at 50, 150, 350, 750 and 1,000 ms), not one every 50 ms.
+    expect(pauses).toEqual([50, 100, 200, 400, 250]);
+  });
+
+  it('counts a queued request toward its buyer limit at the door, and gives it back when refused', async () => {
+    // Nothing is decided until every request is in.
+    const { app, api } = await setUp('limit', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'limit', capacity: 3, strategy: 'queued', shards: 1, maxPerBuyer: 4 });
+
+    await api.reserve(event.eventId, { buyer: 'filler', quantity: 2 });
+    const queued = await api.reserve(event.eventId, { buyer: 'greedy', quantity: 3 });
+    const overLimit = await api.reserve(event.eventId, { buyer: 'greedy', quantity: 2 });
+    expect(queued.status).toBe(202);
+    expect(overLimit.status).toBe(409);
+    expect(overLimit.body.error).toBe('buyer_limit_exceeded');
+
+    const decider = await startDecider(app);
+    running.push(decider);
+    await decider.caughtUp();
+    expect((await api.getReservation(queued.body)).body).toMatchObject({ status: 'REJECTED', rejection: 'sold_out' });
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 2, remaining: 1, queued: 0, rejected: 1 });
+  });
+
+  it('decides nothing twice when the whole stream is delivered again (a consumer restarted from the oldest record)', async () => {
+    const { app, api, decider } = await setUpDeciding('redelivery', { config: { queueWaitMs: 0 } });
+    const { body: event } = await api.createEvent({ name: 'redelivered', capacity: 50, strategy: 'queued', shards: 4 });
+    await Promise.all(Array.from({ length: 80 }, (_, i) => api.reserve(event.eventId, { buyer: `buyer-${i}`, quantity: 1 })));
+    await decider.caughtUp();
+    const before = await audit(app, event.eventId);
+
+    const restarted = testApp({ config: app.config });
+    const second = await startDecider(app, restarted);
+    running.push(second);
+    await second.caughtUp();
+
+    const after = await audit(app, event.eventId);
+    expect(after).toEqual(before);
+    expect(after).toMatchObject({ sold: 50, rejected: 30, queued: 0 });
+    expect(after.violations).toEqual([]);
+    expect(restarted.telemetry.snapshot()).toEqual({ 'queued.QueueHeld': 0, 'queued.QueueRejected': 0 });
+  });
+
+  it('recovers from throttled decisions: the failed batch is delivered again and decided exactly once', async () => {
+    const { app, api } = await setUp('throttled', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'throttled', capacity: 40, strategy: 'queued', shards: 1 });
+    // The decisions are made by a consumer whose first writes are throttled past their retries.
+    const flaky = testApp({ config: app.config, retryPolicy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    let throttled = 0;
+    beforeCalls(
+      flaky.db,
+      (call) => call.operation === 'TransactWriteItems',
+      () => {
+        if (throttled++ < 3) throw sdkError('ProvisionedThroughputExceededException');
+      },
+    );
+    const poller = await startDecider(app, flaky);
+    running.push(poller);
+
+    await Promise.all(Array.from({ length: 60 }, (_, i) => api.reserve(event.eventId, { buyer: `buyer-${i}`, quantity: 1 })));
+    await poller.caughtUp();
+
+    expect(throttled).toBeGreaterThan(3);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 40, remaining: 0, rejected: 20, queued: 0 });
+  });
+
+  it('keeps a request QUEUED until its turn: confirm and release answer not_held, another buyer gets 404', async () => {
+    const { app, api } = await setUp('undecided', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'undecided', capacity: 5, strategy: 'queued', shards: 1 });
+    const { body: request } = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });
+
+    const answers = await Promise.all([api.confirm(request), api.release(request), api.getReservation(request, 'bob')]);
+    expect(answers.map((a) => [a.status, a.body.error])).toEqual([
+      [409, 'not_held'],
+      [409, 'not_held'],
+      [404, 'reservation_not_found'],
+    ]);
+    expect((await api.getReservation(request)).body).toMatchObject({ status: 'QUEUED', quantity: 2 });
+
+    const decider = await startDecider(app);
+    running.push(decider);
+    await decider.caughtUp();
+    expect((await api.confirm(request)).body.status).toBe('CONFIRMED');
+    expect(await audit(app, event.eventId)).toMatchObject({ confirmed: 2, remaining: 3, violations: [] });
+  });
+
+  it('rejects a request nobody decided by its decision timeout (not_decided) and gives its buyer the tickets back to ask for', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1, 12));
+    const { app, api } = await setUp('timeout', { clock, config: { queueWaitMs: 0, queueDecisionTimeoutMs: 300_000 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'timeout', capacity: 5, strategy: 'queued', shards: 1, maxPerBuyer: 2 });
+    const { body: request } = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });
+
+    clock.advance(299_000);
+    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0 });
+    clock.advance(1_000);
+    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1 });
+
+    expect((await api.getReservation(request)).body).toMatchObject({ status: 'REJECTED', rejection: 'not_decided' });
+    // Her limit is hers again: the request no longer counts.
+    expect((await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 })).status).toBe(202);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ remaining: 5, queued: 2, rejected: 1, undecided: 0 });
+  });
+});
