@@ -105,6 +105,7 @@ export class ReservationService {
 
   /** A queued request waits a little for its turn (most are decided within it), then is answered as it stands. */
   private async decisionOf(reservation: Reservation): Promise<Reservation> {
+    if (reservation.status !== 'QUEUED') return reservation;
     const giveUpAt = this.clock.now() + this.settings.queueWaitMs;
     let current = reservation;
     let pause = firstQueuePollMs;
