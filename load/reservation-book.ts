@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { scanEventItems } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import { reservationItemType } from '../functions/data/items/reservation-item';
@@ -78,30 +78,9 @@ export async function readReservations(
 ): Promise<BookedReservation[]> {
   const config = loadConfig({ ...process.env, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: table.endpoint });
   const db = createDocumentClient(config);
-  const scanSegment = async (segment: number) => {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(
-        new ScanCommand({
-          TableName: table.tableName,
-          Segment: segment,
-          TotalSegments: segments,
-          ConsistentRead: true,
-          FilterExpression: 'eventId = :eventId AND #type = :reservation',
-          ProjectionExpression: 'reservationId, quantity, #status, createdAt, decidedAt, rejection',
-          ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
-          ExpressionAttributeValues: { ':eventId': eventId, ':reservation': reservationItemType },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
-  };
   try {
-    const items = (await Promise.all(Array.from({ length: segments }, (_, segment) => scanSegment(segment)))).flat();
+    // The audit's parallel scan of the event's items (reservations and tallies); the book keeps the reservations.
+    const items = (await scanEventItems(db, table.tableName, eventId, segments)).filter((item) => item.type === reservationItemType);
     return items.map((item) => ({
       reservationId: String(item.reservationId),
       quantity: Number(item.quantity),

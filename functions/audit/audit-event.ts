@@ -259,7 +259,7 @@ async function readShards(db: DynamoDBDocumentClient, tableName: string, event: 
  * Reservations and buyer tallies live in their own partitions (so buyers never contend), so
  * the audit finds them with a parallel Scan. It is an offline check, not a request path.
  */
-async function scanEventItems(db: DynamoDBDocumentClient, tableName: string, eventId: string, segments = 4) {
+export async function scanEventItems(db: DynamoDBDocumentClient, tableName: string, eventId: string, segments = 4) {
   const scanSegment = async (segment: number) => {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
