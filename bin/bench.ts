@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the same rush (bin/rush.ts) for every strategy, the unsafe control
- * included, one after the other: one DynamoDB Local for the whole bench (a table per strategy),
- * a fresh API process per strategy; then the performance ×
+ * included, one after the other, each on a fresh DynamoDB Local and a fresh API process; then
+ * the performance ×
  * correctness matrix goes into BENCHMARKS.md and the throughput/latency chart into
  * benchmarks/rush-timeline.svg. Exits 1 if a safe strategy fails its audit.
  *
@@ -21,7 +21,6 @@ import { defaultOutputDir, readRushFlags, readStrategies, rushDefaults, rushFlag
 import { type RushResult, runRush } from '../load/rush';
 import { formatSummary } from '../load/summary';
 import { timelineChart } from '../load/svg-chart';
-import { startDynamoDbLocal } from '../local/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -65,25 +64,23 @@ async function main(): Promise<number> {
   const loadAtStart = loadavg()[0]!;
   const runDir = defaultOutputDir(root, 'bench');
   const results: RushResult[] = [];
-  // One DynamoDB Local for the whole bench (a table per strategy): its JVM warms up once, and
-  // no strategy pays for a cold one. Each strategy still gets a fresh API process.
-  const dynamo = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynamoDbLocal();
-  try {
-    for (const strategy of strategies) {
-      console.log(`\n=== ${strategy} ===`);
-      const result = await runRush({
-        ...flags,
-        strategy,
-        dynamoDb: dynamo && { endpoint: dynamo.endpoint, pid: dynamo.pid },
-        tableName: `stampede-bench-${strategy}`,
-        outputDir: join(runDir, strategy),
-        log: (line) => console.log(line),
-      });
-      console.log(`\n${formatSummary(result)}`);
-      results.push(result);
-    }
-  } finally {
-    await dynamo?.stop();
+  // A fresh DynamoDB Local per strategy (the rush's stack starts one; the warm-up phase warms its
+  // JVM): DynamoDB Local 1.11.478 slows every later write to a table with a stream once the
+  // instance has stream history, even on a new table and after deleting every table (measured:
+  // 64 two-item transactions in flight made 214/s on a fresh instance, 26-33/s on the next new
+  // table after ~10,000 of them; 194/s on a new table without a stream). With one instance for
+  // the whole bench, each strategy ran slower than the one before it.
+  for (const strategy of strategies) {
+    console.log(`\n=== ${strategy} ===`);
+    const result = await runRush({
+      ...flags,
+      strategy,
+      tableName: `stampede-bench-${strategy}`,
+      outputDir: join(runDir, strategy),
+      log: (line) => console.log(line),
+    });
+    console.log(`\n${formatSummary(result)}`);
+    results.push(result);
   }
   const wallSeconds = (Date.now() - started) / 1000;
   const saved: SavedBench = {

@@ -141,6 +141,8 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         'rush, after the sell-out: answers/s (peak /s)',
         'writes per answer',
         'whole run: writes / reads per sold-out answer',
+        'AWS, one event: sold-out answers/s (RCU each)',
+        'event page reads/s (RCU each)',
       ],
       results.map((r) => {
         const path = r.derived.soldOutPath;
@@ -154,6 +156,35 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
           path ? `${decimal(path.answersPerSecond)} (${count(path.peakPerSecond)})` : 'n/a',
           path ? `${decimal(path.writesPerAnswer, 3)} (${count(path.writes)} in all)` : 'n/a',
           `${decimal(r.derived.writesPerSoldOutAnswer, 3)} / ${decimal(r.derived.readsPerSoldOutAnswer, 3)}`,
+          readCeiling(r.derived.refusalCeiling),
+          readCeiling(r.derived.eventPageCeiling),
+        ];
+      }),
+    ),
+  );
+  lines.push('', '### Holds that ran out (walkaways) and the sweeper', '');
+  lines.push(
+    table(
+      [
+        'strategy',
+        'returned by the sweeper: holds (tickets)',
+        'sweep lag p50/p99/max ms',
+        'tickets back: by release, by expiry',
+        'resold',
+        'at the end: sold or held, on sale',
+        'held by an expired hold',
+      ],
+      results.map((r) => {
+        const a = r.audit;
+        const lag = r.derived.sweepLag;
+        return [
+          r.options.strategy,
+          r.sweeps ? `${count(r.sweeps.expired)} (${count(r.sweeps.ticketsReturned)})` : 'n/a',
+          lag ? `${count(lag.p50)}/${count(lag.p99)}/${count(lag.max)}` : 'n/a',
+          a ? `${count(a.released)}, ${count(a.expired)}` : 'n/a',
+          count(r.derived.resold ?? 0),
+          a ? `${count(a.sold)}, ${count(a.remaining)}` : 'n/a',
+          a ? count(a.heldExpired) : 'n/a',
         ];
       }),
     ),
@@ -172,6 +203,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         'ceiling tickets/s',
         'ceiling holds/s',
         'succeeded writes only: tickets/s, holds/s',
+        'sweep index: busiest key WCU/hold → holds/s',
       ],
       results.map((r) => {
         const d = r.derived;
@@ -186,6 +218,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
           decimal(d.ceiling?.ticketsPerSecond),
           decimal(d.ceiling?.holdsPerSecond),
           `${decimal(d.ceilingSucceededOnly?.ticketsPerSecond)}, ${decimal(d.ceilingSucceededOnly?.holdsPerSecond)}`,
+          d.sweepIndexCeiling ? `${decimal(d.sweepIndexCeiling.writeUnitsPerHold, 3)} → ${decimal(d.sweepIndexCeiling.holdsPerSecond)}` : 'n/a',
         ];
       }),
     ),
@@ -208,7 +241,10 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
       '"measured" is DynamoDB Local\'s ConsumedCapacity, which covers successful calls only and reports every TransactWriteItems as 4 WCU whatever its size (AWS: 2 per item, 6 for a hold). ' +
       "Ceiling = 1,000 WCU/s ÷ the hottest partition key's WCU per sold ticket (or per hold): one partition key never takes more than 1,000 WCU/s on AWS. " +
       'It counts every write to that key over the whole rush, failed ones included (the last shards with tickets draw many failed attempts at the end); ' +
-      '"succeeded writes only" is the bound without them. The targets use the first (the conservative one).',
+      '"succeeded writes only" is the bound without them. The targets use the first (the conservative one). ' +
+      "Sweep index: the GSI's writes (1 per entry added or removed, 2 per sort-key change, successful writes only) on its busiest partition key, per hold made; a GSI partition takes 1,000 WCU/s too. " +
+      "AWS, one event: what one Lambda environment's sold-out answer and event-page read cost the busiest key in read units (the bounded-staleness view shared by its requests), against 3,000 RCU/s per partition. " +
+      'Walkaways: 10% of the buyers who win a hold neither confirm nor release it; the sweeper returns their tickets once the hold runs out (`--hold-seconds`), and later buyers buy them; sweep lag is from `expiresAt` to the return.',
     '',
     benchMarkers.end,
   );
@@ -223,6 +259,10 @@ export function spliceBenchSection(existing: string | undefined, section: string
   const end = existing.indexOf(benchMarkers.end);
   if (start === -1 || end === -1 || end < start) return `${existing.trimEnd()}\n\n${section}\n`;
   return `${existing.slice(0, start)}${section}${existing.slice(end + benchMarkers.end.length)}`;
+}
+
+function readCeiling(ceiling: { readonly readUnitsPerAnswer: number; readonly answersPerSecond: number } | undefined): string {
+  return ceiling ? `${decimal(ceiling.answersPerSecond)} (${decimal(ceiling.readUnitsPerAnswer, 4)})` : 'n/a';
 }
 
 function targetLines(results: readonly RushResult[]): string[] {

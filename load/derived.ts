@@ -80,6 +80,11 @@ export interface Derived {
    */
   readonly refusalCeiling?: ReadCeiling;
   readonly eventPageCeiling?: ReadCeiling;
+  /**
+   * The sweep index's busiest partition key: its write units per hold (every index write of the
+   * rush, over the holds made), and the holds/s per event at which it would reach 1,000 WCU/s.
+   */
+  readonly sweepIndexCeiling?: { readonly pk: string; readonly writeUnitsPerHold: number; readonly holdsPerSecond: number };
   /** Sweep lag (ms from a hold's expiry to its tickets' return) over the rush. */
   readonly sweepLag?: PercentileSummary;
   /** Tickets returned (released or expired) and not on sale at the end: sold again. */
@@ -114,6 +119,7 @@ export function derive(
   const sold = audit?.sold ?? load.ticketsWon;
   const soldOutAnswers = capacity?.outcomes[outcomes.soldOut];
   const hottest = capacity?.hottestKeys[0];
+  const hottestIndexKey = capacity?.hottestIndexKeys?.[0];
   const timelineHolds = holdTimeline?.reduce((sum, second) => sum + (second.answers[outcomes.hold] ?? 0), 0);
   const holds = timelineHolds ?? capacity?.outcomes[outcomes.hold]?.requests ?? load.holds;
   const readCeiling = (probe: EnvironmentProbe | undefined): ReadCeiling | undefined =>
@@ -155,11 +161,16 @@ export function derive(
             holds,
           })
         : undefined,
+    sweepIndexCeiling: hottestIndexKey && holds ? indexCeiling(hottestIndexKey.pk, hottestIndexKey.writeUnits / holds) : undefined,
     refusalCeiling: readCeiling(loops.environmentProbes?.refusals),
     eventPageCeiling: readCeiling(loops.environmentProbes?.eventPage),
     sweepLag: loops.sweeps && percentilesOf(loops.sweeps.lagsMs),
     resold: audit ? Math.max(0, audit.released + audit.expired - audit.remaining) : undefined,
   };
+}
+
+function indexCeiling(pk: string, writeUnitsPerHold: number) {
+  return { pk, writeUnitsPerHold, holdsPerSecond: awsPartitionLimits.writeUnitsPerSecond / writeUnitsPerHold };
 }
 
 /**

@@ -58,7 +58,6 @@ interface Pattern {
   hold(request: HoldRequest): Promise<Attempt>;
 }
 
-/** Sell one ticket per hold until the event is sold out or the time is up. */
 /**
  * Retry what the API's retrier retries (a transaction conflict, a throttle), and DynamoDB
  * Local's "timed out ... waiting for a lock" (an InternalServerError it says AWS would not
@@ -79,6 +78,7 @@ async function retryingTransient<T>(call: () => Promise<T>): Promise<T> {
 /** A day: longer than any baseline runs. */
 const rawRepairAfterMs = 24 * 3_600_000;
 
+/** Sell one ticket per hold until the event is sold out or the time is up. */
 export async function measureRaw(event: RawEvent, options: RawOptions): Promise<RawResult> {
   const concurrency = options.concurrency ?? 64;
   const config = loadConfig({
@@ -135,16 +135,19 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
   const { eventId } = event;
   const holdTransaction = async (request: HoldRequest, shard: number): Promise<'held' | 'short'> => {
     const take = { shard, quantity: request.quantity };
+    const token = randomUUID();
     try {
-      await db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: takeFromShard(tableName, eventId, take) },
-            { Put: putNewReservation(tableName, toReservationItem(eventId, request, [take])) },
-            { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-          ],
-          ClientRequestToken: randomUUID(),
-        }),
+      await retryingTransient(() =>
+        db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Update: takeFromShard(tableName, eventId, take) },
+              { Put: putNewReservation(tableName, toReservationItem(eventId, request, [take])) },
+              { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+            ],
+            ClientRequestToken: token,
+          }),
+        ),
       );
       return 'held';
     } catch (error) {
@@ -155,34 +158,47 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
   // The stepwise strategies' first two steps, and the third's transaction around a take (stepwise-hold.ts).
   const claimAndCount = async (request: HoldRequest) => {
     await db.send(new PutCommand(putNewReservation(tableName, toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }], 'PENDING'))));
-    await db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-          { Update: markTallied(tableName, request.reservationId) },
-        ],
-      }),
+    const token = randomUUID();
+    await retryingTransient(() =>
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+            { Update: markTallied(tableName, request.reservationId) },
+          ],
+          ClientRequestToken: token,
+        }),
+      ),
     );
   };
   const takeAndHold = (
     request: HoldRequest,
     take: Omit<ReturnType<typeof takeFromShard>, 'ExpressionAttributeValues'> & { ExpressionAttributeValues: Record<string, number> },
-  ) =>
-    db.send(
-      new TransactWriteCommand({
-        TransactItems: [{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }],
-        ClientRequestToken: randomUUID(),
-      }),
+  ) => {
+    const token = randomUUID();
+    return retryingTransient(() =>
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }],
+          ClientRequestToken: token,
+        }),
+      ),
     );
-  const forget = (request: HoldRequest) =>
-    db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: deletePendingHold(tableName, request.reservationId, 'tallied') },
-          { Update: subtractFromBuyerTally(tableName, eventId, request.buyerId, request.quantity) },
-        ],
-      }),
+  };
+  const forget = (request: HoldRequest) => {
+    const token = randomUUID();
+    return retryingTransient(() =>
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: deletePendingHold(tableName, request.reservationId, 'tallied') },
+            { Update: subtractFromBuyerTally(tableName, eventId, request.buyerId, request.quantity) },
+          ],
+          ClientRequestToken: token,
+        }),
+      ),
     );
+  };
   const readInventory = async () =>
     fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0), ConsistentRead: true }))).Item!);
 
@@ -279,7 +295,10 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
             return 'soldOut';
           }
           const read = { available: seen.available, version: seen.version, tickets: tally.Item?.tickets as number | undefined };
-          await db.send(new TransactWriteCommand({ TransactItems: commitUnderLock(tableName, lease, request, read).items, ClientRequestToken: randomUUID() }));
+          const token = randomUUID();
+          await retryingTransient(() =>
+            db.send(new TransactWriteCommand({ TransactItems: commitUnderLock(tableName, lease, request, read).items, ClientRequestToken: token })),
+          );
           return 'held';
         },
       };

@@ -214,15 +214,10 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     let capacity: CapacitySnapshot | undefined;
     let telemetry: Record<string, number> | undefined;
     if (stack) await waitUntilQuiet(url, log);
-    // The last holds (walkaways who came late) expire and come back before the books are read.
-    const settleSeconds = holdSeconds + (2 * sweepIntervalMs) / 1000;
-    log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (hold ${holdSeconds} s + two sweeps)...`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, settleSeconds * 1000));
-    let sweeps: SweepStats | undefined;
+    // The rush's own numbers, before the probes ask the API anything.
     if (stack) {
       capacity = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
       telemetry = (await getJson(`${url}/_local/telemetry`)) as Record<string, number>;
-      sweeps = (await getJson(`${url}/_local/sweeper`)) as SweepStats;
     }
     // Before the probe, so the line is the buyers' requests only.
     const table = stack
@@ -244,10 +239,17 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       const decided = figures.decisionLatency;
       log(`The table: ${figures.reservations} reservation(s) of the event${decided ? `, ${decided.count} decided (p50 ${decided.p50} ms after arrival)` : ''}`);
     }
+    // The sold-out path at full speed while the event is still sold out: before the last
+    // walkaways' holds run out and their tickets come back on sale (nobody is left to buy them).
     // Before the audit, so the audit also proves the probe's refusals changed nothing.
     const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
     const environmentProbes =
       stack && probe.result ? await probeEnvironment(url, event.eventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
+    // The last holds (walkaways who came late) expire and come back before the audit.
+    const settleSeconds = holdSeconds + (2 * sweepIntervalMs) / 1000;
+    log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (hold ${holdSeconds} s + two sweeps)...`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, settleSeconds * 1000));
+    const sweeps = stack ? ((await getJson(`${url}/_local/sweeper`)) as SweepStats) : undefined;
     const { audit, skipped } = await auditTable(
       event.eventId,
       stack ? { tableName: stack.ready.tableName, endpoint: stack.ready.dynamoDbEndpoint } : { tableName: options.auditTable, endpoint: options.auditEndpoint },

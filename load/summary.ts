@@ -135,6 +135,13 @@ export function formatSummary(result: RushResult): string {
         `counting only writes that succeeded: ${decimal(derived.ceilingSucceededOnly?.ticketsPerSecond)} tickets/s (${decimal(derived.ceilingSucceededOnly?.holdsPerSecond)} holds/s)`,
     );
   }
+  const index = derived.sweepIndexCeiling;
+  if (index) {
+    lines.push(
+      `  Sweep index (a GSI; a throttled one throttles the table): busiest key ${index.pk.replace(/^GSI:[^:]+:/, '')}, ${decimal(index.writeUnitsPerHold, 3)} WCU per hold ` +
+        `-> it reaches 1,000 WCU/s at ${decimal(index.holdsPerSecond)} holds/s per event (the table's busiest key: ${decimal(derived.ceiling?.holdsPerSecond)})`,
+    );
+  }
   if (!result.quiet) lines.push('  WARNING: the API was still working on abandoned requests when the audit ran; pending holds may be in progress, not stuck.');
   const ensure = result.artilleryExitCode === 0 ? 'ensure checks passed' : `Artillery exited ${result.artilleryExitCode} (an ensure check failed)`;
   lines.push(`  Wall time ${duration(result.wallSeconds)} (buyers arriving and served: ${duration(load.durationSeconds)}); ${ensure}`);

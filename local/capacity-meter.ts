@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { countedCost, isWriteOperation, keyKind, operationName } from './capacity-units';
+import { countedCost, countedIndexWrites, isWriteOperation, keyKind, operationName } from './capacity-units';
 
 /**
  * Meters the local API's DynamoDB traffic for the load test (`npm run rush`): every call is
@@ -53,6 +53,11 @@ export interface CapacitySnapshot {
   readonly hottestKeys: readonly KeyUsage[];
   /** The partition keys with the most read units, hottest first (the sold-out path's bound). */
   readonly hottestReadKeys: readonly KeyUsage[];
+  /**
+   * The sweep index's partition keys with the most write units, hottest first: a GSI partition
+   * takes 1,000 WCU/s too, and a throttled GSI throttles the table's writes. Not in `totals`.
+   */
+  readonly hottestIndexKeys?: readonly KeyUsage[];
   readonly totals: {
     readonly readUnits: number;
     readonly writeUnits: number;
@@ -89,6 +94,7 @@ export class CapacityMeter {
   private operations = new Map<string, Usage & { consumedReadUnits: number; consumedWriteUnits: number }>();
   private outcomes = new Map<string, OutcomeUsage>();
   private keys = new Map<string, KeyUsage>();
+  private indexKeys = new Map<string, KeyUsage>();
   private seconds = new Map<number, TimelineSecond>();
   /** While paused, calls and requests pass straight through, uncounted (see `pause`). */
   private paused = false;
@@ -116,6 +122,7 @@ export class CapacityMeter {
           throw error;
         } finally {
           this.recordCall(command, input, failed);
+          if (!failed) this.recordIndexWrites(command, input);
         }
       },
       { step: 'initialize', name: 'stampedeCapacityMeter', priority: 'low' },
@@ -156,6 +163,7 @@ export class CapacityMeter {
     this.operations = new Map();
     this.outcomes = new Map();
     this.keys = new Map();
+    this.indexKeys = new Map();
     this.seconds = new Map();
   }
 
@@ -188,6 +196,7 @@ export class CapacityMeter {
       keyKinds,
       hottestKeys: [...this.keys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
       hottestReadKeys: [...this.keys.values()].sort((a, b) => b.readUnits - a.readUnits).slice(0, hottestKeysReported),
+      hottestIndexKeys: [...this.indexKeys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
       totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
       timeline: [...this.seconds.values()].sort((a, b) => a.second - b.second),
     };
@@ -221,6 +230,19 @@ export class CapacityMeter {
         operation.readUnits += cost.units;
         if (request) request.readUnits += cost.units;
       }
+    }
+  }
+
+  /** A GSI is written only when the table's write succeeded. */
+  private recordIndexWrites(command: string, input: Record<string, unknown>): void {
+    for (const cost of countedIndexWrites(command, input)) {
+      let key = this.indexKeys.get(cost.pk);
+      if (!key) {
+        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0, failedWriteUnits: 0 };
+        this.indexKeys.set(cost.pk, key);
+      }
+      key.writes++;
+      key.writeUnits += cost.units;
     }
   }
 

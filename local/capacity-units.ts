@@ -1,3 +1,5 @@
+import { sweepIndex, sweepShardOf } from '../functions/data/sweep-index';
+
 /**
  * What a DynamoDB call would cost on AWS, counted from the request itself, item by item, so
  * the cost can be attributed to partition keys (DynamoDB Local's ConsumedCapacity only gives a
@@ -56,6 +58,54 @@ export function countedCost(command: string, input: Input): KeyCost[] {
       // Query and Scan cost depends on what they read: only ConsumedCapacity knows. The API never sends them.
       return [];
   }
+}
+
+/**
+ * The writes a successful call makes to the sweep index (a GSI, functions/data/sweep-index.ts),
+ * per index partition key (`sweepIndexKey`). AWS writes a GSI only when the table's write
+ * succeeds (the caller passes only those), and bills it apart: adding an entry or removing one
+ * is 1 write, changing its sort key 2 (the old entry deleted, the new one put); a KEYS_ONLY
+ * entry is under 1 KB, so 1 WCU each, counted as standard writes even inside a transaction (the
+ * index is updated after the commit, eventually consistent). A Delete of a reservation is
+ * counted as removing an entry and a SET of `sweepAt` as changing one (Stampede only does either
+ * to a reservation in the index): upper bounds otherwise.
+ */
+export function countedIndexWrites(command: string, input: Input): KeyCost[] {
+  const operation = operationName(command);
+  const actions: [string, Input][] =
+    operation === 'TransactWriteItems'
+      ? asArray(input.TransactItems).map((action) => (Object.entries(action as Input)[0] ?? ['', {}]) as [string, Input])
+      : [[operation.replace(/Item$/, ''), input]];
+  return actions.flatMap(([kind, request]) => {
+    const units = indexWritesOf(kind, request);
+    if (units === 0) return [];
+    const shard = kind === 'Put' ? attributeString(request.Item, sweepIndex.partitionKey.name) : reservationShard(request.Key);
+    return shard ? [{ pk: sweepIndexKey(shard), access: 'write' as const, units }] : [];
+  });
+}
+
+/** The capacity meter's name for a partition key of the sweep index, apart from the table's keys. */
+export function sweepIndexKey(shard: string): string {
+  return `GSI:${sweepIndex.name}:${shard}`;
+}
+
+function indexWritesOf(kind: string, request: Input): number {
+  if (kind === 'Put') return attributeString(request.Item, sweepIndex.partitionKey.name) ? 1 : 0;
+  if (kind === 'Delete') return reservationShard(request.Key) ? 1 : 0;
+  if (kind !== 'Update') return 0;
+  const expression = String(request.UpdateExpression ?? '');
+  const removeAt = expression.search(/\bREMOVE\b/);
+  const setClause = removeAt === -1 ? expression : expression.slice(0, removeAt);
+  const removeClause = removeAt === -1 ? '' : expression.slice(removeAt);
+  if (new RegExp(`\\b${sweepIndex.sortKey.name}\\s*=`).test(setClause)) return 2;
+  if (new RegExp(`\\b${sweepIndex.partitionKey.name}\\b`).test(removeClause)) return 1;
+  return 0;
+}
+
+/** A reservation's index shard, from its key (`RESERVATION#<id>`); undefined for other items. */
+function reservationShard(key: unknown): string | undefined {
+  const match = /^RESERVATION#(.+)$/.exec(partitionKey(key));
+  return match ? sweepShardOf(match[1]!) : undefined;
 }
 
 /** `TransactWriteCommand` or `TransactWriteItemsCommand` → `TransactWriteItems`. */
@@ -131,10 +181,14 @@ function read(key: unknown, units: number): KeyCost {
 
 /** The `pk` attribute, from a document-client item (`"x"`) or a marshalled one (`{"S": "x"}`). */
 function partitionKey(item: unknown): string {
-  const pk = (item as Input | undefined)?.pk;
-  if (typeof pk === 'string') return pk;
-  const marshalled = (pk as { S?: unknown } | undefined)?.S;
-  return typeof marshalled === 'string' ? marshalled : '?';
+  return attributeString(item, 'pk') ?? '?';
+}
+
+function attributeString(item: unknown, name: string): string | undefined {
+  const value = (item as Input | undefined)?.[name];
+  if (typeof value === 'string') return value;
+  const marshalled = (value as { S?: unknown } | undefined)?.S;
+  return typeof marshalled === 'string' ? marshalled : undefined;
 }
 
 function asArray(value: unknown): unknown[] {

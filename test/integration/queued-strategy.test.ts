@@ -103,6 +103,70 @@ describe('queued strategy', () => {
     expect(report).toMatchObject({ sold: 1_000, remaining: 0, oversold: 0, lost: 0, queued: 0 });
   });
 
+  it('never sells more than capacity, and refuses only requests larger than what remains, with mixed quantities racing', async () => {
+    const { app, api, decider } = await setUpDeciding('mixed-race', { config: { queueWaitMs: 0 } });
+    // Half the size of the other strategies' mixed race (1,200 for 1,000): the same shape, in half the time.
+    const { body: event } = await api.createEvent({ name: 'mixed race', capacity: 500, strategy: 'queued', shards: 8 });
+    const quantities = Array.from({ length: 600 }, (_, i) => 1 + (i % 4));
+
+    const answers = await Promise.all(quantities.map((quantity, i) => buy(api, event.eventId, `buyer-${i}`, quantity, `mixed-${i}`)));
+    const outcomes = await Promise.all(answers.map((r) => decided(api, r)));
+    await decider.caughtUp();
+
+    const held = outcomes.filter((r) => r.body.status === 'HELD');
+    const refused = outcomes.filter((r) => r.body.status !== 'HELD');
+    expect(held.length + refused.length).toBe(600);
+    const sold = held.reduce((total, r) => total + r.body.quantity, 0);
+    const remaining = (await api.getEvent(event.eventId)).body.available;
+    expect(sold).toBeLessThanOrEqual(500);
+    expect(sold + remaining).toBe(500);
+    // A request is passed over only when it does not fit, and tickets only left inventory: what remains
+    // at the end is fewer than any refused request asked for.
+    for (const [i, r] of answers.entries()) {
+      if (outcomes[i]!.body.status === 'HELD') continue;
+      expect(outcomes[i]!.body.error ?? outcomes[i]!.body.rejection).toBe('sold_out');
+      expect(remaining).toBeLessThan(quantities[i]!);
+      expect(r.status === 409 || r.status === 202).toBe(true);
+    }
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold, queued: 0, oversold: 0, lost: 0 });
+  });
+
+  it('turns concurrent replays of one Idempotency-Key into a single request, decided once', async () => {
+    const { app, api, decider } = await setUpDeciding('replay-race', { config: { queueWaitMs: 0 } });
+    const { body: event } = await api.createEvent({ name: 'replay race', capacity: 100, strategy: 'queued', shards: 4 });
+
+    const answers = await Promise.all(Array.from({ length: 50 }, () => buy(api, event.eventId, 'buyer-replay', 3, 'replay-key')));
+    await decider.caughtUp();
+
+    expect(countBy(answers, (r) => r.status)).toEqual({ 202: 1, 200: 49 });
+    expect(new Set(answers.map((r) => r.body.reservationId)).size).toBe(1);
+    expect((await decided(api, answers[0]!)).body).toMatchObject({ status: 'HELD', quantity: 3 });
+    expect((await api.getEvent(event.eventId)).body.available).toBe(97);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ reservations: 1, held: 3, doubleHolds: 0 });
+  });
+
+  it('never lets one buyer racing with itself exceed the per-buyer limit', async () => {
+    const { app, api, decider } = await setUpDeciding('limit-race', { config: { queueWaitMs: 0 } });
+    const { body: event } = await api.createEvent({ name: 'limit race', capacity: 500, strategy: 'queued', shards: 4, maxPerBuyer: 10 });
+
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => buy(api, event.eventId, 'greedy-buyer', 1 + (i % 3), `greedy-${i}`)));
+    const outcomes = await Promise.all(answers.map((r) => decided(api, r)));
+    await decider.caughtUp();
+
+    const held = outcomes.filter((r) => r.body.status === 'HELD').reduce((total, r) => total + r.body.quantity, 0);
+    expect(held).toBeLessThanOrEqual(10);
+    expect(held).toBeGreaterThanOrEqual(8); // refused only when the next 1-3 tickets would pass 10
+    for (const r of outcomes.filter((r) => r.body.status !== 'HELD')) expect(r.body.error ?? r.body.rejection).toBe('buyer_limit_exceeded');
+    expect((await api.getEvent(event.eventId)).body.available).toBe(500 - held);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report.buyersOverLimit).toBe(0);
+  });
+
   it('answers at once when the decision comes within the wait: 201 for a hold, 409 sold_out for a refusal', async () => {
     const { api } = await setUp('wait', { config: { queueWaitMs: 10_000 } });
     const { body: event } = await api.createEvent({ name: 'waited', capacity: 3, strategy: 'queued', shards: 1 });

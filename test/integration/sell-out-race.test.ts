@@ -8,8 +8,9 @@ import { appFor as appOnSharedDynamoDb } from '../support/queued';
 const endpoint = ownDynamoDbLocal();
 const appFor = (strategy: (typeof safeStrategies)[number]) => appOnSharedDynamoDb(strategy, { config: { endpoint: endpoint() } });
 
-// queued has its races in queued-strategy.test.ts (5,000 buyers for 1,000 tickets, the per-buyer limit at the door,
-// redelivery): here, waiting at the door for decisions beside another race file, they timed out in a full CI run.
+// queued runs these same races in queued-strategy.test.ts (5,000 buyers for 1,000 tickets, mixed quantities, concurrent
+// replays, a buyer racing past its limit), answered 202 at once and then read until decided: here, waiting at the door
+// for decisions beside another race file, they timed out in a full CI run.
 const safeStrategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic'] as const;
 
 describe.each(safeStrategies)('%s strategy under a stampede', (strategy) => {

@@ -5,9 +5,11 @@ import { testTableName } from './global-setup';
 
 /**
  * A DynamoDB Local of the test file's own, with the test table, for the heaviest race files.
- * Measured: late in a full run the shared DynamoDB Local (3 GB of everything the suite wrote)
- * answered these races several times slower than a fresh one, enough to time tests out; a fresh
- * JVM costs a few seconds. Returns the endpoint to give the app (`config.endpoint`), once started.
+ * Measured: late in a full run the shared DynamoDB Local answered these races several times
+ * slower than a fresh one, enough to time tests out. The cause, measured since: DynamoDB Local
+ * 1.11.478 slows every write to a table with a stream once the instance has stream history, even
+ * on a new table (see bin/bench.ts), and the test table has the stream the `queued` strategy
+ * reads. A fresh JVM costs a few seconds. Returns the endpoint to give the app (`config.endpoint`), once started.
  */
 export function ownDynamoDbLocal(): () => string {
   let local: DynamoDbLocal | undefined;

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import {
+  confirmHold,
+  decideHeld,
+  deletePendingHold,
+  finishHold,
+  markHeld,
+  markTallied,
+  putNewReservation,
+  toReservationItem,
+} from '../../functions/data/items/reservation-item';
+import { sweepShardOf } from '../../functions/data/sweep-index';
 import { CapacityMeter, outcomeKey } from '../../local/capacity-meter';
-import { countedCost, itemSize, keyKind, operationName, writeUnits } from '../../local/capacity-units';
+import { countedCost, countedIndexWrites, itemSize, keyKind, operationName, sweepIndexKey, writeUnits } from '../../local/capacity-units';
 
 describe('capacity counted with AWS rules', () => {
   it('charges a transaction 2 units per item, attributed to each partition key', () => {
@@ -71,6 +82,45 @@ function meteredClient(meter: CapacityMeter) {
   };
 }
 
+describe('sweep index writes counted with AWS rules', () => {
+  const hold = {
+    reservationId: 'r1',
+    buyerId: 'b1',
+    quantity: 1,
+    requestFingerprint: 'f',
+    idempotencyKey: 'k',
+    createdAt: 1_000,
+    expiresAt: 61_000,
+    deadline: 7_000,
+    repairAt: 20_000,
+  };
+  const key = sweepIndexKey(sweepShardOf('r1'));
+  const indexWrites = (command: string, input: Record<string, unknown>) => countedIndexWrites(command, input);
+
+  it("charges each reservation's entry on the index key of its shard: 1 to add or remove it, 2 to move it", () => {
+    // A hold made at once: in (1), then out when confirmed, released or expired (1).
+    expect(indexWrites('PutCommand', putNewReservation('t', toReservationItem('e1', hold, [{ shard: 0, quantity: 1 }])))).toEqual([
+      { pk: key, access: 'write', units: 1 },
+    ]);
+    expect(indexWrites('UpdateCommand', confirmHold('t', 'r1', 'b1', 2_000))).toEqual([{ pk: key, access: 'write', units: 1 }]);
+    expect(indexWrites('UpdateCommand', finishHold('t', 'r1', { outcome: 'EXPIRED' }, 62_000))).toEqual([{ pk: key, access: 'write', units: 1 }]);
+    // A stepwise hold: PENDING in (1), its stage marked (0), HELD moves its sort key to expiresAt (2), or its claim undone (1).
+    expect(indexWrites('UpdateCommand', markTallied('t', 'r1'))).toEqual([]);
+    expect(indexWrites('UpdateCommand', markHeld('t', 'r1', 61_000))).toEqual([{ pk: key, access: 'write', units: 2 }]);
+    expect(indexWrites('DeleteCommand', deletePendingHold('t', 'r1', 'tallied'))).toEqual([{ pk: key, access: 'write', units: 1 }]);
+    // A queued request decided: its entry moves from the decision timeout to expiresAt.
+    expect(indexWrites('UpdateCommand', decideHeld('t', 'r1', 1, 2_000, 61_000))).toEqual([{ pk: key, access: 'write', units: 2 }]);
+  });
+
+  it('charges a transaction only for the items that carry an entry, not doubled, and nothing for other items', () => {
+    const take = { Update: { Key: { pk: 'EVENT#e1#SHARD#0', sk: 'INVENTORY' }, UpdateExpression: 'SET available = available - :q' } };
+    const put = { Put: putNewReservation('t', toReservationItem('e1', hold, [{ shard: 0, quantity: 1 }], 'PENDING')) };
+    expect(indexWrites('TransactWriteCommand', { TransactItems: [take, put] })).toEqual([{ pk: key, access: 'write', units: 1 }]);
+    expect(indexWrites('UpdateCommand', take.Update)).toEqual([]);
+    expect(indexWrites('DeleteCommand', { Key: { pk: 'EVENT#e1#BUYER#b1' } })).toEqual([]);
+  });
+});
+
 describe('the capacity meter', () => {
   it('attributes DynamoDB calls to the API answer they served, and failed conditional writes still cost', async () => {
     let now = 1_000;
@@ -107,6 +157,20 @@ describe('the capacity meter', () => {
       { second: 1, answers: { 'ReserveTickets 409 sold_out': 1 }, writes: { 'ReserveTickets 409 sold_out': 1 } },
     ]);
     expect(snapshot.inFlight).toBe(0);
+  });
+
+  it('counts sweep index writes apart from the table, for successful calls only', async () => {
+    const meter = new CapacityMeter();
+    const send = meteredClient(meter);
+    const put = { Item: { pk: 'RESERVATION#r1', sk: 'RESERVATION', sweepShard: 'SWEEP#7', sweepAt: 5 } };
+
+    await send('PutCommand', { ...put }, { output: {} });
+    await send('PutCommand', { ...put }, { error: new Error('ConditionalCheckFailedException') }).catch(() => undefined);
+
+    const snapshot = meter.snapshot();
+    expect(snapshot.hottestIndexKeys).toEqual([expect.objectContaining({ pk: sweepIndexKey('SWEEP#7'), writes: 1, writeUnits: 1 })]);
+    expect(snapshot.hottestKeys.map((k) => k.pk)).toEqual(['RESERVATION#r1']);
+    expect(snapshot.totals.writeUnits).toBe(2);
   });
 
   it('asks DynamoDB for its consumed capacity and starts over on reset', async () => {

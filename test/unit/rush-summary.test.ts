@@ -174,6 +174,45 @@ describe('a queued rush in the summary', () => {
   });
 });
 
+describe('self-healing and the read and index ceilings in the report', () => {
+  const healed = (): RushResult => {
+    const base = result('sharded', { ...audit(0), released: 12, expired: 9, remaining: 0 });
+    const capacity = {
+      since: 0,
+      at: 1,
+      inFlight: 0,
+      operations: {},
+      outcomes: { 'ReserveTickets 201': { requests: 400, reads: 0, writes: 400, readUnits: 0, writeUnits: 2_400 } },
+      keyKinds: {},
+      hottestKeys: [{ pk: 'EVENT#e#SHARD#3', kind: 'EVENT#SHARD', reads: 0, writes: 60, readUnits: 0, writeUnits: 120, failedWriteUnits: 0 }],
+      hottestReadKeys: [],
+      hottestIndexKeys: [{ pk: 'GSI:sweep:SWEEP#9', kind: 'GSI:sweep:SWEEP', reads: 0, writes: 10, readUnits: 0, writeUnits: 16, failedWriteUnits: 0 }],
+      totals: { readUnits: 0, writeUnits: 2_400, consumedReadUnits: 0, consumedWriteUnits: 0 },
+      timeline: [],
+    };
+    const sweeps = { sweeps: 30, expired: 9, ticketsReturned: 11, repaired: 0, lagsMs: [1_000, 2_000, 4_000] };
+    const environmentProbes = { refusals: { readUnitsPerAnswer: 0.05 }, eventPage: { readUnitsPerAnswer: 0.1 } };
+    const derived = derive(base.load, base.audit, capacity, undefined, {}, { sweeps, environmentProbes } as never);
+    return { ...base, sweeps, derived };
+  };
+
+  it('projects the sweep index from its busiest key: write units per hold against 1,000 WCU/s', () => {
+    const { derived } = healed();
+    expect(derived.sweepIndexCeiling).toEqual({ pk: 'GSI:sweep:SWEEP#9', writeUnitsPerHold: 0.04, holdsPerSecond: 25_000 });
+    expect(formatSummary(healed())).toContain(
+      'Sweep index (a GSI; a throttled one throttles the table): busiest key SWEEP#9, 0.040 WCU per hold -> it reaches 1,000 WCU/s at 25,000 holds/s per event',
+    );
+  });
+
+  it('puts walkaways, sweep lag and both ceilings into the bench report', () => {
+    const markdown = benchMarkdown([healed()], { command: 'npm run bench', date: 'today', machine: 'this one', chartPath: 'chart.svg', wallSeconds: 60 });
+    expect(markdown).toContain('### Holds that ran out (walkaways) and the sweeper');
+    expect(markdown).toContain('| sharded | 9 (11) | 2,000/4,000/4,000 | 12, 9 |');
+    expect(markdown).toContain('| 60,000 (0.0500) | 30,000 (0.1000) |');
+    expect(markdown).toContain('| 0.040 → 25,000 |');
+  });
+});
+
 describe('a fairness figure', () => {
   it('says when it is 1 by construction, since only holds were written', () => {
     const onlyHolds = fcfsFairness([{ id: 'a', arrivedAt: 1, quantity: 1, won: true }], 1);
