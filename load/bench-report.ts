@@ -1,5 +1,5 @@
 import type { RushResult } from './rush';
-import { count, decimal, fairnessText, percentiles } from './summary';
+import { count, decimal, fairnessText, percentiles, tailSpread } from './summary';
 
 /**
  * The performance × correctness matrix `npm run bench` writes into BENCHMARKS.md, between
@@ -85,7 +85,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         decimal(r.load.requestsPerSecond),
         percentiles(r.load.winLatency),
         percentiles(r.load.soldOutLatency),
-        r.decisionLatency ? `${count(r.decisionLatency.p50)}/${count(r.decisionLatency.p99)}/${count(r.decisionLatency.max)}` : 'n/a',
+        tailSpread(r.decisionLatency),
         record(r.load.statuses),
         record(r.load.errors),
         `${count(r.load.retried)} (${count(r.load.gaveUp)} gave up)`,
@@ -176,11 +176,10 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
       ],
       results.map((r) => {
         const a = r.audit;
-        const lag = r.derived.sweepLag;
         return [
           r.options.strategy,
           r.sweeps ? `${count(r.sweeps.expired)} (${count(r.sweeps.ticketsReturned)})` : 'n/a',
-          lag ? `${count(lag.p50)}/${count(lag.p99)}/${count(lag.max)}` : 'n/a',
+          tailSpread(r.derived.sweepLag),
           a ? `${count(a.released)}, ${count(a.expired)}` : 'n/a',
           count(r.derived.resold ?? 0),
           a ? `${count(a.sold)}, ${count(a.remaining)}` : 'n/a',

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import { cancellationReasons, isConditionalCheckFailed } from '../functions/data/dynamodb-errors';
@@ -133,22 +140,19 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
 
 function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: string, lockLeaseMs: number): Pattern {
   const { eventId } = event;
+  /** One transaction, retried on the same token: one that went through before its answer was lost is not applied twice. */
+  const transact = (items: NonNullable<TransactWriteCommandInput['TransactItems']>) => {
+    const token = randomUUID();
+    return retryingTransient(() => db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: token })));
+  };
   const holdTransaction = async (request: HoldRequest, shard: number): Promise<'held' | 'short'> => {
     const take = { shard, quantity: request.quantity };
-    const token = randomUUID();
     try {
-      await retryingTransient(() =>
-        db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Update: takeFromShard(tableName, eventId, take) },
-              { Put: putNewReservation(tableName, toReservationItem(eventId, request, [take])) },
-              { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-            ],
-            ClientRequestToken: token,
-          }),
-        ),
-      );
+      await transact([
+        { Update: takeFromShard(tableName, eventId, take) },
+        { Put: putNewReservation(tableName, toReservationItem(eventId, request, [take])) },
+        { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+      ]);
       return 'held';
     } catch (error) {
       if (cancellationReasons(error)?.[0]?.code === 'ConditionalCheckFailed') return 'short';
@@ -158,47 +162,20 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
   // The stepwise strategies' first two steps, and the third's transaction around a take (stepwise-hold.ts).
   const claimAndCount = async (request: HoldRequest) => {
     await db.send(new PutCommand(putNewReservation(tableName, toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }], 'PENDING'))));
-    const token = randomUUID();
-    await retryingTransient(() =>
-      db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-            { Update: markTallied(tableName, request.reservationId) },
-          ],
-          ClientRequestToken: token,
-        }),
-      ),
-    );
+    await transact([
+      { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+      { Update: markTallied(tableName, request.reservationId) },
+    ]);
   };
   const takeAndHold = (
     request: HoldRequest,
     take: Omit<ReturnType<typeof takeFromShard>, 'ExpressionAttributeValues'> & { ExpressionAttributeValues: Record<string, number> },
-  ) => {
-    const token = randomUUID();
-    return retryingTransient(() =>
-      db.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }],
-          ClientRequestToken: token,
-        }),
-      ),
-    );
-  };
-  const forget = (request: HoldRequest) => {
-    const token = randomUUID();
-    return retryingTransient(() =>
-      db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Delete: deletePendingHold(tableName, request.reservationId, 'tallied') },
-            { Update: subtractFromBuyerTally(tableName, eventId, request.buyerId, request.quantity) },
-          ],
-          ClientRequestToken: token,
-        }),
-      ),
-    );
-  };
+  ) => transact([{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }]);
+  const forget = (request: HoldRequest) =>
+    transact([
+      { Delete: deletePendingHold(tableName, request.reservationId, 'tallied') },
+      { Update: subtractFromBuyerTally(tableName, eventId, request.buyerId, request.quantity) },
+    ]);
   const readInventory = async () =>
     fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0), ConsistentRead: true }))).Item!);
 
@@ -295,10 +272,7 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
             return 'soldOut';
           }
           const read = { available: seen.available, version: seen.version, tickets: tally.Item?.tickets as number | undefined };
-          const token = randomUUID();
-          await retryingTransient(() =>
-            db.send(new TransactWriteCommand({ TransactItems: commitUnderLock(tableName, lease, request, read).items, ClientRequestToken: token })),
-          );
+          await transact(commitUnderLock(tableName, lease, request, read).items);
           return 'held';
         },
       };
@@ -369,19 +343,11 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
       };
       return {
         async hold(request) {
-          const token = randomUUID();
-          await retryingTransient(() =>
-            db.send(
-              new TransactWriteCommand({
-                TransactItems: [
-                  { Put: putNewReservation(tableName, toReservationItem(eventId, request, [], 'QUEUED')) },
-                  { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-                  { Put: { TableName: tableName, Item: rawQueueEntry(request) } },
-                ],
-                ClientRequestToken: token,
-              }),
-            ),
-          );
+          await transact([
+            { Put: putNewReservation(tableName, toReservationItem(eventId, request, [], 'QUEUED')) },
+            { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
+            { Put: { TableName: tableName, Item: rawQueueEntry(request) } },
+          ]);
           return new Promise<Attempt>((decided, failed) => {
             waiting.push({ request, decided, failed });
             void decideWaiting();

@@ -40,7 +40,7 @@ export function formatSummary(result: RushResult): string {
       .map(([reason, times]) => `, rejected ${reason} ${count(times)}`)
       .join('');
     lines.push(
-      `  Decision latency (arrival to decision, from the table): p50/p99/max ${count(decided.p50)}/${count(decided.p99)}/${count(decided.max)} ms over ${count(decided.count)} decided requests (held ${count(decided.held)}${rejected})`,
+      `  Decision latency (arrival to decision, from the table): p50/p99/max ${tailSpread(decided)} ms over ${count(decided.count)} decided requests (held ${count(decided.held)}${rejected})`,
     );
   }
   if (result.fairness) {
@@ -89,10 +89,9 @@ export function formatSummary(result: RushResult): string {
     );
   }
   if (audit) {
-    const lag = derived.sweepLag;
     lines.push(
       `  Holds that ran out: ${count(result.sweeps?.expired ?? 0)} returned by the sweeper (${count(result.sweeps?.ticketsReturned ?? 0)} tickets), ` +
-        `sweep lag ms p50/p99/max ${lag ? `${count(lag.p50)}/${count(lag.p99)}/${count(lag.max)}` : 'n/a'}; ` +
+        `sweep lag ms p50/p99/max ${tailSpread(derived.sweepLag)}; ` +
         `tickets back by release ${count(audit.released)}, by expiry ${count(audit.expired)}, resold ${count(derived.resold ?? 0)}; ` +
         `at the end: ${count(audit.sold)} sold or live holds + ${count(audit.remaining)} on sale, ${count(audit.heldExpired)} held by an expired hold`,
     );
@@ -184,6 +183,11 @@ export function decimal(value: number | undefined, digits = 0): string {
 }
 
 /** `p50/p95/p99` in whole milliseconds. */
+/** p50/p99/max of a spread measured server-side (sweep lag, decision latency), or n/a. */
+export function tailSpread(spread: { readonly p50: number; readonly p99: number; readonly max: number } | undefined): string {
+  return spread ? `${count(spread.p50)}/${count(spread.p99)}/${count(spread.max)}` : 'n/a';
+}
+
 export function percentiles(latency: Percentiles): string {
   if (latency.count === 0) return 'n/a';
   return `${decimal(latency.p50)}/${decimal(latency.p95)}/${decimal(latency.p99)}`;

@@ -213,11 +213,7 @@ export class CapacityMeter {
       else request.reads++;
     }
     for (const cost of countedCost(command, input)) {
-      let key = this.keys.get(cost.pk);
-      if (!key) {
-        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0, failedWriteUnits: 0 };
-        this.keys.set(cost.pk, key);
-      }
+      const key = usageOf(this.keys, cost.pk);
       if (cost.access === 'write') {
         key.writes++;
         key.writeUnits += cost.units;
@@ -236,11 +232,7 @@ export class CapacityMeter {
   /** A GSI is written only when the table's write succeeded. */
   private recordIndexWrites(command: string, input: Record<string, unknown>): void {
     for (const cost of countedIndexWrites(command, input)) {
-      let key = this.indexKeys.get(cost.pk);
-      if (!key) {
-        key = { pk: cost.pk, kind: keyKind(cost.pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0, failedWriteUnits: 0 };
-        this.indexKeys.set(cost.pk, key);
-      }
+      const key = usageOf(this.indexKeys, cost.pk);
       key.writes++;
       key.writeUnits += cost.units;
     }
@@ -294,6 +286,16 @@ export class CapacityMeter {
 }
 
 /** `ReserveTickets 409 sold_out`: the route, the status and, for errors, the error code. */
+/** The usage of one partition key, started at zero the first time it is seen. */
+function usageOf(keys: Map<string, KeyUsage>, pk: string): KeyUsage {
+  let key = keys.get(pk);
+  if (!key) {
+    key = { pk, kind: keyKind(pk), reads: 0, writes: 0, readUnits: 0, writeUnits: 0, failedWriteUnits: 0 };
+    keys.set(pk, key);
+  }
+  return key;
+}
+
 export function outcomeKey(routeId: string, status: number, body: string | undefined): string {
   if (status < 400 || !body) return `${routeId} ${status}`;
   const code = /"error"\s*:\s*"([a-z_]+)"/.exec(body)?.[1];
