@@ -6,7 +6,13 @@ import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
 import { afterCalls, beforeCalls, sdkError, transactionConflict } from '../support/faults';
+import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { testApp } from '../support/test-app';
+
+// Its own DynamoDB Local: late in a full run the shared one is slowed by its stream history
+// (own-dynamodb-local.ts), and optimistic's injected conflicts then outlast the test timeout.
+const endpoint = ownDynamoDbLocal();
+const ownConfig = () => ({ ...loadConfig(), endpoint: endpoint() });
 
 // DynamoDB Local never raises these, so they are injected into the SDK client; everything
 // else is the real DynamoDB Local under real concurrency.
@@ -24,7 +30,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s still sells exactly the capacity when a quarter of holds are cancelled',
     async (strategy) => {
-      const db = createDocumentClient(loadConfig());
+      const db = createDocumentClient(ownConfig());
       const chance = seeded(7);
       beforeCalls(
         db,
@@ -33,7 +39,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
           if (chance() < 0.25) throw transactionConflict(call.input.TransactItems.length);
         },
       );
-      const app = testApp({ db, retryPolicy: fastRetries });
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `conflicts ${strategy}`, capacity: 300, strategy });
 
@@ -50,7 +56,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
   it.each(['conditional', 'optimistic'] as const)(
     '%s retries its steps when they hit conflicts: a single write (TransactionConflictException) or a cancelled transaction',
     async (strategy) => {
-      const db = createDocumentClient(loadConfig());
+      const db = createDocumentClient(ownConfig());
       const chance = seeded(11);
       let conflicts = 0;
       // The claim is a single PutItem; the tally and the take are transactions.
@@ -63,7 +69,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
           throw call.operation === 'PutItem' ? sdkError('TransactionConflictException') : transactionConflict(call.input.TransactItems.length);
         },
       );
-      const app = testApp({ db, retryPolicy: fastRetries });
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `write conflicts ${strategy}`, capacity: 50, strategy });
 
@@ -83,8 +89,8 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
 
 describe('retries that run out', () => {
   it('answers 503 with Retry-After and changes nothing when every hold conflicts', async () => {
-    const db = createDocumentClient(loadConfig());
-    const app = testApp({ db, retryPolicy: fastRetries });
+    const db = createDocumentClient(ownConfig());
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'hopeless', capacity: 10, strategy: 'transactional' });
     beforeCalls(
@@ -103,7 +109,7 @@ describe('retries that run out', () => {
   });
 
   it('optimistic stops retrying when its time budget is spent, undoes its steps and answers 503', async () => {
-    const db = createDocumentClient(loadConfig());
+    const db = createDocumentClient(ownConfig());
     let versionWrites = 0;
     // Another buyer always wrote first: every version-checked write fails, forever.
     beforeCalls(
@@ -117,6 +123,7 @@ describe('retries that run out', () => {
     );
     const clock = new ManualClock();
     const app = testApp({
+      config: { endpoint: endpoint() },
       db,
       clock,
       sleep: async (ms) => clock.advance(ms),
@@ -139,8 +146,8 @@ describe('retries that run out', () => {
   });
 
   it.each(['sharded', 'conditional', 'pessimistic'] as const)('%s answers 503 throughput_exceeded when DynamoDB keeps throttling', async (strategy) => {
-    const db = createDocumentClient(loadConfig());
-    const app = testApp({ db, retryPolicy: fastRetries });
+    const db = createDocumentClient(ownConfig());
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'throttled', capacity: 10, strategy });
     beforeCalls(
@@ -163,7 +170,7 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s: a buyer who retries with the same Idempotency-Key gets the one hold that was made',
     async (strategy) => {
-      const db = createDocumentClient(loadConfig());
+      const db = createDocumentClient(ownConfig());
       const chance = seeded(3);
       afterCalls(
         db,
@@ -172,7 +179,7 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
           if (chance() < 0.3) throw sdkError('TimeoutError');
         },
       );
-      const app = testApp({ db, retryPolicy: fastRetries });
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `lost ${strategy}`, capacity: 100, strategy });
 
@@ -199,7 +206,7 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
   it.each(['conditional', 'optimistic'] as const)(
     '%s: a lost response to the take is no lost ticket: the reservation says HELD and the buyer gets it',
     async (strategy) => {
-      const db = createDocumentClient(loadConfig());
+      const db = createDocumentClient(ownConfig());
       let lose = true;
       // The take and the step to HELD are one transaction: its answer is lost once, after it happened.
       afterCalls(
@@ -212,7 +219,7 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
           }
         },
       );
-      const app = testApp({ db, retryPolicy: fastRetries });
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `lost take ${strategy}`, capacity: 5, strategy });
 

@@ -5,6 +5,7 @@ import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../supp
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
 import { beforeCalls, sdkError } from '../support/faults';
+import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { queuedTestApp, startDecider } from '../support/queued';
 import { testApp } from '../support/test-app';
 
@@ -12,15 +13,17 @@ import { testApp } from '../support/test-app';
  * The `queued` strategy: requests are written to the event's log and decided in log order by
  * the stream's consumer (the same handler and filter the event source mapping uses on AWS, fed
  * by a poller of DynamoDB Local's stream). Each test has its own table: a consumer decides every
- * queued request in its table.
+ * queued request in its table. The file has its own DynamoDB Local: its stream history would
+ * slow every later file's writes on the shared one (own-dynamodb-local.ts).
  */
+const endpoint = ownDynamoDbLocal();
 const running: StreamPoller[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((poller) => poller.stop()));
 });
 
 async function setUp(table: string, options: Parameters<typeof queuedTestApp>[1] = {}) {
-  const queued = await queuedTestApp(`stampede-queued-${table}`, options);
+  const queued = await queuedTestApp(`stampede-queued-${table}`, { ...options, config: { endpoint: endpoint(), ...options.config } });
   if (queued.decider) running.push(queued.decider);
   return { ...queued, api: stampede(inProcessApi(queued.app)) };
 }
