@@ -123,13 +123,12 @@ describe('retries that run out', () => {
     );
     const clock = new ManualClock();
     const app = testApp({
-      config: { endpoint: endpoint() },
       db,
       clock,
       sleep: async (ms) => clock.advance(ms),
       random: () => 0.5,
       retryPolicy: { maxAttempts: 1_000, baseDelayMs: 50, maxDelayMs: 200 },
-      config: { holdBudgetMs: 1_000 },
+      config: { endpoint: endpoint(), holdBudgetMs: 1_000 },
     });
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'out of time', capacity: 10, strategy: 'optimistic' });
