@@ -1,10 +1,10 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { inventoryItemsOf, type TicketEvent } from '../domain/model';
+import type { TicketEvent } from '../domain/model';
 import type { EventRepository } from '../domain/ports';
 import { chunk } from './inventory/inventory-reads';
 import type { InventorySnapshots } from './inventory/inventory-snapshots';
 import { eventKey, fromEventItem, toEventItem } from './items/event-item';
-import { allocateCapacity, toInventoryItem } from './items/inventory-item';
+import { initialAllocation, toInventoryItem } from './items/inventory-item';
 import { consistentGet } from './reads';
 import type { Retrier } from './retrier';
 
@@ -29,7 +29,7 @@ export class DynamoEventRepository implements EventRepository {
    * so a crash half-way leaves only unreachable inventory items, never a half-stocked event.
    */
   async create(event: TicketEvent): Promise<void> {
-    const items = allocateCapacity(event.capacity, inventoryItemsOf(event)).map((allocated, shard) => toInventoryItem(event.eventId, shard, allocated));
+    const items = initialAllocation(event).map((allocated, shard) => toInventoryItem(event.eventId, shard, allocated));
     for (const batch of chunk(items, maxBatchWriteItems)) await this.writeAll(batch);
     await this.retrier.run(() =>
       this.db.send(

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { RejectionReason, Reservation, TicketEvent } from '../domain/model';
+import { queueReturnBins, type RejectionReason, type Reservation, type TicketEvent } from '../domain/model';
 import type { QueueDecisions, QueueDecisionTally, QueuedRequest } from '../domain/ports';
 import { cancellationReasons } from './dynamodb-errors';
 import { subtractFromBuyerTally } from './items/buyer-tally-item';
-import { inventoryKey } from './items/inventory-item';
+import { fromInventoryItem, inventoryKey, returnToShard, takeFromShard } from './items/inventory-item';
 import { decideHeld, rejectQueued, reservationKey } from './items/reservation-item';
 import { consistentBatchGet, consistentGet, maxBatchGetKeys } from './reads';
 import { type Retrier, retryReason } from './retrier';
@@ -14,12 +14,13 @@ const rejectionsAtOnce = 16;
 
 /**
  * Decides a `queued` event's log entries in order: the earliest entries that fit win. Winners
- * are decided a chunk at a time in ONE transaction: the inventory item gives the chunk's total
+ * are decided a chunk at a time in ONE transaction: the stock item gives the chunk's total
  * (`available >= :total`) and each winner's reservation goes QUEUED → HELD (`status = QUEUED`,
  * so a redelivered entry decides nothing twice). The hot item pays one write per chunk (up to
- * maxTransactionItems − 1 holds: 99 on AWS, 9 on DynamoDB Local), not one per hold. An entry
- * that does not fit is REJECTED (sold_out) and its tally given back, once the chunk before it
- * is written: never on a guess. A crash anywhere leaves entries QUEUED, to be decided again
+ * maxTransactionItems − 1 holds: 99 on AWS, 9 on DynamoDB Local), not one per hold; tickets that
+ * come back wait in return bins until the stock runs short and a fold moves them in. An entry
+ * that does not fit, after the fold, is REJECTED (sold_out) and its tally given back, once the
+ * chunk before it is written: never on a guess. A crash anywhere leaves entries QUEUED, to be decided again
  * when the stream delivers them again (or rejected by the sweeper if they never are).
  */
 export class DynamoQueueDecisions implements QueueDecisions {
@@ -38,6 +39,8 @@ export class DynamoQueueDecisions implements QueueDecisions {
     let pending = stillQueued;
     for (let attempt = 1; pending.length > 0; ) {
       let remaining = await this.available(event);
+      // Returned tickets wait in the return bins: fold them in before turning anyone down.
+      if (demandOf(pending, maxWinners) > remaining && (await this.foldReturnBins(event)) > 0) remaining = await this.available(event);
       const winners: QueuedRequest[] = [];
       const losers: QueuedRequest[] = [];
       let scanned = 0;
@@ -99,6 +102,38 @@ export class DynamoQueueDecisions implements QueueDecisions {
     return Number(item.available);
   }
 
+  /**
+   * Moves the tickets in the event's return bins into its stock, up to maxTransactionItems − 1
+   * bins per transaction: each bin `available >= :x` (so two consumers folding at once cannot
+   * move a ticket twice), the stock `+ sum`. Returns how many tickets it moved; a bin another
+   * consumer emptied first cancels that transaction, and the caller reads the stock again anyway.
+   */
+  private async foldReturnBins(event: TicketEvent): Promise<number> {
+    const keys = Array.from({ length: queueReturnBins }, (_, bin) => inventoryKey(event.eventId, bin + 1));
+    const bins = (await consistentBatchGet(this.db, this.tableName, keys, this.retrier)).map(fromInventoryItem).filter((bin) => bin.available > 0);
+    let folded = 0;
+    for (let start = 0; start < bins.length; start += this.maxTransactionItems - 1) {
+      const takes = bins.slice(start, start + this.maxTransactionItems - 1).map((bin) => ({ shard: bin.shard, quantity: bin.available }));
+      const total = takes.reduce((sum, take) => sum + take.quantity, 0);
+      try {
+        await this.retrier.runToCompletion(() =>
+          this.db.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Update: returnToShard(this.tableName, event.eventId, { shard: 0, quantity: total }) },
+                ...takes.map((take) => ({ Update: takeFromShard(this.tableName, event.eventId, take) })),
+              ],
+            }),
+          ),
+        );
+        folded += total;
+      } catch (error) {
+        if (!cancellationReasons(error)?.some((reason) => reason.code === 'ConditionalCheckFailed')) throw error;
+      }
+    }
+    return folded;
+  }
+
   private async holdChunk(event: TicketEvent, winners: readonly QueuedRequest[], now: number): Promise<ChunkOutcome> {
     const total = winners.reduce((sum, entry) => sum + entry.quantity, 0);
     const expiresAt = now + event.holdSeconds * 1000;
@@ -156,6 +191,11 @@ export class DynamoQueueDecisions implements QueueDecisions {
     }
     return rejected;
   }
+}
+
+/** Tickets the next chunk could give: the quantities of its first `maxWinners` entries. */
+function demandOf(pending: readonly QueuedRequest[], maxWinners: number): number {
+  return pending.slice(0, maxWinners).reduce((sum, entry) => sum + entry.quantity, 0);
 }
 
 /** One REJECTED with its tally back, in one transaction; 0 if it was no longer QUEUED (or not yet due, with `dueBy`). */

@@ -14,11 +14,19 @@ export const defaultHoldSeconds = 600;
 export const defaultMaxPerBuyer = 10;
 
 /**
+ * `queued` keeps its tickets in one stock item (item 0), which its consumer takes a whole chunk
+ * of holds from in one write, and tickets that come back (release, expiry) go to return bins
+ * (items 1..8, spread by reservation id), so each return does not write the stock item again; the
+ * consumer folds the bins into the stock when the stock runs short (docs/design.md).
+ */
+export const queueReturnBins = 8;
+
+/**
  * Inventory items of an event. `shards` splits the capacity for `sharded`; for `queued` it is the
- * number of keys its request log is spread over, and its tickets are one item (decided a batch at a time).
+ * number of keys its request log is spread over, and its inventory is the stock and its return bins.
  */
 export function inventoryItemsOf(event: Pick<TicketEvent, 'strategy' | 'shards'>): number {
-  return event.strategy === 'queued' ? 1 : event.shards;
+  return event.strategy === 'queued' ? 1 + queueReturnBins : event.shards;
 }
 
 /** `queued`: log keys by default, so admissions are not capped by one partition (see docs/design.md). */

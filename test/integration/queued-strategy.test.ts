@@ -1,4 +1,6 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inventoryKey } from '../../functions/data/items/inventory-item';
 import { ManualClock } from '../../functions/domain/clock';
 import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
@@ -83,6 +85,69 @@ describe('queued strategy', () => {
     const report = await audit(app, event.eventId);
     expect(report.violations).toEqual([]);
     expect(report).toMatchObject({ sold: 10, remaining: 0, rejected: 3 });
+  });
+
+  it('puts returned tickets in return bins, not the stock, and gives them to the next requests in line', async () => {
+    const { app, api } = await setUp('returns', { config: { queueWaitMs: 0, soldOutStalenessMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'returns', capacity: 10, strategy: 'queued', shards: 1 });
+    const inventory = async () =>
+      Promise.all(
+        Array.from({ length: 9 }, async (_, item) => {
+          const { Item } = await app.db.send(new GetCommand({ TableName: app.config.tableName, Key: inventoryKey(event.eventId, item), ConsistentRead: true }));
+          return { available: Number(Item!.available), version: Number(Item!.version) };
+        }),
+      );
+    const decideAll = async () => {
+      const decider = await startDecider(app);
+      running.push(decider);
+      await decider.caughtUp();
+      await decider.stop();
+    };
+
+    const first: ApiResponse[] = [];
+    for (let i = 0; i < 10; i++) first.push(await api.reserve(event.eventId, { buyer: `first-${i}`, quantity: 1 }));
+    await decideAll();
+    const stockAfterSale = (await inventory())[0]!;
+    const releases = await Promise.all(first.slice(0, 6).map((r) => api.release(r.body)));
+    const afterReturns = await inventory();
+
+    expect(releases.map((r) => r.body.status)).toEqual(Array(6).fill('RELEASED'));
+    // The six returns wrote the bins, not the stock: its version (+1 on every write) did not move.
+    expect(afterReturns[0]).toEqual({ available: 0, version: stockAfterSale.version });
+    expect(afterReturns.slice(1).reduce((sum, bin) => sum + bin.available, 0)).toBe(6);
+
+    const second: ApiResponse[] = [];
+    for (let i = 0; i < 8; i++) second.push(await api.reserve(event.eventId, { buyer: `second-${i}`, quantity: 1 }));
+    await decideAll();
+
+    expect(second.map((r) => r.status)).toEqual(Array(8).fill(202));
+    const outcomes = await Promise.all(second.map(async (r) => (await api.getReservation(r.body)).body));
+    expect(outcomes.map((r) => r.status)).toEqual([...Array(6).fill('HELD'), 'REJECTED', 'REJECTED']);
+    expect((await inventory()).map((item) => item.available)).toEqual(Array(9).fill(0));
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 10, remaining: 0, released: 6, rejected: 2 });
+  });
+
+  it('loses and doubles nothing when releases race two consumers folding the same return bins', async () => {
+    const { app, api } = await setUpDeciding('fold-race', { config: { queueWaitMs: 0, soldOutStalenessMs: 0 } });
+    running.push(await startDecider(app)); // a second consumer: both decide, and fold, the same event
+    const { body: event } = await api.createEvent({ name: 'fold race', capacity: 200, strategy: 'queued', shards: 8 });
+    const wave = (name: string) =>
+      Promise.all(Array.from({ length: 200 }, async (_, i) => decided(api, await buy(api, event.eventId, `${name}-${i}`, 1, `${name}-${i}`))));
+
+    const first = await wave('first');
+    // Half the first wave's holders release while a second wave is decided: every ticket the
+    // second wave gets came back through a return bin, since the stock was empty.
+    const [releases, second] = await Promise.all([Promise.all(first.filter((_, i) => i % 2 === 0).map((r) => api.release(r.body))), wave('second')]);
+
+    expect(first.map((r) => r.body.status)).toEqual(Array(200).fill('HELD'));
+    expect(countBy(releases, (r) => r.body.status)).toEqual({ RELEASED: 100 });
+    const secondHeld = second.filter((r) => r.body.status === 'HELD').length;
+    expect(secondHeld).toBeGreaterThan(0);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 100 + secondHeld, remaining: 100 - secondHeld, released: 100, oversold: 0, lost: 0, queued: 0 });
   });
 
   it('sells exactly 1,000 tickets when 5,000 buyers rush at once, spread over log keys', async () => {

@@ -2,11 +2,12 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { addToBuyerTally, buyerTallyKey } from '../../functions/data/items/buyer-tally-item';
 import { eventKey, fromEventItem, toEventItem } from '../../functions/data/items/event-item';
-import { allocateCapacity, inventoryKey, takeFromShard } from '../../functions/data/items/inventory-item';
+import { allocateCapacity, initialAllocation, inventoryKey, returnBinOf, takeFromShard } from '../../functions/data/items/inventory-item';
 import { fromReservationItem, reservationKey, toReservationItem } from '../../functions/data/items/reservation-item';
 import { newEventId, newReservationId, requestFingerprint, reservationIdForKey } from '../../functions/domain/ids';
 import type { TicketEvent } from '../../functions/domain/model';
 import { eventIdParameter, reservationIdParameter } from '../../functions/http/schemas';
+import { countBy } from '../support/buyers';
 
 describe('key builders', () => {
   it('gives every item type its own key shape', () => {
@@ -32,6 +33,21 @@ describe('capacity allocation', () => {
     const allocation = allocateCapacity(capacity, shards);
     expect(allocation).toEqual(expected);
     expect(allocation.reduce((a, b) => a + b, 0)).toBe(capacity);
+  });
+});
+
+describe('queued inventory', () => {
+  it('starts with every ticket in the stock and its return bins empty', () => {
+    expect(initialAllocation({ strategy: 'queued', shards: 64, capacity: 500 })).toEqual([500, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(initialAllocation({ strategy: 'sharded', shards: 3, capacity: 10 })).toEqual([4, 3, 3]);
+  });
+
+  it('spreads returns over every return bin, never the stock', () => {
+    const bins = Array.from({ length: 4_000 }, (_, i) => returnBinOf(`res_${i}`));
+    const perBin = countBy(bins, (bin) => bin);
+    expect(Object.keys(perBin).map(Number).sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const count of Object.values(perBin)) expect(count).toBeGreaterThan(400);
+    expect(returnBinOf('res_42')).toBe(returnBinOf('res_42'));
   });
 });
 

@@ -1,4 +1,5 @@
-import type { ShardTake } from '../../domain/model';
+import { createHash } from 'node:crypto';
+import { inventoryItemsOf, queueReturnBins, type ShardTake, type TicketEvent } from '../../domain/model';
 
 /**
  * One inventory shard of an event. Item: pk `EVENT#<eventId>#SHARD#<n>`, sk `INVENTORY`.
@@ -41,6 +42,17 @@ export function allocateCapacity(capacity: number, shards: number): number[] {
   const base = Math.floor(capacity / shards);
   const extra = capacity % shards;
   return Array.from({ length: shards }, (_, shard) => base + (shard < extra ? 1 : 0));
+}
+
+/** What each inventory item holds when the event is created: `queued` has all of it in its stock (item 0), its return bins empty. */
+export function initialAllocation(event: Pick<TicketEvent, 'strategy' | 'shards' | 'capacity'>): number[] {
+  if (event.strategy !== 'queued') return allocateCapacity(event.capacity, inventoryItemsOf(event));
+  return [event.capacity, ...Array.from({ length: queueReturnBins }, () => 0)];
+}
+
+/** `queued`: the return bin (1..queueReturnBins) a hold's tickets go back to, spread by its reservation id. */
+export function returnBinOf(reservationId: string): number {
+  return 1 + (createHash('sha256').update(reservationId).digest().readUInt32BE(4) % queueReturnBins);
 }
 
 const names = { '#available': 'available', '#version': 'version' };

@@ -9,6 +9,7 @@ import {
   storedStatuses,
 } from '../../domain/model';
 import { sweepShardOf } from '../sweep-index';
+import { returnBinOf } from './inventory-item';
 
 /**
  * A hold and what became of it. Item: pk `RESERVATION#<reservationId>`, sk `RESERVATION`.
@@ -178,8 +179,10 @@ export function finishHold(tableName: string, reservationId: string, finish: Fin
 }
 
 /**
- * A queued request's turn came and it fits: it holds `quantity` from the event's one inventory
- * item from now until `expiresAt`. Only if still QUEUED: a redelivered log entry decides nothing twice.
+ * A queued request's turn came and it fits: it holds `quantity` of the event's stock from now
+ * until `expiresAt`. Its `takes` name the return bin the tickets go back to (returnBinOf), not the
+ * stock they came from: returns must not write the stock item once each. Only if still QUEUED: a
+ * redelivered log entry decides nothing twice.
  */
 export function decideHeld(tableName: string, reservationId: string, quantity: number, now: number, expiresAt: number) {
   return {
@@ -188,7 +191,13 @@ export function decideHeld(tableName: string, reservationId: string, quantity: n
     UpdateExpression: 'SET #status = :held, takes = :takes, decidedAt = :now, expiresAt = :expiresAt, sweepAt = :expiresAt',
     ConditionExpression: '#status = :queued',
     ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':held': 'HELD', ':queued': 'QUEUED', ':takes': { '0': quantity }, ':now': now, ':expiresAt': expiresAt },
+    ExpressionAttributeValues: {
+      ':held': 'HELD',
+      ':queued': 'QUEUED',
+      ':takes': { [returnBinOf(reservationId)]: quantity },
+      ':now': now,
+      ':expiresAt': expiresAt,
+    },
   };
 }
 
