@@ -56,8 +56,9 @@ export interface StreamJob extends JobDefinition {
 export const queueDeciderJob: StreamJob = {
   id: 'DecideQueued',
   entry: 'functions/handlers/decide-queued.ts',
-  // GetItem for the event and the inventory; BatchGetItem to skip entries decided already;
-  // transactions of Updates (inventory and winners; a loser and its buyer's tally).
+  // GetItem for the event and the stock; BatchGetItem to skip entries decided already and to read
+  // the return bins; transactions of Updates (stock and winners; a fold of the bins into the
+  // stock; a loser and its buyer's tally).
   tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
   indexes: [],
   filter: queueEntryFilter,

@@ -62,7 +62,7 @@ export interface AuditReport {
 
 /**
  * Recompute an event's books from the table and check the invariants every safe strategy
- * promises: remaining + held + confirmed == capacity, per shard and in total; every buyer's
+ * promises: remaining + held + confirmed == capacity, per shard (for `queued`, its items as one pool) and in total; every buyer's
  * tally equals their live reservations and stays within the limit; one reservation per
  * Idempotency-Key. Run it on a quiet event (after a rush), not in the middle of one.
  */

@@ -51,7 +51,7 @@ export class EventService {
 
 /**
  * Only `sharded` splits inventory (a shard with no tickets would only waste a partition), and
- * only `queued` spreads its request log (over as many keys as it is told; tickets stay one item).
+ * only `queued` spreads its request log (over as many keys as it is told; its tickets are a stock and 8 return bins).
  */
 function shardCount(strategy: StrategyName, input: NewEvent): number {
   if (strategy === 'queued') return input.shards ?? defaultQueueLogKeys;
