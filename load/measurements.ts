@@ -74,6 +74,39 @@ export async function createEvent(
   return (await postJson(`${url}/events`, body, { authorization: `Bearer ${organizerToken}` })) as CreatedEvent;
 }
 
+/**
+ * A sold-out event of the rush's shape, for the probes when the rush's own event is not sold out
+ * (tickets that came back after the last buyer left, or a strategy that never sold out): each probe
+ * client holds an equal share of it, one request after another (no contention to retry), and the
+ * event page reads 0 before it is returned. Holds last the default hold time, past the probes.
+ */
+export async function soldOutStandIn(api: Api, shape: EventShape, tokens: readonly string[]): Promise<CreatedEvent> {
+  const perClient = Math.ceil((shape.shards ?? 1) / tokens.length);
+  const event = await createEvent(api, shape, 'Sold-out probe', perClient * tokens.length);
+  for (const [client, token] of tokens.entries()) {
+    const headers = { authorization: `Bearer ${token}`, 'idempotency-key': `sold-out-stand-in-${client}` };
+    await withRetries(() => postJson(`${api.url}/events/${event.eventId}/reservations`, { quantity: perClient }, headers));
+  }
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await pause(250)) {
+    if (((await getJson(`${api.url}/events/${event.eventId}`)) as { available: number }).available === 0) return event;
+  }
+  throw new Error(`The probes' stand-in event ${event.eventId} did not sell out`);
+}
+
+/** A replay of the same Idempotency-Key is safe: a 503 (contention) or a lost answer is asked again. */
+async function withRetries<T>(call: () => Promise<T>, tries = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await pause(200 * attempt);
+    }
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Raw holds on a throwaway event, so the raw number and the rush both meet a warm JVM. */
 export async function warmUp(api: Api, ready: StackReady, shape: EventShape, seconds: number, log: Log): Promise<void> {
   if (seconds <= 0) return;

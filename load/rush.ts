@@ -19,12 +19,14 @@ import {
   closedLoopTokens,
   createEvent,
   type EnvironmentProbe,
+  type EventShape,
   otherAnswers,
   probeOneEnvironment,
   rawBaseline,
   rawConcurrency,
   soldOutProbe,
   soldOutProbeConcurrency,
+  soldOutStandIn,
   waitUntilQuiet,
   warmUp,
 } from './measurements';
@@ -242,9 +244,10 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     // The sold-out path at full speed while the event is still sold out: before the last
     // walkaways' holds run out and their tickets come back on sale (nobody is left to buy them).
     // Before the audit, so the audit also proves the probe's refusals changed nothing.
-    const probe = await soldOutProbe(url, event.eventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
+    const probeEventId = stack ? await soldOutEventForProbes(api, event, shape, probeTokens, options.soldOutProbeSeconds ?? 5, log) : event.eventId;
+    const probe = await soldOutProbe(url, probeEventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
     const environmentProbes =
-      stack && probe.result ? await probeEnvironment(url, event.eventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
+      stack && probe.result ? await probeEnvironment(url, probeEventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
     // The last holds (walkaways who came late) expire and come back before the audit.
     const settleSeconds = holdSeconds + (2 * sweepIntervalMs) / 1000;
     log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (hold ${holdSeconds} s + two sweeps)...`);
@@ -291,6 +294,33 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     return result;
   } finally {
     await stack?.stop();
+  }
+}
+
+/**
+ * The rush's event if it is sold out, or else a sold-out stand-in of the same shape, so every
+ * strategy's sold-out path is measured (in a rush where tickets came back after the last buyer
+ * left, the rush's own event is on sale again).
+ */
+async function soldOutEventForProbes(
+  api: { readonly url: string; readonly organizerToken: string },
+  event: { readonly eventId: string; readonly shards: number },
+  shape: EventShape,
+  tokens: readonly string[],
+  seconds: number,
+  log: (line: string) => void,
+): Promise<string> {
+  if (seconds <= 0) return event.eventId;
+  const { available } = (await getJson(`${api.url}/events/${event.eventId}`)) as { available: number };
+  if (available === 0) return event.eventId;
+  try {
+    const standIn = await soldOutStandIn(api, { ...shape, shards: event.shards }, tokens);
+    log(`The rush's event has ${available} ticket(s) on sale: the probes ask a sold-out event of the same shape (${standIn.eventId})`);
+    return standIn.eventId;
+  } catch (error) {
+    // The probes are measurements, not the rush's verdict: without a stand-in they are skipped.
+    log(`No sold-out stand-in for the probes: ${error instanceof Error ? error.message : String(error)}`);
+    return event.eventId;
   }
 }
 
