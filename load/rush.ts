@@ -34,7 +34,7 @@ import { type ArrivalPhase, rushPhases } from './phases';
 import type { RawResult } from './raw-baseline';
 import { bookFigures, type DecisionLatency, decidedHoldsTimeline, everHeld, readReservations } from './reservation-book';
 import { startStackChild } from './stack-child';
-import { rushTokens, writeTokenFile } from './tokens';
+import { buyerTokenCount, rushTokens, writeTokenFile } from './tokens';
 
 /**
  * One rush: start the local stack (unless a target is given), create an event, let Artillery's
@@ -164,11 +164,12 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     const tokens = await rushTokens(options.target ? deployedLoadTestIssuer(options.target, issuerKey) : localIssuer(url, issuerKey));
     const api = { url, organizerToken: await tokens.organizer() };
     const tokensFile = join(options.outputDir, 'tokens.txt');
-    writeTokenFile(tokensFile, await tokens.mint('buyer', options.buyers));
+    const buyerTokens = buyerTokenCount(options.buyers);
+    writeTokenFile(tokensFile, await tokens.mint('buyer', buyerTokens));
     const loopTokens = await tokens.mint('closed-loop', closedLoopTokens);
     const probeTokens = await tokens.mint('sold-out-probe', soldOutProbeConcurrency);
     log(
-      `Minted ${options.buyers + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer, before anything is measured)`,
+      `Minted ${buyerTokens + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer and a few spare, before anything is measured)`,
     );
     const holdSeconds = options.holdSeconds ?? rushDefaults.holdSeconds;
     const sweepIntervalMs = options.sweepIntervalMs ?? (options.target ? 60_000 : 5_000);

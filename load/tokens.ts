@@ -29,6 +29,15 @@ export async function rushTokens(issuer: RushIssuer): Promise<RushTokens> {
   };
 }
 
+/**
+ * Tokens to mint for `buyers` buyers. Artillery's `arrivalCount` phases can start a few more
+ * buyers than they add up to when its timers run late (a 100,000-buyer rush on a saturated
+ * machine started 100,012), and a buyer without a token fails: mint 1% more, at least 64.
+ */
+export function buyerTokenCount(buyers: number): number {
+  return buyers + Math.max(64, Math.ceil(buyers / 100));
+}
+
 /** One token per line: the Artillery processor (load/buyer.ts) hands them out, one per buyer. */
 export function writeTokenFile(path: string, tokens: readonly string[]): void {
   writeFileSync(path, `${tokens.join('\n')}\n`);

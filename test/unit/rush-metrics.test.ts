@@ -15,6 +15,7 @@ import {
   soldOutPath,
   writesBetween,
 } from '../../load/rush-metrics';
+import { buyerTokenCount } from '../../load/tokens';
 
 const second = (n: number, holds: number, soldOut: number, soldOutWrites = 0): SecondOfAnswers => ({
   second: n,
@@ -50,6 +51,12 @@ describe('rush phases', () => {
 
   it('still makes a rush of one buyer', () => {
     expect(rushPhases(1, 1_000)).toEqual([{ name: 'spike', duration: 1, arrivalCount: 1 }]);
+  });
+
+  it('has a token for every buyer Artillery starts, a few past the phases included', () => {
+    // A 100,000-buyer rush on a saturated machine started 100,012 buyers.
+    expect(buyerTokenCount(100_000)).toBe(101_000);
+    expect(buyerTokenCount(2_000)).toBe(2_064);
   });
 
   it('refuses nonsense sizes', () => {
