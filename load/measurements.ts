@@ -200,12 +200,14 @@ export async function probeOneEnvironment(
   kind: 'refusals' | 'eventPage',
   token: string,
 ): Promise<EnvironmentProbe> {
-  const before = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
+  // The event's own keys: over a whole rush, other events' keys read far more than a probe does.
+  const capacity = `${url}/_local/capacity?readKeysOf=${encodeURIComponent(`EVENT#${eventId}`)}`;
+  const before = (await getJson(capacity)) as CapacitySnapshot;
   const loop =
     kind === 'refusals'
       ? summarizeLoop(await reserveInClosedLoop({ url, eventId, seconds, concurrency: 1, tokens: [token] }), answerKeys.soldOut)
       : summarizeLoop(await readEventInClosedLoop({ url, eventId, seconds, concurrency: 1 }), answerKeys.page);
-  const after = (await getJson(`${url}/_local/capacity`)) as CapacitySnapshot;
+  const after = (await getJson(capacity)) as CapacitySnapshot;
   const hottest = hottestReadKeyBetween(before, after);
   return { ...loop, readUnitsPerAnswer: hottest && loop.count > 0 ? hottest.readUnits / loop.count : undefined, hottestReadKey: hottest?.pk };
 }

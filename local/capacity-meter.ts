@@ -51,7 +51,10 @@ export interface CapacitySnapshot {
   readonly keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind' | 'failedWriteUnits'> & { keys: number }>;
   /** The partition keys with the most write units, hottest first. */
   readonly hottestKeys: readonly KeyUsage[];
-  /** The partition keys with the most read units, hottest first (the sold-out path's bound). */
+  /**
+   * The partition keys with the most read units, hottest first (the sold-out path's bound); only
+   * those starting with `readKeysOf` when the snapshot was asked for one event's keys.
+   */
   readonly hottestReadKeys: readonly KeyUsage[];
   /**
    * The sweep index's partition keys with the most write units, hottest first: a GSI partition
@@ -86,6 +89,11 @@ interface RequestScope {
 }
 
 const hottestKeysReported = 10;
+/**
+ * One event's read keys: enough that every key a probe reads is in both snapshots it compares
+ * (an event's shards, read alike, would tie for a top 10 and drop in and out of it).
+ */
+const keysOfOneEventReported = 1_000;
 
 export class CapacityMeter {
   private readonly scope = new AsyncLocalStorage<RequestScope>();
@@ -167,7 +175,11 @@ export class CapacityMeter {
     this.seconds = new Map();
   }
 
-  snapshot(): CapacitySnapshot {
+  /**
+   * `readKeysOf`: a partition key prefix (`EVENT#<id>`) that `hottestReadKeys` is limited to, so a
+   * probe of one event finds its keys even when the keys of a whole rush read far more.
+   */
+  snapshot(readKeysOf?: string): CapacitySnapshot {
     const keyKinds: Record<string, Omit<KeyUsage, 'pk' | 'kind' | 'failedWriteUnits'> & { keys: number }> = {};
     let readUnits = 0;
     let writeUnits = 0;
@@ -195,7 +207,10 @@ export class CapacityMeter {
       outcomes: Object.fromEntries(this.outcomes),
       keyKinds,
       hottestKeys: [...this.keys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
-      hottestReadKeys: [...this.keys.values()].sort((a, b) => b.readUnits - a.readUnits).slice(0, hottestKeysReported),
+      hottestReadKeys: [...this.keys.values()]
+        .filter((key) => readKeysOf === undefined || key.pk.startsWith(readKeysOf))
+        .sort((a, b) => b.readUnits - a.readUnits)
+        .slice(0, readKeysOf === undefined ? hottestKeysReported : keysOfOneEventReported),
       hottestIndexKeys: [...this.indexKeys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
       totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
       timeline: [...this.seconds.values()].sort((a, b) => a.second - b.second),

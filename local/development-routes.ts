@@ -35,7 +35,7 @@ export function developmentRoutes({ openApi, issuer, telemetry, sweeps, meter }:
     'GET /_local/sweeper': () => json(200, sweeps.snapshot?.() ?? {}),
   };
   if (meter) {
-    routes['GET /_local/capacity'] = () => json(200, meter.snapshot());
+    routes['GET /_local/capacity'] = (_body, query) => json(200, meter.snapshot(query.get('readKeysOf') ?? undefined));
     routes['POST /_local/reset'] = () => {
       meter.reset();
       telemetry.reset?.();

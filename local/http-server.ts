@@ -15,8 +15,8 @@ export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => 
 /** Wraps each handler call, e.g. to meter the DynamoDB calls made for it (see CapacityMeter). */
 type ObserveRequest = (route: RouteDefinition, handle: () => Promise<HttpResult>) => Promise<HttpResult>;
 
-/** A development endpoint of the local server only (never deployed): its JSON body in, its answer out. */
-export type LocalRoute = (body: unknown) => HttpResult | Promise<HttpResult>;
+/** A development endpoint of the local server only (never deployed): its JSON body and query in, its answer out. */
+export type LocalRoute = (body: unknown, query: URLSearchParams) => HttpResult | Promise<HttpResult>;
 
 /** API Gateway HTTP APIs take payloads up to 10 MB; the functions themselves refuse far less. */
 const maxBodyBytes = 10 * 1024 * 1024;
@@ -55,7 +55,7 @@ export function createLocalApi(routes: readonly RouteDefinition[], handlers: Rea
     try {
       const body = await readBody(request);
       const local = localRoutes[`${method} ${url.pathname}`];
-      if (local) return send(response, await local(parseJson(body)));
+      if (local) return send(response, await local(parseJson(body), url.searchParams));
       const match = router.match(method, url.pathname);
       if (!match) throw new RouteNotFound(method, url.pathname);
       const headers = flattenHeaders(request);

@@ -159,6 +159,18 @@ describe('the capacity meter', () => {
     expect(snapshot.inFlight).toBe(0);
   });
 
+  it("lists one event's read keys when asked, however much other keys read", async () => {
+    const meter = new CapacityMeter();
+    const send = meteredClient(meter);
+    for (let shard = 0; shard < 12; shard++) {
+      for (let read = 0; read < 5; read++) await send('GetCommand', { Key: { pk: `EVENT#busy#SHARD#${shard}` }, ConsistentRead: true }, { output: {} });
+    }
+    await send('GetCommand', { Key: { pk: 'EVENT#probed#SHARD#0' } }, { output: {} });
+
+    expect(meter.snapshot().hottestReadKeys.map((key) => key.pk)).not.toContain('EVENT#probed#SHARD#0');
+    expect(meter.snapshot('EVENT#probed').hottestReadKeys).toEqual([expect.objectContaining({ pk: 'EVENT#probed#SHARD#0', readUnits: 0.5 })]);
+  });
+
   it('counts sweep index writes apart from the table, for successful calls only', async () => {
     const meter = new CapacityMeter();
     const send = meteredClient(meter);
