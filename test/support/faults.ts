@@ -44,6 +44,32 @@ export function afterCalls(db: DynamoDBDocumentClient, matches: (call: CallInfo)
   );
 }
 
+/**
+ * Follows every call of the client until it has answered or failed. A test that stops at the
+ * first failure of a run (`Promise.all` rejects at once) waits with `settled()` for the calls
+ * still in flight, as a killed process's writes still land at the table.
+ */
+export function callsInFlight(db: DynamoDBDocumentClient): { settled(): Promise<void> } {
+  const calls: Promise<unknown>[] = [];
+  db.middlewareStack.add(
+    (next) => (args) => {
+      const call = next(args);
+      calls.push(call.catch(() => undefined));
+      return call;
+    },
+    { step: 'initialize', name: `callsInFlight${Math.random()}` },
+  );
+  return {
+    async settled() {
+      let seen: number;
+      do {
+        seen = calls.length;
+        await Promise.all(calls);
+      } while (calls.length > seen);
+    },
+  };
+}
+
 /** An SDK-shaped error (the data layer recognises errors by name, as for real SDK exceptions). */
 export function sdkError(name: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`Injected ${name}`), { name, $fault: 'client', $metadata: {}, ...extra });
