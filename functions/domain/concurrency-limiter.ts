@@ -10,7 +10,17 @@ const placeTimeSmoothing = 0.05;
 const earlyShedMargin = 2;
 
 /**
- * At most `maxInFlight` tasks at a time; up to `maxQueued` more wait in FIFO order. Past that,
+ * Which line a task waits in. `finishing` work (a buyer confirming or releasing a hold they already
+ * have) goes ahead of `starting` work (a new hold, a page read): under overload, a server that
+ * sheds both alike lets holds expire while their buyers retry to pay, and their tickets go round
+ * again. "Prioritize" in the same Builders' Library article; on AWS each route has its own
+ * function and its own throttle, so one route's flood cannot delay another's.
+ */
+export type Lane = 'finishing' | 'starting';
+
+/**
+ * At most `maxInFlight` tasks at a time; up to `maxQueued` more wait in FIFO order per lane, the
+ * `finishing` lane served first (see Lane). Past that,
  * or once a task has waited `maxWaitMs` for its turn, the caller is told to come back later
  * (503 + Retry-After) instead of waiting without bound: under overload the answer stays quick,
  * and no work is spent on requests whose clients have most likely given up.
@@ -30,7 +40,7 @@ const earlyShedMargin = 2;
  */
 export class ConcurrencyLimiter {
   private inFlight = 0;
-  private readonly waiting: Waiter[] = [];
+  private readonly waiting: Record<Lane, Waiter[]> = { finishing: [], starting: [] };
   /** While requests waited, the time between two slots freeing, smoothed; unknown until then. */
   private placeMs: number | undefined;
   /** When a slot last freed while requests were waiting (undefined once the queue emptied). */
@@ -43,8 +53,8 @@ export class ConcurrencyLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  async run<T>(task: () => Promise<T>, lane: Lane = 'starting'): Promise<T> {
+    await this.acquire(lane);
     try {
       return await task();
     } finally {
@@ -54,15 +64,17 @@ export class ConcurrencyLimiter {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.finishing.length + this.waiting.starting.length;
   }
 
-  private async acquire(): Promise<void> {
+  private async acquire(lane: Lane): Promise<void> {
     if (this.inFlight < this.maxInFlight) {
       this.inFlight++;
       return;
     }
-    if (this.waiting.length >= this.maxQueued || this.predictedWaitMs(this.waiting.length + 1) > earlyShedMargin * this.maxWaitMs) {
+    // A finishing task waits only behind other finishing ones; a starting one behind everyone.
+    const ahead = lane === 'finishing' ? this.waiting.finishing.length : this.queued;
+    if (ahead >= this.maxQueued || this.predictedWaitMs(ahead + 1) > earlyShedMargin * this.maxWaitMs) {
       throw new ThroughputExceeded(this.retryAfterSeconds());
     }
     // release() hands its slot straight to the next waiter, so inFlight stays accurate.
@@ -71,10 +83,10 @@ export class ConcurrencyLimiter {
       // Shed on a timer too, not only when a slot frees: when every task in flight is slow,
       // no slot frees for a long time and the queue would otherwise wait without bound.
       if (Number.isFinite(this.maxWaitMs)) {
-        waiter.timer = setTimeout(() => this.shed(waiter), this.maxWaitMs);
+        waiter.timer = setTimeout(() => this.shed(lane, waiter), this.maxWaitMs);
         waiter.timer.unref?.();
       }
-      this.waiting.push(waiter);
+      this.waiting[lane].push(waiter);
     });
   }
 
@@ -85,7 +97,7 @@ export class ConcurrencyLimiter {
 
   /** A slot is about to free: how fast the queue moves is learned only while there is one. */
   private learnPlaceTime(): void {
-    if (this.waiting.length === 0) {
+    if (this.queued === 0) {
       this.lastFreedWhileQueued = undefined;
       return;
     }
@@ -97,16 +109,16 @@ export class ConcurrencyLimiter {
     this.lastFreedWhileQueued = now;
   }
 
-  private shed(waiter: Waiter): void {
-    const index = this.waiting.indexOf(waiter);
+  private shed(lane: Lane, waiter: Waiter): void {
+    const index = this.waiting[lane].indexOf(waiter);
     if (index === -1) return;
-    this.waiting.splice(index, 1);
+    this.waiting[lane].splice(index, 1);
     waiter.reject(new ThroughputExceeded(this.retryAfterSeconds()));
   }
 
   private release(): void {
     for (;;) {
-      const next = this.waiting.shift();
+      const next = this.waiting.finishing.shift() ?? this.waiting.starting.shift();
       if (!next) {
         this.inFlight--;
         return;

@@ -7,11 +7,15 @@ import { reservationView } from '../http/views';
 
 /** POST /reservations/{reservationId}/confirm: the buyer's own hold; idempotent; 410 after expiry, 409 once released. */
 export function createHandler(app: App) {
-  return httpHandler(app, async (request) => {
-    const { sub } = buyer(request, app.config);
-    const reservation = await app.reservations.confirm(reservationIdParameter(request), sub);
-    return json(200, reservationView(reservation));
-  });
+  return httpHandler(
+    app,
+    async (request) => {
+      const { sub } = buyer(request, app.config);
+      const reservation = await app.reservations.confirm(reservationIdParameter(request), sub);
+      return json(200, reservationView(reservation));
+    },
+    'finishing',
+  );
 }
 
 export const handler = createHandler(defaultApp());

@@ -139,3 +139,68 @@ describe('ConcurrencyLimiter when every task in flight is stuck', () => {
     expect(await limiter.run(async () => 'next')).toBe('next');
   });
 });
+
+describe('ConcurrencyLimiter lanes', () => {
+  it('serves finishing work (a confirm, a release) before new work that waited longer', async () => {
+    const limiter = new ConcurrencyLimiter(1, 10);
+    const gated = gatedTasks();
+    const started: string[] = [];
+    const task = (name: string, lane: 'finishing' | 'starting') =>
+      limiter.run(() => {
+        started.push(name);
+        return gated.task(name)();
+      }, lane);
+    const all = [
+      task('running', 'starting'),
+      task('hold 1', 'starting'),
+      task('hold 2', 'starting'),
+      task('confirm', 'finishing'),
+      task('release', 'finishing'),
+    ];
+    await settle();
+    for (let finished = 0; finished < all.length; finished++) await gated.finishNext();
+    expect(started).toEqual(['running', 'confirm', 'release', 'hold 1', 'hold 2']);
+    expect(await Promise.all(all)).toEqual(['running', 'hold 1', 'hold 2', 'confirm', 'release']);
+  });
+
+  it('still queues finishing work when new work fills the queue, and sheds only new work', async () => {
+    const limiter = new ConcurrencyLimiter(1, 2);
+    const gated = gatedTasks();
+    const running = limiter.run(gated.task('running'));
+    const holds = [limiter.run(gated.task('hold 1')), limiter.run(gated.task('hold 2'))];
+    await expect(limiter.run(gated.task('hold 3'))).rejects.toBeInstanceOf(ThroughputExceeded);
+    const confirm = limiter.run(gated.task('confirm'), 'finishing');
+    expect(limiter.queued).toBe(3);
+    await settle();
+    for (let finished = 0; finished < 4; finished++) await gated.finishNext();
+    expect(await confirm).toBe('confirm');
+    expect(await Promise.all([running, ...holds])).toEqual(['running', 'hold 1', 'hold 2']);
+  });
+
+  it('predicts a finishing task’s wait from the finishing line alone', async () => {
+    let now = 0;
+    const limiter = new ConcurrencyLimiter(1, 100, 1_000, () => now);
+    const gated = gatedTasks();
+    // Learn a queue that moves one place every 500 ms.
+    const learning = [1, 2, 3].map(() => limiter.run(gated.task('learned')));
+    await settle();
+    for (let freed = 0; freed < 2; freed++) {
+      now += 500;
+      await gated.finishNext();
+    }
+    await gated.finishNext();
+    const running = limiter.run(gated.task('running'));
+    // Four new holds in line: a fifth would wait 5 × 500 ms, past twice the limit, and is told at once…
+    const holds = [1, 2, 3, 4].map(() => limiter.run(gated.task('hold')));
+    await expect(limiter.run(gated.task('hold'))).rejects.toBeInstanceOf(ThroughputExceeded);
+    // …while a confirm, first in its line, waits one place.
+    const confirm = limiter.run(gated.task('confirm'), 'finishing');
+    expect(limiter.queued).toBe(5);
+    await settle();
+    await gated.finishNext();
+    await gated.finishNext();
+    expect(await confirm).toBe('confirm');
+    for (let finished = 0; finished < 4; finished++) await gated.finishNext();
+    expect(await Promise.all([...learning, running, ...holds])).toEqual([...Array(3).fill('learned'), 'running', ...Array(4).fill('hold')]);
+  });
+});
