@@ -18,6 +18,8 @@ export interface BookedReservation {
   readonly quantity: number;
   readonly status: StoredStatus;
   readonly createdAt: number;
+  /** When a hold runs out (holds only). */
+  readonly expiresAt?: number;
   readonly decidedAt?: number;
   readonly rejection?: string;
 }
@@ -70,6 +72,18 @@ export function decidedHoldsTimeline(reservations: readonly BookedReservation[],
   return [...perSecond].sort(([a], [b]) => a - b).map(([second, holds]) => ({ second, answers: { [outcomes.hold]: holds }, writes: {} }));
 }
 
+/**
+ * Pure: how long to wait, from `now`, before the audit, so that every hold still live has run out
+ * and two sweeps have passed since (the audit's own allowance). Read from the table, not assumed
+ * from the hold length: when tickets come back during the sold-out probes, the probes' clients buy
+ * them, and a fixed "hold + two sweeps" after the last buyer left a 30,000-buyer rush with 28
+ * tickets held by holds that had only just run out.
+ */
+export function settleWaitMs(reservations: readonly BookedReservation[], now: number, sweepIntervalMs: number): number {
+  const lastExpiry = reservations.reduce((last, r) => (r.status === 'HELD' && r.expiresAt !== undefined ? Math.max(last, r.expiresAt) : last), now);
+  return lastExpiry - now + 2 * sweepIntervalMs;
+}
+
 /** Every reservation item of the event, with a parallel Scan (an offline read after the rush, as the audit's). */
 export async function readReservations(
   eventId: string,
@@ -86,6 +100,7 @@ export async function readReservations(
       quantity: Number(item.quantity),
       status: item.status as StoredStatus,
       createdAt: Number(item.createdAt),
+      ...(item.expiresAt !== undefined && { expiresAt: Number(item.expiresAt) }),
       ...(item.decidedAt !== undefined && { decidedAt: Number(item.decidedAt) }),
       ...(item.rejection !== undefined && { rejection: String(item.rejection) }),
     }));

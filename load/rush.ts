@@ -32,7 +32,7 @@ import {
 } from './measurements';
 import { type ArrivalPhase, rushPhases } from './phases';
 import type { RawResult } from './raw-baseline';
-import { bookFigures, type DecisionLatency, decidedHoldsTimeline, everHeld, readReservations } from './reservation-book';
+import { bookFigures, type DecisionLatency, decidedHoldsTimeline, everHeld, readReservations, settleWaitMs } from './reservation-book';
 import { startStackChild } from './stack-child';
 import { buyerTokenCount, rushTokens, writeTokenFile } from './tokens';
 
@@ -249,9 +249,12 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     const probe = await soldOutProbe(url, probeEventId, stack !== undefined, options.soldOutProbeSeconds ?? 5, log, probeTokens);
     const environmentProbes =
       stack && probe.result ? await probeEnvironment(url, probeEventId, options.soldOutProbeSeconds ?? 5, probeTokens[0]!, log) : undefined;
-    // The last holds (walkaways who came late) expire and come back before the audit.
-    const settleSeconds = holdSeconds + (2 * sweepIntervalMs) / 1000;
-    log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (hold ${holdSeconds} s + two sweeps)...`);
+    // The last holds (walkaways who came late, holds the probes made) expire and come back before the audit.
+    const settleSeconds = table
+      ? settleWaitMs(await readReservations(event.eventId, table), Date.now(), sweepIntervalMs) / 1000
+      : holdSeconds + (2 * sweepIntervalMs) / 1000;
+    const until = table ? "the last live hold's expiry + two sweeps" : `hold ${holdSeconds} s + two sweeps`;
+    log(`Waiting ${settleSeconds.toFixed(0)} s for the last holds to expire and be swept (${until})...`);
     await new Promise((resolveWait) => setTimeout(resolveWait, settleSeconds * 1000));
     const sweeps = stack ? ((await getJson(`${url}/_local/sweeper`)) as SweepStats) : undefined;
     const { audit, skipped } = await auditTable(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buyersLine, fcfsFairness, type PlaceInLine } from '../../load/fairness';
-import { type BookedReservation, bookFigures, decidedHoldsTimeline, everHeld } from '../../load/reservation-book';
+import { type BookedReservation, bookFigures, decidedHoldsTimeline, everHeld, settleWaitMs } from '../../load/reservation-book';
 import { outcomes } from '../../load/rush-metrics';
 
 const place = (id: string, arrivedAt: number, quantity: number, won: boolean): PlaceInLine => ({ id, arrivedAt, quantity, won });
@@ -96,6 +96,17 @@ describe("the table's figures", () => {
 
   it('have no decision latency when nothing was decided (every strategy but queued)', () => {
     expect(bookFigures([reservation('r1', 1, 'HELD')], 1).decisionLatency).toBeUndefined();
+  });
+
+  it('wait before the audit until the last live hold has run out and two sweeps have passed', () => {
+    const now = 100_000;
+    const hold = (status: BookedReservation['status'], expiresAt: number) => ({ ...reservation(`r${expiresAt}`, 0, status), expiresAt });
+    // A probe's hold made just now outlasts the buyers' holds; confirmed and expired holds do not count.
+    const book = [hold('HELD', 130_000), hold('HELD', 160_000), hold('CONFIRMED', 190_000), hold('EXPIRED', 95_000)];
+    expect(settleWaitMs(book, now, 5_000)).toBe(60_000 + 10_000);
+    // Nothing live (or a hold already past its expiry, the sweeper behind): two sweeps from now.
+    expect(settleWaitMs([hold('CONFIRMED', 190_000)], now, 5_000)).toBe(10_000);
+    expect(settleWaitMs([hold('HELD', 90_000)], now, 5_000)).toBe(10_000);
   });
 
   it('place queued holds on the capacity meter seconds by their decision', () => {
