@@ -19,8 +19,9 @@ const earlyShedMargin = 2;
 export type Lane = 'finishing' | 'starting';
 
 /**
- * At most `maxInFlight` tasks at a time; up to `maxQueued` more wait in FIFO order per lane, the
- * `finishing` lane served first (see Lane). Past that,
+ * At most `maxInFlight` tasks at a time; more wait in FIFO order per lane, the `finishing` lane
+ * served first (see Lane), up to `maxQueued` ahead of a newcomer (a starting task counts every
+ * waiter, a finishing one only finishing waiters). Past that,
  * or once a task has waited `maxWaitMs` for its turn, the caller is told to come back later
  * (503 + Retry-After) instead of waiting without bound: under overload the answer stays quick,
  * and no work is spent on requests whose clients have most likely given up.
