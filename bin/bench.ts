@@ -26,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = resolve(__dirname, '..');
 const usage = `Usage: npm run bench -- [--buyers ${rushDefaults.buyers}] [--tickets ${rushDefaults.tickets}] [--arrival-rate ${rushDefaults.arrivalRate}]
-       [--shards 16] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--strategies ${allStrategies.join(',')}]
+       [--shards 16] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--artillery-nice ${rushDefaults.artilleryNice}] [--strategies ${allStrategies.join(',')}]
        [--markdown BENCHMARKS.md] [--chart benchmarks/rush-timeline.svg]
        npm run bench -- --from <bench-results.json> [--markdown ...] [--chart ...]   (re-render a past run, run nothing)`;
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildSync } from 'esbuild';
@@ -31,6 +32,8 @@ export interface ArtilleryRun {
   readonly log: (line: string) => void;
   /** The other processes whose CPU time is read over the same window as Artillery's. */
   readonly pids: Partial<Record<Process, number>>;
+  /** Artillery's niceness (0-19): how much lower its CPU priority is than the stack's. */
+  readonly nice: number;
 }
 
 export function runArtillery({
@@ -43,6 +46,7 @@ export function runArtillery({
   outputDir,
   log,
   pids,
+  nice,
 }: ArtilleryRun): Promise<{ exitCode: number; cpuSeconds: Partial<Record<Process, number>> }> {
   // Bundled here rather than by Artillery, into this run's directory: concurrent rushes
   // would otherwise share (and delete) load/dist/.
@@ -69,6 +73,7 @@ export function runArtillery({
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
   });
+  if (child.pid !== undefined && nice > 0) lowerPriority(child.pid, nice, log);
   const cpu = new CpuWindow<Process>({ ...pids, artillery: child.pid });
   const logFile = createWriteStream(join(outputDir, 'artillery.log'));
   let started = false;
@@ -99,4 +104,20 @@ export function runArtillery({
       resolveExit({ exitCode: code ?? 1, cpuSeconds: cpu.used() });
     });
   });
+}
+
+/**
+ * Artillery, the API and DynamoDB Local share the machine's cores, where on AWS (or in any load
+ * test with its own load generators) the buyers' machines are not the servers'. At the same
+ * priority, a saturated 2-core machine let Artillery take CPU from the API, whose event loop then
+ * fell so far behind that it accepted only a few connections a second and buyers timed out
+ * without an answer (docs/load-testing.md, Connections). Set right after spawn: the worker
+ * threads Artillery starts later inherit it. A lower priority needs no privilege.
+ */
+export function lowerPriority(pid: number, nice: number, log: (line: string) => void): void {
+  try {
+    setPriority(pid, nice);
+  } catch (error) {
+    log(`  Artillery runs at the stack's CPU priority: setting nice ${nice} failed (${(error as Error).message})`);
+  }
 }

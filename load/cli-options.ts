@@ -11,6 +11,7 @@ export interface RushFlags {
   readonly rawSeconds: number;
   readonly warmUpSeconds: number;
   readonly holdSeconds: number;
+  readonly artilleryNice: number;
 }
 
 export const rushDefaults = {
@@ -24,7 +25,13 @@ export const rushDefaults = {
   warmUpSeconds: 30,
   // Short enough that the walkaways' holds expire while buyers still come, and their tickets sell again.
   holdSeconds: 60,
+  // Artillery runs at a lower CPU priority than the API and DynamoDB Local, as if the buyers were
+  // on machines of their own (see load/artillery-runner.ts). 0 = the same priority.
+  artilleryNice: 10,
 } as const;
+
+/** The lowest priority a Unix process can have (nice 19). */
+const maxNice = 19;
 
 /** parseArgs option specs for the shared flags (all strings, validated by readRushFlags). */
 export const rushFlagSpecs = {
@@ -35,6 +42,7 @@ export const rushFlagSpecs = {
   'raw-seconds': { type: 'string' },
   'warm-up-seconds': { type: 'string' },
   'hold-seconds': { type: 'string' },
+  'artillery-nice': { type: 'string' },
 } as const;
 
 export function readRushFlags(values: Record<string, string | boolean | undefined>): RushFlags {
@@ -46,9 +54,11 @@ export function readRushFlags(values: Record<string, string | boolean | undefine
   const warmUpSeconds = integer(values['warm-up-seconds'], 'warm-up-seconds', rushDefaults.warmUpSeconds, 0);
   const holdSeconds = integer(values['hold-seconds'], 'hold-seconds', rushDefaults.holdSeconds, limits.holdSeconds.min);
   if (holdSeconds > limits.holdSeconds.max) throw new UsageError(`--hold-seconds must be at most ${limits.holdSeconds.max}, got ${holdSeconds}`);
+  const artilleryNice = integer(values['artillery-nice'], 'artillery-nice', rushDefaults.artilleryNice, 0);
+  if (artilleryNice > maxNice) throw new UsageError(`--artillery-nice must be at most ${maxNice}, got ${artilleryNice}`);
   const { max } = limits.capacity;
   if (tickets > max) throw new UsageError(`--tickets must be at most ${max} (the API's capacity limit), got ${tickets}`);
-  return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds, holdSeconds };
+  return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds, holdSeconds, artilleryNice };
 }
 
 export function readStrategy(value: string | boolean | undefined): StrategyName {

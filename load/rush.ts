@@ -69,6 +69,11 @@ export interface RushOptions {
    */
   readonly holdSeconds?: number;
   /**
+   * How much lower Artillery's CPU priority is than the API's and DynamoDB Local's (Unix nice,
+   * 0-19): on a shared machine the stack under test is served first. @default 10
+   */
+  readonly artilleryNice?: number;
+  /**
    * How often the sweeper runs: the local stack's timer, or the deployed schedule (every minute).
    * The rush waits for the last holds to expire and be swept before the audit.
    * @default 5,000 locally, 60,000 with a target
@@ -211,6 +216,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       outputDir: options.outputDir,
       log,
       pids: { api: stack?.ready.pid, dynamodb: stack?.ready.dynamoDbPid ?? options.dynamoDb?.pid },
+      nice: options.artilleryNice ?? rushDefaults.artilleryNice,
     });
     const load = parseArtilleryOutput(JSON.parse(readFileSync(artilleryOutput, 'utf8')) as ArtilleryOutput);
 

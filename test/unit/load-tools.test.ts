@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { strategies } from '../../functions/domain/model';
+import { lowerPriority } from '../../load/artillery-runner';
 import { benchMarkers, spliceBenchSection } from '../../load/bench-report';
 import * as buyer from '../../load/buyer';
 import { buyerMix, decisionOf, decisionPollDelayMs, isRetryable, pickFate, pickQuantity, retryDelayMs } from '../../load/buyer';
@@ -172,7 +176,9 @@ describe('rush flags', () => {
       rawSeconds: 10,
       warmUpSeconds: 30,
       holdSeconds: 60,
+      artilleryNice: 10,
     });
+    expect(readRushFlags({ 'artillery-nice': '0' }).artilleryNice).toBe(0);
     expect(readRushFlags({ buyers: '2_000', tickets: '200', shards: '4', 'arrival-rate': '500', 'raw-seconds': '0' })).toMatchObject({
       buyers: 2_000,
       tickets: 200,
@@ -185,6 +191,8 @@ describe('rush flags', () => {
   it('say what was wrong', () => {
     expect(() => readRushFlags({ buyers: 'many' })).toThrow(UsageError);
     expect(() => readRushFlags({ 'hold-seconds': '10' })).toThrow(/--hold-seconds must be an integer >= 30/);
+    expect(() => readRushFlags({ 'artillery-nice': '20' })).toThrow(/--artillery-nice must be at most 19/);
+    expect(() => readRushFlags({ 'artillery-nice': '-1' })).toThrow(/--artillery-nice must be an integer >= 0/);
     expect(() => readRushFlags({ tickets: '2000000' })).toThrow(/at most 1000000 \(the API's capacity limit\)/);
     expect(() => readStrategy('fast')).toThrow(/sharded, transactional/);
     expect(readStrategy(undefined)).toBe('sharded');
@@ -244,5 +252,25 @@ describe('the bench chart and report', () => {
     expect(spliceBenchSection(existing, section)).toBe(`# Benchmarks\n\nnotes before\n\n${section}\n\nnotes after\n`);
     expect(spliceBenchSection(undefined, section)).toContain(section);
     expect(spliceBenchSection('# Mine\n', section)).toBe(`# Mine\n\n${section}\n`);
+  });
+});
+
+describe("Artillery's CPU priority", () => {
+  it('is lowered for the process it names, and a failure is said, not thrown', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], { stdio: 'ignore' });
+    try {
+      const before = getPriority(child.pid!);
+      const lines: string[] = [];
+      lowerPriority(child.pid!, before + 5, (line) => lines.push(line));
+      expect(getPriority(child.pid!)).toBe(before + 5);
+      expect(getPriority()).toBe(before);
+      expect(lines).toEqual([]);
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+    const lines: string[] = [];
+    lowerPriority(child.pid!, 10, (line) => lines.push(line));
+    expect(lines).toEqual([expect.stringMatching(/^ {2}Artillery runs at the stack's CPU priority: setting nice 10 failed/)]);
   });
 });
