@@ -32,8 +32,9 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
   lines.push(`- Date: ${meta.date}; the whole bench took ${Math.round(meta.wallSeconds / 60)} min`);
   lines.push(`- Machine: ${meta.machine}`);
   if (first) {
+    const nice = first.options.artilleryNice === undefined ? '' : `, CPU priority nice ${first.options.artilleryNice}`;
     lines.push(
-      `- Load per strategy: ${count(first.load.buyers)} buyers (Artillery, one buyer per virtual user) for ${count(first.options.tickets)} tickets, ` +
+      `- Load per strategy: ${count(first.load.buyers)} buyers (Artillery, one buyer per virtual user${nice}) for ${count(first.options.tickets)} tickets, ` +
         `peak ${count(first.options.arrivalRate)} buyers/s (${first.phases.map((phase) => `${phase.name} ${count(phase.arrivalCount)} in ${phase.duration} s`).join(', ')})`,
     );
   }

@@ -39,7 +39,7 @@ function audit(violations: number, oversold = 0): AuditReport {
 function result(strategy: RushResult['options']['strategy'], report: AuditReport, artilleryExitCode = 0): RushResult {
   const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 2_000, 'http.responses': 2_100, 'stampede.won': 180 } } });
   return {
-    options: { buyers: 2_000, tickets: 200, strategy, arrivalRate: 500, rawSeconds: 2, outputDir: '/tmp/x' },
+    options: { buyers: 2_000, tickets: 200, strategy, arrivalRate: 500, rawSeconds: 2, artilleryNice: 10, outputDir: '/tmp/x' },
     startedAt: '2026-11-22T00:00:00.000Z',
     wallSeconds: 30,
     eventId: 'evt_1',
@@ -167,6 +167,7 @@ describe('a queued rush in the summary', () => {
       chartPath: 'chart.svg',
       wallSeconds: 60,
     });
+    expect(markdown).toContain('(Artillery, one buyer per virtual user, CPU priority nice 10) for 200 tickets');
     expect(markdown).toContain("| fairness: buyers' line | fairness: written requests |");
     expect(markdown).toContain('| OK | 0.980 (392 of 400) | 1.000 (410 of 410) |');
     expect(markdown).toContain('| OK | n/a | n/a |');
