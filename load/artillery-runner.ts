@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildSync } from 'esbuild';
+import { maxNice } from './cli-options';
 import type { Process } from './derived';
 import type { ArrivalPhase } from './phases';
 import { CpuWindow } from './proc-stat';
@@ -111,12 +112,13 @@ export function runArtillery({
  * test with its own load generators) the buyers' machines are not the servers'. At the same
  * priority, a saturated 2-core machine let Artillery take CPU from the API, whose event loop then
  * fell so far behind that it accepted only a few connections a second and buyers timed out
- * without an answer (docs/load-testing.md, Connections). Set right after spawn: the worker
- * threads Artillery starts later inherit it. A lower priority needs no privilege.
+ * without an answer (docs/load-testing.md, Connections). `nice` is relative to this process's
+ * priority, which the stack shares, capped at 19. Set right after spawn: the worker threads
+ * Artillery starts later inherit it. A lower priority needs no privilege.
  */
 export function lowerPriority(pid: number, nice: number, log: (line: string) => void): void {
   try {
-    setPriority(pid, nice);
+    setPriority(pid, Math.min(getPriority() + nice, maxNice));
   } catch (error) {
     log(`  Artillery runs at the stack's CPU priority: setting nice ${nice} failed (${(error as Error).message})`);
   }

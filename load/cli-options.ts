@@ -31,7 +31,7 @@ export const rushDefaults = {
 } as const;
 
 /** The lowest priority a Unix process can have (nice 19). */
-const maxNice = 19;
+export const maxNice = 19;
 
 /** parseArgs option specs for the shared flags (all strings, validated by readRushFlags). */
 export const rushFlagSpecs = {
