@@ -25,6 +25,12 @@ const targets = {
   shardedOverConditional: 8,
 } as const;
 
+/** Artillery's niceness is relative to the stack's priority (load/artillery-runner.ts), so say so. */
+function artilleryPriority(nice: number | undefined): string {
+  if (nice === undefined) return '';
+  return nice === 0 ? ", at the stack's CPU priority" : `, ${nice} nice steps below the stack's CPU priority`;
+}
+
 export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): string {
   const first = results[0];
   const lines: string[] = [benchMarkers.start, '## Performance × correctness matrix', ''];
@@ -32,7 +38,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
   lines.push(`- Date: ${meta.date}; the whole bench took ${Math.round(meta.wallSeconds / 60)} min`);
   lines.push(`- Machine: ${meta.machine}`);
   if (first) {
-    const nice = first.options.artilleryNice === undefined ? '' : `, CPU priority nice ${first.options.artilleryNice}`;
+    const nice = artilleryPriority(first.options.artilleryNice);
     lines.push(
       `- Load per strategy: ${count(first.load.buyers)} buyers (Artillery, one buyer per virtual user${nice}) for ${count(first.options.tickets)} tickets, ` +
         `peak ${count(first.options.arrivalRate)} buyers/s (${first.phases.map((phase) => `${phase.name} ${count(phase.arrivalCount)} in ${phase.duration} s`).join(', ')})`,

@@ -159,6 +159,18 @@ describe('a queued rush in the summary', () => {
     expect(derived.ticketsPerSecond).toBe(100);
   });
 
+  it("says when Artillery ran at the stack's own CPU priority", () => {
+    const equal = result('sharded', audit(0));
+    const markdown = benchMarkdown([{ ...equal, options: { ...equal.options, artilleryNice: 0 } }], {
+      command: 'npm run bench -- --artillery-nice 0',
+      date: 'today',
+      machine: 'this one',
+      chartPath: 'chart.svg',
+      wallSeconds: 60,
+    });
+    expect(markdown).toContain("(Artillery, one buyer per virtual user, at the stack's CPU priority) for 200 tickets");
+  });
+
   it('puts a fairness column for every strategy, and the decision latency, into the bench report', () => {
     const markdown = benchMarkdown([result('transactional', audit(0)), queued], {
       command: 'npm run bench',
@@ -167,7 +179,7 @@ describe('a queued rush in the summary', () => {
       chartPath: 'chart.svg',
       wallSeconds: 60,
     });
-    expect(markdown).toContain('(Artillery, one buyer per virtual user, CPU priority nice 10) for 200 tickets');
+    expect(markdown).toContain("(Artillery, one buyer per virtual user, 10 nice steps below the stack's CPU priority) for 200 tickets");
     expect(markdown).toContain("| fairness: buyers' line | fairness: written requests |");
     expect(markdown).toContain('| OK | 0.980 (392 of 400) | 1.000 (410 of 410) |');
     expect(markdown).toContain('| OK | n/a | n/a |');
