@@ -4,6 +4,7 @@
  * the same Lambda handlers the CDK stack deploys, behind a local stand-in for API Gateway and
  * its JWT authorizer, with a local token issuer.
  */
+import { sweeperJob } from '../lib/jobs';
 import { startLocalStack } from '../local/local-stack';
 
 // Lambda runs Node.js 22; the SDK's reminder that Node 20 support ends is noise locally.
@@ -49,9 +50,9 @@ API reference: ${url}/openapi.json. Press Ctrl+C to stop.`);
   process.on('SIGTERM', shutdown);
 }
 
-/** STAMPEDE_SWEEP_INTERVAL_MS: how often expired holds come back; every 5 s unless set. */
+/** STAMPEDE_SWEEP_INTERVAL_MS: how often expired holds come back; sweeperJob.locallyEveryMs unless set. */
 function sweepInterval(): number {
-  const value = Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? 5_000);
+  const value = Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? sweeperJob.locallyEveryMs);
   if (!Number.isInteger(value) || value < 1)
     throw new Error(`STAMPEDE_SWEEP_INTERVAL_MS must be a positive whole number of ms, got '${process.env.STAMPEDE_SWEEP_INTERVAL_MS}'`);
   return value;

@@ -5,6 +5,7 @@
  * stops DynamoDB Local and exits when the channel closes (the rush ended, or died).
  */
 import type { JWK } from 'jose';
+import { sweeperJob } from '../lib/jobs';
 import { startLocalStack } from '../local/local-stack';
 
 export interface StackReady {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT || undefined,
     meterCapacity: true,
     // Walkaways' holds come back during the rush, as on AWS (where the sweeper runs every minute).
-    sweepIntervalMs: Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? 5_000),
+    sweepIntervalMs: Number(process.env.STAMPEDE_SWEEP_INTERVAL_MS ?? sweeperJob.locallyEveryMs),
     // The rush mints its buyers' tokens with this key itself: no request per token.
     issuerKey: process.env.STAMPEDE_LOCAL_ISSUER_KEY ? (JSON.parse(process.env.STAMPEDE_LOCAL_ISSUER_KEY) as JWK) : undefined,
   });

@@ -38,7 +38,8 @@ export interface LocalStackOptions {
   readonly issuerKey?: JWK;
   /**
    * Run the sweeper (functions/handlers/sweep-holds.ts, the handler the schedule invokes on AWS)
-   * this often; 0 turns it off. @default 0: `npm start` passes STAMPEDE_SWEEP_INTERVAL_MS (5,000)
+   * this often; 0 turns it off. @default 0: `npm start` passes STAMPEDE_SWEEP_INTERVAL_MS
+   * (default sweeperJob.locallyEveryMs)
    */
   readonly sweepIntervalMs?: number;
   /**
