@@ -22,20 +22,22 @@ describe('a hold nobody touches', () => {
   it('is EXPIRED and its tickets are on sale again within holdSeconds + 5 s', async () => {
     const { body: event } = await api.createEvent({ name: 'Walk-away', capacity: 10, holdSeconds: 30 });
     const held = (await api.reserve(event.eventId, { buyer: 'walker', quantity: 3 })).body;
-    const heldAt = Date.now();
+    // Timed from the hold's own expiry, not from when its answer arrived: on a loaded machine the
+    // answer can come a second after the hold was made, and this test shares the clock with the server.
+    const expiresAt = Date.parse(held.expiresAt);
     expect((await api.getEvent(event.eventId)).body.available).toBe(7);
 
     let available = 7;
-    while (available !== 10 && Date.now() - heldAt < 30_000 + backWithinMs + 5_000) {
+    while (available !== 10 && Date.now() < expiresAt + backWithinMs + 5_000) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       available = (await api.getEvent(event.eventId)).body.available;
     }
-    const backAfterMs = Date.now() - heldAt;
+    const backAfterExpiryMs = Date.now() - expiresAt;
 
     expect(available).toBe(10);
-    expect(backAfterMs).toBeGreaterThanOrEqual(30_000);
+    expect(backAfterExpiryMs).toBeGreaterThanOrEqual(0);
     // One sweep interval, the sweep, the event page's 1 s staleness bound, and this loop's 500 ms.
-    expect(backAfterMs).toBeLessThanOrEqual(30_000 + backWithinMs);
+    expect(backAfterExpiryMs).toBeLessThanOrEqual(backWithinMs);
     expect((await api.getReservation(held)).body.status).toBe('EXPIRED');
     // And nobody else needed to touch it: its buyer can hold those tickets again.
     expect((await api.reserve(event.eventId, { buyer: 'walker', quantity: 3 })).status).toBe(201);
