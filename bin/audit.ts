@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { type AuditReport, auditEvent } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
-import { sweeperJob } from '../lib/jobs';
+import { sweepPeriodMs } from '../lib/jobs';
 import { type LocalStackDescriptor, localStackFile } from '../local/local-stack';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfig({ ...process.env, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint });
   // Expired holds must be back within two sweeps: every minute on AWS, more often under `npm start`.
-  const sweepIntervalMs = Number(values['sweep-interval-ms'] ?? (endpoint ? sweeperJob.locallyEveryMs : sweeperJob.everyMinutes * 60_000));
+  const sweepIntervalMs = Number(values['sweep-interval-ms'] ?? sweepPeriodMs(endpoint ? 'local' : 'aws'));
   const report = await auditEvent(createDocumentClient(config), tableName, values.event, Date.now(), { sweepIntervalMs });
   console.log(values.json ? JSON.stringify(report, null, 2) : describe(report));
   return report.violations.length === 0 ? 0 : 1;

@@ -44,6 +44,11 @@ export const sweeperJob: ScheduledJob = {
   description: 'Return expired holds to sale and undo interrupted ones',
 };
 
+/** How often the sweeper runs: on AWS, its schedule; locally, its timer's default. */
+export function sweepPeriodMs(where: 'aws' | 'local'): number {
+  return where === 'aws' ? sweeperJob.everyMinutes * 60_000 : sweeperJob.locallyEveryMs;
+}
+
 export interface StreamJob extends JobDefinition {
   /** Which of the table's stream records it is invoked with (a Lambda event filter pattern). */
   readonly filter: typeof queueEntryFilter;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { JWK } from 'jose';
 import type { AuditReport } from '../functions/audit/audit-event';
 import type { StrategyName } from '../functions/domain/model';
-import { sweeperJob } from '../lib/jobs';
+import { sweepPeriodMs } from '../lib/jobs';
 import type { CapacitySnapshot } from '../local/capacity-meter';
 import { newPrivateJwk } from '../local/jwt-issuer';
 import { type ArtilleryOutput, type LoadReport, parseArtilleryOutput } from './artillery-report';
@@ -178,7 +178,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       `Minted ${buyerTokens + closedLoopTokens + soldOutProbeConcurrency + 1} RS256 tokens in ${((Date.now() - mintStarted) / 1000).toFixed(1)} s (one per buyer and a few spare, before anything is measured)`,
     );
     const holdSeconds = options.holdSeconds ?? rushDefaults.holdSeconds;
-    const sweepIntervalMs = options.sweepIntervalMs ?? (options.target ? sweeperJob.everyMinutes * 60_000 : sweeperJob.locallyEveryMs);
+    const sweepIntervalMs = options.sweepIntervalMs ?? sweepPeriodMs(options.target ? 'aws' : 'local');
     const event = await createEvent(api, shape, `Rush ${options.strategy}`, options.tickets, undefined, holdSeconds);
     log(`Event ${event.eventId}: ${options.tickets} tickets, ${options.strategy}${event.strategy === 'sharded' ? ` (${event.shards} shards)` : ''}`);
 
