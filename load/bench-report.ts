@@ -107,6 +107,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         'raw holds/s',
         'API holds/s, closed loop',
         'API/raw',
+        'DynamoDB calls per hold: raw / API',
         'API holds/s under the rush (busiest 5 s)',
         'of raw',
         'CPU ms/request: Artillery',
@@ -124,6 +125,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
           decimal(r.raw?.holdsPerSecond),
           decimal(r.apiClosedLoop?.perSecond),
           decimal(r.derived.apiToRaw, 2),
+          `${decimal(r.derived.dynamoDbCallsPerHold?.raw, 2)} / ${decimal(r.derived.dynamoDbCallsPerHold?.api, 2)}`,
           `${decimal(r.derived.peakHoldsPerSecond)}${r.derived.arrivalLimited ? ' (arrival-limited)' : ''}`,
           decimal(r.derived.rushPeakToRaw, 2),
           decimal(msOf(cpu.artillery), 2),
@@ -240,6 +242,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
       "decision (queued): from a request's arrival to its decision, from the table. " +
       'Raw: the same DynamoDB requests per hold, sent directly with the SDK (64 in flight) to the same DynamoDB Local, in the same run, before the rush; ' +
       'then the API in a closed loop: 64 clients asking for one ticket each through HTTP and the handlers, on an event of its own, for as long. API/raw divides the two: what HTTP and the handlers cost, with nothing else running. ' +
+      "DynamoDB calls per hold: every call each side sent during its loop (failed ones and retries included; the API's include its queued consumer and sweeper, not its stream reads), per hold: DynamoDB Local's CPU bounds both sides here, so an API that sends more calls per hold than raw shows it in API/raw. " +
       'Under the rush, Artillery takes about a core of the two: the API\'s busiest 5 seconds of holds are also given against raw ("arrival-limited" when within 10% of the arrival rate: the API was not saturated). ' +
       "Sold-out probe: after the rush (and before the audit), 32 clients in a closed loop ask the sold-out event (or, if tickets are on sale again, a sold-out event of the same shape) for one ticket for 5 s; its rate is held against the rush's holds/s while selling (the target's \"reserve rate\") and, stricter, against the API's closed-loop holds/s, both paths at full speed. " +
       'CPU: utime+stime from /proc/<pid>/stat over the window from the first phase to the last buyer, divided by the answers. ' +

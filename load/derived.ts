@@ -2,7 +2,7 @@ import type { AuditReport } from '../functions/audit/audit-event';
 import type { CapacitySnapshot } from '../local/capacity-meter';
 import type { LoadReport } from './artillery-report';
 import type { ClosedLoopSummary } from './closed-loop';
-import type { EnvironmentProbe } from './measurements';
+import type { ApiClosedLoop, EnvironmentProbe } from './measurements';
 import type { RawResult } from './raw-baseline';
 import {
   awsPartitionLimits,
@@ -52,6 +52,11 @@ export interface Derived {
   readonly peakHoldsPerSecond?: number;
   /** The API's closed-loop holds/s ÷ raw holds/s: the cost of HTTP and handlers, nothing else running. */
   readonly apiToRaw?: number;
+  /**
+   * DynamoDB calls per hold, raw baseline and API closed loop (failed calls and retries included):
+   * DynamoDB Local's CPU is the bound on this machine, so a ratio of calls shows up in API/raw.
+   */
+  readonly dynamoDbCallsPerHold?: { readonly raw?: number; readonly api?: number };
   /** peakHoldsPerSecond ÷ raw holds/s: the same under the rush, with Artillery on the same cores. */
   readonly rushPeakToRaw?: number;
   /** The peak hold rate is near the arrival rate: the API was not saturated, so rushPeakToRaw understates it. */
@@ -101,7 +106,7 @@ export function derive(
   loops: {
     /** Peak buyers per second, to tell an arrival-limited hold rate. */
     readonly arrivalRate?: number;
-    readonly apiClosedLoop?: ClosedLoopSummary;
+    readonly apiClosedLoop?: ApiClosedLoop;
     readonly soldOutProbe?: ClosedLoopSummary;
     readonly environmentProbes?: { readonly refusals?: EnvironmentProbe; readonly eventPage?: EnvironmentProbe };
     readonly sweeps?: SweepStats;
@@ -138,6 +143,7 @@ export function derive(
     soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, selling?.holdsPerSecond),
     soldOutProbeTimesApiHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond),
     apiToRaw: onEqualTerms(raw, loops.apiClosedLoop) ? ratio(loops.apiClosedLoop?.perSecond, raw?.holdsPerSecond) : undefined,
+    dynamoDbCallsPerHold: { raw: raw && ratio(raw.calls, raw.holds), api: ratio(loops.apiClosedLoop?.dynamoDbCalls, loops.apiClosedLoop?.count) },
     rushPeakToRaw: ratio(peak, raw?.holdsPerSecond),
     arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,
     cpuSecondsPerRequest: perRequest,

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../functions/data/dynamodb-client';
 import type { StrategyName } from '../functions/domain/model';
 import { limits } from '../functions/http/schemas';
 import type { CapacitySnapshot } from '../local/capacity-meter';
-import { answerKeys, type ClosedLoopSummary, readEventInClosedLoop, reserveInClosedLoop, summarizeLoop } from './closed-loop';
+import { answerKeys, type ClosedLoopResult, type ClosedLoopSummary, readEventInClosedLoop, reserveInClosedLoop, summarizeLoop } from './closed-loop';
 import { getJson, postJson } from './http-json';
 import { measureRaw, type RawResult } from './raw-baseline';
 import { writesBetween } from './rush-metrics';
@@ -121,21 +121,27 @@ export async function rawBaseline(api: Api, ready: StackReady, shape: EventShape
   return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds, concurrency: rawConcurrency });
 }
 
+/** The API's closed loop, and the DynamoDB calls it made meanwhile (handlers, the queued consumer, the sweeper). */
+export type ApiClosedLoop = ClosedLoopSummary & { readonly dynamoDbCalls?: number };
+
 /**
  * Holds through the API on an event like the raw baseline's, as many in flight. The capacity
- * meter is paused meanwhile: the raw baseline has none, and it is not part of the API.
+ * meter is paused meanwhile (the raw baseline has none, and it is not part of the API); it still
+ * tallies the calls, so the API's DynamoDB calls per hold can stand beside the raw baseline's.
  */
-export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds: number, tokens: readonly string[]): Promise<ClosedLoopSummary> {
+export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds: number, tokens: readonly string[]): Promise<ApiClosedLoop> {
   const { url } = api;
   const event = await createEvent(api, shape, 'API closed loop', unsellableCapacity, closedLoopMaxPerBuyer);
   await postJson(`${url}/_local/meter/pause`, {});
+  let loop: ClosedLoopResult;
+  let dynamoDbCalls: number | undefined;
   try {
-    const loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, tokens });
-    // A `queued` event's hold is a 201, or a 202 the client followed until it was decided HELD (closed-loop.ts).
-    return summarizeLoop(loop, [answerKeys.hold, answerKeys.queuedHold]);
+    loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, tokens });
   } finally {
-    await postJson(`${url}/_local/meter/resume`, {});
+    ({ callsWhilePaused: dynamoDbCalls } = (await postJson(`${url}/_local/meter/resume`, {})) as { callsWhilePaused?: number });
   }
+  // A `queued` event's hold is a 201, or a 202 the client followed until it was decided HELD (closed-loop.ts).
+  return { ...summarizeLoop(loop, [answerKeys.hold, answerKeys.queuedHold]), dynamoDbCalls };
 }
 
 export async function waitUntilQuiet(url: string, log: Log): Promise<CapacitySnapshot> {

@@ -15,6 +15,7 @@ import { buyersLine, type Fairness, fcfsFairness } from './fairness';
 import { getJson, postJson } from './http-json';
 import { deployedLoadTestIssuer, localIssuer } from './load-test-issuer';
 import {
+  type ApiClosedLoop,
   apiHoldsInClosedLoop,
   auditTable,
   closedLoopTokens,
@@ -114,7 +115,7 @@ export interface RushResult {
   readonly telemetry?: Record<string, number>;
   readonly raw?: RawResult;
   /** The API's holds in a closed loop before the rush, beside the raw baseline (closed-loop.ts). */
-  readonly apiClosedLoop?: ClosedLoopSummary;
+  readonly apiClosedLoop?: ApiClosedLoop;
   /** The sold-out path at full speed, after the rush; `writes` when the capacity meter can tell. */
   readonly soldOutProbe?: ClosedLoopSummary & { readonly writes?: number };
   /** Why there is no probe, when there is none. */
@@ -183,7 +184,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     log(`Event ${event.eventId}: ${options.tickets} tickets, ${options.strategy}${event.strategy === 'sharded' ? ` (${event.shards} shards)` : ''}`);
 
     let raw: RawResult | undefined;
-    let apiClosedLoop: ClosedLoopSummary | undefined;
+    let apiClosedLoop: ApiClosedLoop | undefined;
     if (stack) {
       // The baselines use the rush event's shard count, so they measure the same write pattern.
       const sameShards = { ...shape, shards: event.shards };

@@ -110,7 +110,7 @@ export function formatSummary(result: RushResult): string {
     const loop = result.apiClosedLoop;
     lines.push(
       `  Raw DynamoDB Local, same writes without HTTP or handlers: ${decimal(result.raw.holdsPerSecond)} holds/s; the API in a closed loop: ${decimal(loop?.perSecond)} holds/s; ` +
-        `API/raw ${decimal(derived.apiToRaw, 2)}. Under the rush (busiest 5 s, Artillery on the same cores): ${decimal(derived.peakHoldsPerSecond)} holds/s, ${decimal(derived.rushPeakToRaw, 2)} of raw` +
+        `API/raw ${decimal(derived.apiToRaw, 2)}; DynamoDB calls per hold: raw ${decimal(derived.dynamoDbCallsPerHold?.raw, 2)}, API ${decimal(derived.dynamoDbCallsPerHold?.api, 2)}. Under the rush (busiest 5 s, Artillery on the same cores): ${decimal(derived.peakHoldsPerSecond)} holds/s, ${decimal(derived.rushPeakToRaw, 2)} of raw` +
         `${derived.arrivalLimited ? ' (arrival-limited: the API kept up with the buyers)' : ''}`,
     );
   }

@@ -104,8 +104,9 @@ export class CapacityMeter {
   private keys = new Map<string, KeyUsage>();
   private indexKeys = new Map<string, KeyUsage>();
   private seconds = new Map<number, TimelineSecond>();
-  /** While paused, calls and requests pass straight through, uncounted (see `pause`). */
+  /** While paused, calls and requests pass straight through, uncounted but for this tally (see `pause`). */
   private paused = false;
+  private callsWhilePaused = 0;
 
   constructor(private readonly now: () => number = Date.now) {
     this.since = now();
@@ -115,7 +116,10 @@ export class CapacityMeter {
   install(db: Pick<DynamoDBDocumentClient, 'middlewareStack'>): void {
     db.middlewareStack.add(
       (next, context) => async (args) => {
-        if (this.paused) return next(args);
+        if (this.paused) {
+          this.callsWhilePaused++;
+          return next(args);
+        }
         const command = String(context.commandName ?? 'Unknown');
         const input = args.input as Record<string, unknown>;
         // Ask DynamoDB (Local) what it charged, to compare with what we count.
@@ -157,13 +161,18 @@ export class CapacityMeter {
   /**
    * Stop counting (and asking DynamoDB for ConsumedCapacity) until `resume`: the rush pauses
    * the meter while it measures the API's own speed beside a raw baseline that has no meter.
+   * Only the calls are still tallied, one increment each, so the API's DynamoDB calls per hold
+   * can stand beside the raw baseline's.
    */
   pause(): void {
     this.paused = true;
+    this.callsWhilePaused = 0;
   }
 
-  resume(): void {
+  /** Count again; returns how many DynamoDB calls went by while paused. */
+  resume(): number {
     this.paused = false;
+    return this.callsWhilePaused;
   }
 
   reset(): void {

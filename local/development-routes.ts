@@ -47,8 +47,8 @@ export function developmentRoutes({ openApi, issuer, telemetry, sweeps, meter }:
       return json(200, { metering: false });
     };
     routes['POST /_local/meter/resume'] = () => {
-      meter.resume();
-      return json(200, { metering: true });
+      const callsWhilePaused = meter.resume();
+      return json(200, { metering: true, callsWhilePaused });
     };
   }
   return routes;

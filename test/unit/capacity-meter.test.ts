@@ -196,7 +196,7 @@ describe('the capacity meter', () => {
     expect(meter.snapshot().operations).toEqual({});
   });
 
-  it('counts nothing and leaves requests untouched while paused, then counts again', async () => {
+  it('counts nothing but the calls and leaves requests untouched while paused, then counts again', async () => {
     const meter = new CapacityMeter();
     const send = meteredClient(meter);
     meter.pause();
@@ -206,13 +206,16 @@ describe('the capacity meter', () => {
       return { statusCode: 200 };
     });
     expect(input.ReturnConsumedCapacity).toBeUndefined();
+    await send('GetCommand', { Key: { pk: 'b' } }, { output: {} });
     expect(meter.snapshot()).toMatchObject({ operations: {}, outcomes: {}, timeline: [] });
-    meter.resume();
+    expect(meter.resume()).toBe(2);
     await meter.observe('GetEvent', async () => {
       await send('GetCommand', { Key: { pk: 'a' } }, { output: {} });
       return { statusCode: 200 };
     });
     expect(meter.snapshot().outcomes['GetEvent 200']).toMatchObject({ requests: 1, reads: 1 });
+    meter.pause();
+    expect(meter.resume()).toBe(0);
   });
 
   it('names an answer by route, status and error code', () => {

@@ -75,6 +75,23 @@ describe('API/raw', () => {
     expect(derive(load, undefined, undefined, raw, {}, { apiClosedLoop: fullLoop }).apiToRaw).toBeUndefined();
     expect(derive(load, undefined, undefined, { ...raw, soldOut: false }, {}, { apiClosedLoop: fullLoop }).apiToRaw).toBeCloseTo(130 / 156);
   });
+
+  it("sets the API's DynamoDB calls per hold beside the raw baseline's, and says so in the summary", () => {
+    const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 10 } } });
+    const raw = { strategy: 'queued' as const, holds: 800, seconds: 10, holdsPerSecond: 80, calls: 984, soldOut: false };
+    const apiClosedLoop = { seconds: 10, concurrency: 64, count: 1_000, perSecond: 100, otherAnswers: {}, dynamoDbCalls: 2_640 };
+    const derived = derive(load, undefined, undefined, raw, {}, { apiClosedLoop });
+    expect(derived.dynamoDbCallsPerHold?.raw).toBeCloseTo(1.23);
+    expect(derived.dynamoDbCallsPerHold?.api).toBeCloseTo(2.64);
+    const withoutTally = derive(load, undefined, undefined, raw, {}, { apiClosedLoop: { ...apiClosedLoop, dynamoDbCalls: undefined } });
+    expect(withoutTally.dynamoDbCallsPerHold?.api).toBeUndefined();
+    const queuedResult = { ...result('queued', audit(0)), raw, apiClosedLoop, derived };
+    expect(formatSummary(queuedResult)).toContain('DynamoDB calls per hold: raw 1.23, API 2.64');
+    const meta = { command: 'npm run bench', date: 'today', machine: 'this one', chartPath: 'chart.svg', wallSeconds: 60 };
+    const markdown = benchMarkdown([queuedResult], meta);
+    expect(markdown).toContain('| API/raw | DynamoDB calls per hold: raw / API |');
+    expect(markdown).toContain('| 1.25 | 1.23 / 2.64 |');
+  });
 });
 
 describe('the sold-out probe in the summary', () => {
