@@ -55,6 +55,8 @@ export interface Derived {
   /**
    * DynamoDB calls per hold, raw baseline and API closed loop (failed calls and retries included):
    * DynamoDB Local's CPU is the bound on this machine, so a ratio of calls shows up in API/raw.
+   * The API's leave the sweeper's index queries out (the only Query calls): they come every few
+   * seconds whatever the load, not per hold.
    */
   readonly dynamoDbCallsPerHold?: { readonly raw?: number; readonly api?: number };
   /** peakHoldsPerSecond ÷ raw holds/s: the same under the rush, with Artillery on the same cores. */
@@ -143,7 +145,10 @@ export function derive(
     soldOutProbeTimesHoldRate: ratio(loops.soldOutProbe?.perSecond, selling?.holdsPerSecond),
     soldOutProbeTimesApiHoldRate: ratio(loops.soldOutProbe?.perSecond, loops.apiClosedLoop?.perSecond),
     apiToRaw: onEqualTerms(raw, loops.apiClosedLoop) ? ratio(loops.apiClosedLoop?.perSecond, raw?.holdsPerSecond) : undefined,
-    dynamoDbCallsPerHold: { raw: raw && ratio(raw.calls, raw.holds), api: ratio(loops.apiClosedLoop?.dynamoDbCalls, loops.apiClosedLoop?.count) },
+    dynamoDbCallsPerHold: {
+      raw: raw && ratio(raw.calls, raw.holds),
+      api: ratio(callsButSweeps(loops.apiClosedLoop?.dynamoDbCalls), loops.apiClosedLoop?.count),
+    },
     rushPeakToRaw: ratio(peak, raw?.holdsPerSecond),
     arrivalLimited: peak !== undefined && arrivalRate !== undefined ? peak >= 0.9 * arrivalRate : undefined,
     cpuSecondsPerRequest: perRequest,
@@ -184,6 +189,12 @@ function indexCeiling(pk: string, writeUnitsPerHold: number) {
  * (load/measurements.ts gives both an event they cannot sell out). A side that sold out part-way
  * divides its holds by time it spent idle, or refusing.
  */
+/** Every call but the sweeper's index queries (see Derived.dynamoDbCallsPerHold). */
+function callsButSweeps(calls: Readonly<Record<string, number>> | undefined): number | undefined {
+  if (!calls) return undefined;
+  return Object.entries(calls).reduce((sum, [operation, count]) => (operation === 'Query' ? sum : sum + count), 0);
+}
+
 function onEqualTerms(raw: RawResult | undefined, loop: ClosedLoopSummary | undefined): boolean {
   if (!raw || !loop) return false;
   return !raw.soldOut && !Object.keys(loop.otherAnswers).some((answer) => answer.includes('sold_out'));

@@ -121,8 +121,8 @@ export async function rawBaseline(api: Api, ready: StackReady, shape: EventShape
   return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds, concurrency: rawConcurrency });
 }
 
-/** The API's closed loop, and the DynamoDB calls it made meanwhile (handlers, the queued consumer, the sweeper). */
-export type ApiClosedLoop = ClosedLoopSummary & { readonly dynamoDbCalls?: number };
+/** The API's closed loop, and the DynamoDB calls it made meanwhile by operation (handlers, the queued consumer, the sweeper). */
+export type ApiClosedLoop = ClosedLoopSummary & { readonly dynamoDbCalls?: Readonly<Record<string, number>> };
 
 /**
  * Holds through the API on an event like the raw baseline's, as many in flight. The capacity
@@ -134,11 +134,11 @@ export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds:
   const event = await createEvent(api, shape, 'API closed loop', unsellableCapacity, closedLoopMaxPerBuyer);
   await postJson(`${url}/_local/meter/pause`, {});
   let loop: ClosedLoopResult;
-  let dynamoDbCalls: number | undefined;
+  let dynamoDbCalls: Record<string, number> | undefined;
   try {
     loop = await reserveInClosedLoop({ url, eventId: event.eventId, seconds, concurrency: rawConcurrency, tokens });
   } finally {
-    ({ callsWhilePaused: dynamoDbCalls } = (await postJson(`${url}/_local/meter/resume`, {})) as { callsWhilePaused?: number });
+    ({ callsWhilePaused: dynamoDbCalls } = (await postJson(`${url}/_local/meter/resume`, {})) as { callsWhilePaused?: Record<string, number> });
   }
   // A `queued` event's hold is a 201, or a 202 the client followed until it was decided HELD (closed-loop.ts).
   return { ...summarizeLoop(loop, [answerKeys.hold, answerKeys.queuedHold]), dynamoDbCalls };

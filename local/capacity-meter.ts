@@ -106,7 +106,8 @@ export class CapacityMeter {
   private seconds = new Map<number, TimelineSecond>();
   /** While paused, calls and requests pass straight through, uncounted but for this tally (see `pause`). */
   private paused = false;
-  private callsWhilePaused = 0;
+  /** By operation: a sweep's index queries come every few seconds whatever the load, so they must be told apart. */
+  private callsWhilePaused = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {
     this.since = now();
@@ -117,7 +118,8 @@ export class CapacityMeter {
     db.middlewareStack.add(
       (next, context) => async (args) => {
         if (this.paused) {
-          this.callsWhilePaused++;
+          const operation = operationName(String(context.commandName ?? 'Unknown'));
+          this.callsWhilePaused.set(operation, (this.callsWhilePaused.get(operation) ?? 0) + 1);
           return next(args);
         }
         const command = String(context.commandName ?? 'Unknown');
@@ -161,18 +163,18 @@ export class CapacityMeter {
   /**
    * Stop counting (and asking DynamoDB for ConsumedCapacity) until `resume`: the rush pauses
    * the meter while it measures the API's own speed beside a raw baseline that has no meter.
-   * Only the calls are still tallied, one increment each, so the API's DynamoDB calls per hold
-   * can stand beside the raw baseline's.
+   * Only the calls are still tallied by operation, so the API's DynamoDB calls per hold can stand
+   * beside the raw baseline's.
    */
   pause(): void {
     this.paused = true;
-    this.callsWhilePaused = 0;
+    this.callsWhilePaused = new Map();
   }
 
-  /** Count again; returns how many DynamoDB calls went by while paused. */
-  resume(): number {
+  /** Count again; returns the DynamoDB calls that went by while paused, by operation. */
+  resume(): Record<string, number> {
     this.paused = false;
-    return this.callsWhilePaused;
+    return Object.fromEntries(this.callsWhilePaused);
   }
 
   reset(): void {

@@ -79,7 +79,14 @@ describe('API/raw', () => {
   it("sets the API's DynamoDB calls per hold beside the raw baseline's, and says so in the summary", () => {
     const load = parseArtilleryOutput({ aggregate: { counters: { 'vusers.created': 10 } } });
     const raw = { strategy: 'queued' as const, holds: 800, seconds: 10, holdsPerSecond: 80, calls: 984, soldOut: false };
-    const apiClosedLoop = { seconds: 10, concurrency: 64, count: 1_000, perSecond: 100, otherAnswers: {}, dynamoDbCalls: 2_640 };
+    const apiClosedLoop = {
+      seconds: 10,
+      concurrency: 64,
+      count: 1_000,
+      perSecond: 100,
+      otherAnswers: {},
+      dynamoDbCalls: { TransactWriteItems: 1_150, BatchGetItem: 1_300, TransactGetItems: 190, Query: 512 },
+    };
     const derived = derive(load, undefined, undefined, raw, {}, { apiClosedLoop });
     expect(derived.dynamoDbCallsPerHold?.raw).toBeCloseTo(1.23);
     expect(derived.dynamoDbCallsPerHold?.api).toBeCloseTo(2.64);
