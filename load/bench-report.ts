@@ -146,7 +146,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
         'probe: sold-out answers/s (closed loop)',
         "× the rush's hold rate",
         "× the API's closed-loop hold rate",
-        'probe: DynamoDB writes',
+        'probe: DynamoDB writes for its sold-out answers (for other answers)',
         'rush, after the sell-out: answers/s (peak /s)',
         'writes per answer',
         'whole run: writes / reads per sold-out answer',
@@ -161,7 +161,15 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
           probe ? `${decimal(probe.perSecond)} (${count(probe.count)} in ${decimal(probe.seconds, 1)} s)` : (r.soldOutProbeSkipped ?? 'n/a'),
           decimal(r.derived.soldOutProbeTimesHoldRate, 1),
           decimal(r.derived.soldOutProbeTimesApiHoldRate, 1),
-          probe?.writes === undefined ? 'n/a' : count(probe.writes),
+          probe?.writes === undefined
+            ? 'n/a'
+            : `${count(probe.writes)}${
+                probe.otherWrites
+                  ? ` (${count(probe.otherWrites)} for ${Object.entries(probe.otherAnswers)
+                      .map(([answer, times]) => `${count(times)} × ${answer}`)
+                      .join(', ')})`
+                  : ''
+              }`,
           path ? `${decimal(path.answersPerSecond)} (${count(path.peakPerSecond)})` : 'n/a',
           path ? `${decimal(path.writesPerAnswer, 3)} (${count(path.writes)} in all)` : 'n/a',
           `${decimal(r.derived.writesPerSoldOutAnswer, 3)} / ${decimal(r.derived.readsPerSoldOutAnswer, 3)}`,
@@ -244,7 +252,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
       'then the API in a closed loop: 64 clients asking for one ticket each through HTTP and the handlers, on an event of its own, for as long. API/raw divides the two: what HTTP and the handlers cost, with nothing else running. ' +
       "DynamoDB calls per hold: every call each side sent during its loop (failed ones and retries included; the API's include its queued consumer, not its stream reads nor the sweeper's index queries, which come every few seconds whatever the load), per hold: DynamoDB Local's CPU bounds both sides here, so an API that sends more calls per hold than raw shows it in API/raw. " +
       'Under the rush, Artillery takes about a core of the two: the API\'s busiest 5 seconds of holds are also given against raw ("arrival-limited" when within 10% of the arrival rate: the API was not saturated). ' +
-      "Sold-out probe: after the rush (and before the audit), 32 clients in a closed loop ask the sold-out event (or, if tickets are on sale again, a sold-out event of the same shape) for one ticket for 5 s; its rate is held against the rush's holds/s while selling (the target's \"reserve rate\") and, stricter, against the API's closed-loop holds/s, both paths at full speed. " +
+      "Sold-out probe: after the rush (and before the audit), 32 clients in a closed loop ask the sold-out event (or, if tickets are on sale again, a sold-out event of the same shape) for one ticket for 5 s; its rate is held against the rush's holds/s while selling (the target's \"reserve rate\") and, stricter, against the API's closed-loop holds/s, both paths at full speed. Its writes are those made for its sold-out answers (the target: 0); in brackets, writes made meanwhile for its other answers, such as a hold on a ticket that a walkaway's expiry put back on sale during the probe. " +
       'CPU: utime+stime from /proc/<pid>/stat over the window from the first phase to the last buyer, divided by the answers. ' +
       "WCU/RCU are **counted** per request and per partition key with AWS's rules (a failed conditional write or cancelled transaction counted as if it ran; items ≤ 1 KB except Puts, which are sized); " +
       '"measured" is DynamoDB Local\'s ConsumedCapacity, which covers successful calls only and reports every TransactWriteItems as 4 WCU whatever its size (AWS: 2 per item, 6 for a hold). ' +

@@ -7,7 +7,7 @@ import type { CapacitySnapshot } from '../local/capacity-meter';
 import { answerKeys, type ClosedLoopResult, type ClosedLoopSummary, readEventInClosedLoop, reserveInClosedLoop, summarizeLoop } from './closed-loop';
 import { getJson, postJson } from './http-json';
 import { measureRaw, type RawResult } from './raw-baseline';
-import { writesBetween } from './rush-metrics';
+import { outcomes, writesBetween } from './rush-metrics';
 import type { StackReady } from './stack-process';
 
 /**
@@ -159,9 +159,16 @@ export async function waitUntilQuiet(url: string, log: Log): Promise<CapacitySna
 }
 
 export interface SoldOutProbe {
-  readonly result?: ClosedLoopSummary & { readonly writes?: number };
+  readonly result?: SoldOutProbeResult;
   readonly skipped?: string;
 }
+
+/**
+ * `writes`: made while answering sold out, the path the target holds to 0. `otherWrites`: made for
+ * any other answer meanwhile, e.g. a hold on a ticket a walkaway's expiry put back on sale during
+ * the probe (a sale, not a refusal).
+ */
+export type SoldOutProbeResult = ClosedLoopSummary & { readonly writes?: number; readonly otherWrites?: number };
 
 /** The sold-out path at full speed: a closed loop of refusals on the sold-out event. */
 export async function soldOutProbe(
@@ -179,13 +186,15 @@ export async function soldOutProbe(
   const before = metered ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
   const loop = await reserveInClosedLoop({ url, eventId, seconds, concurrency: soldOutProbeConcurrency, tokens });
   const after = before ? ((await getJson(`${url}/_local/capacity`)) as CapacitySnapshot) : undefined;
-  const writes = before && after ? writesBetween(before.outcomes, after.outcomes) : undefined;
+  const writes = before && after ? writesBetween(before.outcomes, after.outcomes, outcomes.soldOut) : undefined;
+  const otherWrites = before && after && writes !== undefined ? writesBetween(before.outcomes, after.outcomes) - writes : undefined;
   const probe = summarizeLoop(loop, answerKeys.soldOut);
   log(
     `Sold-out probe: ${probe.count} sold-out answers in ${probe.seconds.toFixed(1)} s (${probe.perSecond.toFixed(0)}/s, ` +
-      `${probe.concurrency} clients)${otherAnswers(probe)}${writes === undefined ? '' : `, ${writes} DynamoDB writes`}`,
+      `${probe.concurrency} clients)${otherAnswers(probe)}` +
+      `${writes === undefined ? '' : `, ${writes} DynamoDB writes for them${otherWrites ? `, ${otherWrites} for the other answers` : ''}`}`,
   );
-  return { result: { ...probe, writes } };
+  return { result: { ...probe, writes, otherWrites } };
 }
 
 /**

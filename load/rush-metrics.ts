@@ -132,12 +132,15 @@ export function projectAwsCeiling({ hottestKeyWriteUnits, soldTickets, holds }: 
   };
 }
 
-/** DynamoDB writes the API made between two capacity snapshots' outcome tables, for any answer. */
+/** DynamoDB writes the API made between two capacity snapshots' outcome tables, for any answer or for one outcome's answers. */
 export function writesBetween(
   before: Readonly<Record<string, { readonly writes: number }>>,
   after: Readonly<Record<string, { readonly writes: number }>>,
+  onlyOutcome?: string,
 ): number {
-  return Object.entries(after).reduce((sum, [outcome, usage]) => sum + usage.writes - (before[outcome]?.writes ?? 0), 0);
+  return Object.entries(after)
+    .filter(([outcome]) => onlyOutcome === undefined || outcome === onlyOutcome)
+    .reduce((sum, [outcome, usage]) => sum + usage.writes - (before[outcome]?.writes ?? 0), 0);
 }
 
 export interface PercentileSummary {

@@ -9,7 +9,6 @@ import { newPrivateJwk } from '../local/jwt-issuer';
 import { type ArtilleryOutput, type LoadReport, parseArtilleryOutput } from './artillery-report';
 import { runArtillery } from './artillery-runner';
 import { rushDefaults, UsageError } from './cli-options';
-import type { ClosedLoopSummary } from './closed-loop';
 import { type Derived, derive, type Process, type SweepStats } from './derived';
 import { buyersLine, type Fairness, fcfsFairness } from './fairness';
 import { getJson, postJson } from './http-json';
@@ -26,6 +25,7 @@ import {
   probeOneEnvironment,
   rawBaseline,
   rawConcurrency,
+  type SoldOutProbeResult,
   soldOutProbe,
   soldOutProbeConcurrency,
   soldOutStandIn,
@@ -117,7 +117,7 @@ export interface RushResult {
   /** The API's holds in a closed loop before the rush, beside the raw baseline (closed-loop.ts). */
   readonly apiClosedLoop?: ApiClosedLoop;
   /** The sold-out path at full speed, after the rush; `writes` when the capacity meter can tell. */
-  readonly soldOutProbe?: ClosedLoopSummary & { readonly writes?: number };
+  readonly soldOutProbe?: SoldOutProbeResult;
   /** Why there is no probe, when there is none. */
   readonly soldOutProbeSkipped?: string;
   /** One Lambda environment's model (one client): refusals and event-page reads, and their read units. */

@@ -74,7 +74,7 @@ export function formatSummary(result: RushResult): string {
     lines.push(
       `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${decimal(probe.seconds, 1)} s): ${decimal(probe.perSecond)} sold-out answers/s, ` +
         `${decimal(derived.soldOutProbeTimesHoldRate, 1)}× the rush's hold rate, ${decimal(derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate${others}; ` +
-        `${probe.writes === undefined ? 'writes not metered' : `${count(probe.writes)} DynamoDB writes`}`,
+        `${probe.writes === undefined ? 'writes not metered' : `${count(probe.writes)} DynamoDB writes for them${probe.otherWrites ? `, ${count(probe.otherWrites)} for the other answers` : ''}`}`,
     );
   } else if (result.soldOutProbeSkipped) {
     lines.push(`  Sold-out probe skipped: ${result.soldOutProbeSkipped}`);

@@ -145,6 +145,14 @@ describe('writes between two capacity snapshots', () => {
     expect(writesBetween(before, after)).toBe(6);
     expect(writesBetween(after, after)).toBe(0);
   });
+
+  it("counts one outcome's writes alone when asked, so a probe's sale is not charged to its refusals", () => {
+    const before = { 'ReserveTickets 409 sold_out': { writes: 0 } };
+    const after = { 'ReserveTickets 409 sold_out': { writes: 0 }, 'ReserveTickets 201': { writes: 3 } };
+    expect(writesBetween(before, after, 'ReserveTickets 409 sold_out')).toBe(0);
+    expect(writesBetween(before, after, 'ReserveTickets 201')).toBe(3);
+    expect(writesBetween(before, after)).toBe(3);
+  });
 });
 
 describe('the projected AWS ceiling of one event', () => {

@@ -115,6 +115,16 @@ describe('the sold-out probe in the summary', () => {
     );
   });
 
+  it("keeps the writes of a sale made meanwhile apart from the refusals' (a walkaway's ticket came back during the probe)", () => {
+    const base = result('optimistic', audit(0));
+    const probe = { seconds: 5, concurrency: 32, count: 8_000, perSecond: 1_600, otherAnswers: { '201': 1 }, writes: 0, otherWrites: 3 };
+    const withProbe = { ...base, soldOutProbe: probe, derived: { ...base.derived, soldOutProbeTimesHoldRate: 100, soldOutProbeTimesApiHoldRate: 50 } };
+    expect(formatSummary(withProbe)).toContain('1 × 201; 0 DynamoDB writes for them, 3 for the other answers');
+    const markdown = benchMarkdown([withProbe], { command: 'npm run bench', date: 'today', machine: 'this one', chartPath: 'chart.svg', wallSeconds: 60 });
+    expect(markdown).toContain('| 0 (3 for 1 × 201) |');
+    expect(markdown).toContain(", 0 for the probe's 8,000 ✅ (0 writes)");
+  });
+
   it('says why it did not run', () => {
     const summary = formatSummary({ ...result('sharded', audit(0)), soldOutProbeSkipped: 'the event was not sold out (4 available)' });
     expect(summary).toContain('Sold-out probe skipped: the event was not sold out (4 available)');
