@@ -30,6 +30,8 @@ export interface SweepStats {
   readonly ticketsReturned: number;
   readonly repaired: number;
   readonly lagsMs: readonly number[];
+  /** Per sweep, how long it took (absent in results from before it was kept). */
+  readonly tookMs?: readonly number[];
 }
 
 /** One read path's projected ceiling per event on AWS: what one partition serves ÷ what an answer costs it. */
@@ -94,6 +96,8 @@ export interface Derived {
   readonly sweepIndexCeiling?: { readonly pk: string; readonly writeUnitsPerHold: number; readonly holdsPerSecond: number };
   /** Sweep lag (ms from a hold's expiry to its tickets' return) over the rush. */
   readonly sweepLag?: PercentileSummary;
+  /** How long the local sweeps took: a sweep that takes longer than the interval stretches the lag. */
+  readonly sweepDuration?: PercentileSummary;
   /** Tickets returned (released or expired) and not on sale at the end: sold again. */
   readonly resold?: number;
 }
@@ -176,6 +180,7 @@ export function derive(
     refusalCeiling: readCeiling(loops.environmentProbes?.refusals),
     eventPageCeiling: readCeiling(loops.environmentProbes?.eventPage),
     sweepLag: loops.sweeps && percentilesOf(loops.sweeps.lagsMs),
+    sweepDuration: loops.sweeps?.tookMs && percentilesOf(loops.sweeps.tookMs),
     resold: audit ? Math.max(0, audit.released + audit.expired - audit.remaining) : undefined,
   };
 }

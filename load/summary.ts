@@ -91,7 +91,8 @@ export function formatSummary(result: RushResult): string {
   if (audit) {
     lines.push(
       `  Holds that ran out: ${count(result.sweeps?.expired ?? 0)} returned by the sweeper (${count(result.sweeps?.ticketsReturned ?? 0)} tickets), ` +
-        `sweep lag ms p50/p99/max ${tailSpread(derived.sweepLag)}; ` +
+        `sweep lag ms p50/p99/max ${tailSpread(derived.sweepLag)}` +
+        `${derived.sweepDuration ? ` (${count(result.sweeps?.sweeps ?? 0)} sweeps, each took ms p50/p99/max ${tailSpread(derived.sweepDuration)})` : ''}; ` +
         `tickets back by release ${count(audit.released)}, by expiry ${count(audit.expired)}, resold ${count(derived.resold ?? 0)}; ` +
         `at the end: ${count(audit.sold)} sold or live holds + ${count(audit.remaining)} on sale, ${count(audit.heldExpired)} held by an expired hold`,
     );

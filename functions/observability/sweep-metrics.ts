@@ -29,6 +29,8 @@ export class PowertoolsSweepMetrics implements SweepMetrics {
 export class InMemorySweepStats implements SweepMetrics {
   private totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0 };
   private lagsMs: number[] = [];
+  /** How long each sweep took: with the interval, what bounds the lag (a tick is skipped while a sweep runs). */
+  private tookMs: number[] = [];
 
   record(report: SweepReport): void {
     this.totals.sweeps++;
@@ -37,14 +39,16 @@ export class InMemorySweepStats implements SweepMetrics {
     this.totals.repaired += report.repaired;
     this.totals.rejected += report.rejected;
     this.lagsMs.push(...report.lagsMs);
+    this.tookMs.push(report.tookMs);
   }
 
   snapshot() {
-    return { ...this.totals, lagsMs: [...this.lagsMs] };
+    return { ...this.totals, lagsMs: [...this.lagsMs], tookMs: [...this.tookMs] };
   }
 
   reset(): void {
     this.totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0 };
     this.lagsMs = [];
+    this.tookMs = [];
   }
 }

@@ -237,7 +237,7 @@ describe('self-healing and the read and index ceilings in the report', () => {
       totals: { readUnits: 0, writeUnits: 2_400, consumedReadUnits: 0, consumedWriteUnits: 0 },
       timeline: [],
     };
-    const sweeps = { sweeps: 30, expired: 9, ticketsReturned: 11, repaired: 0, lagsMs: [1_000, 2_000, 4_000] };
+    const sweeps = { sweeps: 30, expired: 9, ticketsReturned: 11, repaired: 0, lagsMs: [1_000, 2_000, 4_000], tookMs: [200, 300, 900] };
     const environmentProbes = { refusals: { readUnitsPerAnswer: 0.05 }, eventPage: { readUnitsPerAnswer: 0.1 } };
     const derived = derive(base.load, base.audit, capacity, undefined, {}, { sweeps, environmentProbes } as never);
     return { ...base, sweeps, derived };
@@ -254,7 +254,8 @@ describe('self-healing and the read and index ceilings in the report', () => {
   it('puts walkaways, sweep lag and both ceilings into the bench report', () => {
     const markdown = benchMarkdown([healed()], { command: 'npm run bench', date: 'today', machine: 'this one', chartPath: 'chart.svg', wallSeconds: 60 });
     expect(markdown).toContain('### Holds that ran out (walkaways) and the sweeper');
-    expect(markdown).toContain('| sharded | 9 (11) | 2,000/4,000/4,000 | 12, 9 |');
+    expect(markdown).toContain('| sharded | 9 (11) | 2,000/4,000/4,000 | 300/900/900 | 12, 9 |');
+    expect(formatSummary(healed())).toContain('sweep lag ms p50/p99/max 2,000/4,000/4,000 (30 sweeps, each took ms p50/p99/max 300/900/900)');
     expect(markdown).toContain('| 60,000 (0.0500) | 30,000 (0.1000) |');
     expect(markdown).toContain('| 0.040 → 25,000 |');
   });
