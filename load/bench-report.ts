@@ -1,5 +1,5 @@
 import type { RushResult } from './rush';
-import { count, decimal, fairnessText, percentiles, tailSpread } from './summary';
+import { answerList, count, decimal, fairnessText, percentiles, tailSpread } from './summary';
 
 /**
  * The performance × correctness matrix `npm run bench` writes into BENCHMARKS.md, between
@@ -161,15 +161,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
           probe ? `${decimal(probe.perSecond)} (${count(probe.count)} in ${decimal(probe.seconds, 1)} s)` : (r.soldOutProbeSkipped ?? 'n/a'),
           decimal(r.derived.soldOutProbeTimesHoldRate, 1),
           decimal(r.derived.soldOutProbeTimesApiHoldRate, 1),
-          probe?.writes === undefined
-            ? 'n/a'
-            : `${count(probe.writes)}${
-                probe.otherWrites
-                  ? ` (${count(probe.otherWrites)} for ${Object.entries(probe.otherAnswers)
-                      .map(([answer, times]) => `${count(times)} × ${answer}`)
-                      .join(', ')})`
-                  : ''
-              }`,
+          probeWrites(probe),
           path ? `${decimal(path.answersPerSecond)} (${count(path.peakPerSecond)})` : 'n/a',
           path ? `${decimal(path.writesPerAnswer, 3)} (${count(path.writes)} in all)` : 'n/a',
           `${decimal(r.derived.writesPerSoldOutAnswer, 3)} / ${decimal(r.derived.readsPerSoldOutAnswer, 3)}`,
@@ -278,6 +270,12 @@ export function spliceBenchSection(existing: string | undefined, section: string
   const end = existing.indexOf(benchMarkers.end);
   if (start === -1 || end === -1 || end < start) return `${existing.trimEnd()}\n\n${section}\n`;
   return `${existing.slice(0, start)}${section}${existing.slice(end + benchMarkers.end.length)}`;
+}
+
+/** The probe's writes for its sold-out answers, and in brackets those for its other answers, if any. */
+function probeWrites(probe: RushResult['soldOutProbe']): string {
+  if (probe?.writes === undefined) return 'n/a';
+  return probe.otherWrites ? `${count(probe.writes)} (${count(probe.otherWrites)} for ${answerList(probe.otherAnswers)})` : count(probe.writes);
 }
 
 function readCeiling(ceiling: { readonly readUnitsPerAnswer: number; readonly answersPerSecond: number } | undefined): string {

@@ -68,9 +68,7 @@ export function formatSummary(result: RushResult): string {
   }
   if (result.soldOutProbe) {
     const probe = result.soldOutProbe;
-    const others = Object.entries(probe.otherAnswers)
-      .map(([answer, times]) => `, ${count(times)} × ${answer}`)
-      .join('');
+    const others = Object.keys(probe.otherAnswers).length > 0 ? `, ${answerList(probe.otherAnswers)}` : '';
     lines.push(
       `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${decimal(probe.seconds, 1)} s): ${decimal(probe.perSecond)} sold-out answers/s, ` +
         `${decimal(derived.soldOutProbeTimesHoldRate, 1)}× the rush's hold rate, ${decimal(derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate${others}; ` +
@@ -185,6 +183,13 @@ export function decimal(value: number | undefined, digits = 0): string {
 
 /** `p50/p95/p99` in whole milliseconds. */
 /** p50/p99/max of a spread measured server-side (sweep lag, decision latency), or n/a. */
+/** Answers by kind, e.g. `1 × 201, 3 × 503`. */
+export function answerList(answers: Readonly<Record<string, number>>): string {
+  return Object.entries(answers)
+    .map(([answer, times]) => `${count(times)} × ${answer}`)
+    .join(', ');
+}
+
 export function tailSpread(spread: { readonly p50: number; readonly p99: number; readonly max: number } | undefined): string {
   return spread ? `${count(spread.p50)}/${count(spread.p99)}/${count(spread.max)}` : 'n/a';
 }
