@@ -9,6 +9,7 @@ import { getJson, postJson } from './http-json';
 import { measureRaw, type RawResult } from './raw-baseline';
 import { outcomes, writesBetween } from './rush-metrics';
 import type { StackReady } from './stack-process';
+import { otherAnswers } from './summary';
 
 /**
  * What a rush measures around the buyers: the raw DynamoDB baseline and the API beside it in a
@@ -232,12 +233,6 @@ function hottestReadKeyBetween(before: CapacitySnapshot, after: CapacitySnapshot
   return after.hottestReadKeys
     .map((key) => ({ pk: key.pk, readUnits: key.readUnits - (earlier.get(key.pk) ?? 0) }))
     .sort((a, b) => b.readUnits - a.readUnits)[0];
-}
-
-export function otherAnswers(loop: ClosedLoopSummary): string {
-  return Object.entries(loop.otherAnswers)
-    .map(([answer, times]) => `, ${times} × ${answer}`)
-    .join('');
 }
 
 /** The audit of the event, on the table the API used (local) or the one given (deployed). */

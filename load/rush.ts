@@ -21,7 +21,6 @@ import {
   createEvent,
   type EnvironmentProbe,
   type EventShape,
-  otherAnswers,
   probeOneEnvironment,
   rawBaseline,
   rawConcurrency,
@@ -36,6 +35,7 @@ import { type ArrivalPhase, rushPhases } from './phases';
 import type { RawResult } from './raw-baseline';
 import { bookFigures, type DecisionLatency, decidedHoldsTimeline, everHeld, readReservations, settleWaitMs } from './reservation-book';
 import { startStackChild } from './stack-child';
+import { otherAnswers } from './summary';
 import { buyerTokenCount, rushTokens, writeTokenFile } from './tokens';
 
 /**

@@ -68,7 +68,7 @@ export function formatSummary(result: RushResult): string {
   }
   if (result.soldOutProbe) {
     const probe = result.soldOutProbe;
-    const others = Object.keys(probe.otherAnswers).length > 0 ? `, ${answerList(probe.otherAnswers)}` : '';
+    const others = otherAnswers(probe);
     lines.push(
       `  Sold-out probe (closed loop, ${probe.concurrency} clients, ${decimal(probe.seconds, 1)} s): ${decimal(probe.perSecond)} sold-out answers/s, ` +
         `${decimal(derived.soldOutProbeTimesHoldRate, 1)}× the rush's hold rate, ${decimal(derived.soldOutProbeTimesApiHoldRate, 1)}× the API's closed-loop hold rate${others}; ` +
@@ -183,6 +183,11 @@ export function decimal(value: number | undefined, digits = 0): string {
 
 /** `p50/p95/p99` in whole milliseconds. */
 /** p50/p99/max of a spread measured server-side (sweep lag, decision latency), or n/a. */
+/** A closed loop's answers other than the ones it counted, as `, 1 × 201, 3 × 503` (empty when none). */
+export function otherAnswers(loop: { readonly otherAnswers: Readonly<Record<string, number>> }): string {
+  return Object.keys(loop.otherAnswers).length > 0 ? `, ${answerList(loop.otherAnswers)}` : '';
+}
+
 /** Answers by kind, e.g. `1 × 201, 3 × 503`. */
 export function answerList(answers: Readonly<Record<string, number>>): string {
   return Object.entries(answers)
