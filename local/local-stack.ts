@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { JWK } from 'jose';
+import type { App } from '../functions/app';
 import type { Log } from '../functions/observability/log';
 import { queueDeciderJob, sweeperJob } from '../lib/jobs';
 import { buildOpenApi } from '../lib/openapi';
@@ -89,20 +90,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const telemetry = app.telemetry as { snapshot?: () => unknown; reset?: () => void };
     const meter = options.meterCapacity ? new CapacityMeter() : undefined;
     meter?.install(app.db);
+    const sweeper = options.sweepIntervalMs ? await loadSweeper(meter) : undefined;
     // The issuer is the server itself (its discovery document and keys are served here), so its
     // URL, and so the port, is known before the first token is minted.
     const port = options.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const issuer = await TokenIssuer.create({ issuer: url, audience: localAudience, groupsClaim: app.config.groupsClaim }, options.issuerKey);
     server = createLocalApi(routes, handlers, {
-      localRoutes: developmentRoutes({ openApi: buildOpenApi(), issuer, telemetry, sweeps: app.sweepMetrics as DevelopmentRouteSources['sweeps'], meter }),
+      localRoutes: developmentRoutes({
+        openApi: buildOpenApi(),
+        issuer,
+        telemetry,
+        sweeps: (sweeper?.sweepMetrics ?? app.sweepMetrics) as DevelopmentRouteSources['sweeps'],
+        meter,
+      }),
       observe: meter && ((route, handle) => meter.observe(route.id, handle)),
       authorizer: new JwtAuthorizer({ issuer: url, audiences: [localAudience], jwks: issuer.jwks() }),
       log: app.log,
     });
     await listen(server, port);
     const running = server;
-    const sweeper = options.sweepIntervalMs ? await startSweeper(options.sweepIntervalMs, app.log) : undefined;
+    const sweeping = sweeper && startSweeping(sweeper, options.sweepIntervalMs!);
     const decider = options.decideQueued === false ? undefined : await startQueueDecider(endpoint, options.tableName, app.log);
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
@@ -115,7 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: endpoint,
       dynamoDbPid: dynamo?.pid,
       stop: async () => {
-        await sweeper?.stop();
+        await sweeping?.stop();
         await decider?.stop();
         if (options.announce) rmSync(localStackFile, { force: true });
         running.closeAllConnections();
@@ -130,13 +138,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
+interface LocalSweeper {
+  readonly handler: (event: ScheduledEvent) => Promise<unknown>;
+  readonly sweepMetrics: App['sweepMetrics'];
+  readonly log: Log;
+}
+
 /**
- * The scheduled sweeper, on a timer: the same handler module EventBridge invokes on AWS, with the
- * event it sends. A tick that comes while a sweep is still running is skipped, as one scheduled
- * invocation at a time would be.
+ * The scheduled sweeper: the handler module EventBridge invokes on AWS, with an app of its own (its
+ * own DynamoDB client, connections and call limiter), as a function of its own has. Sharing the
+ * API's, its calls waited behind the buyers' in a rush: a sweep with 9 holds due took 5 s.
  */
-async function startSweeper(intervalMs: number, log: Log): Promise<{ stop(): Promise<void> }> {
-  const { handler } = (await import(resolve(__dirname, '..', sweeperJob.entry))) as { handler: (event: ScheduledEvent) => Promise<unknown> };
+async function loadSweeper(meter: CapacityMeter | undefined): Promise<LocalSweeper> {
+  const { createHandler } = (await import(resolve(__dirname, '..', sweeperJob.entry))) as {
+    createHandler: (app: App) => LocalSweeper['handler'];
+  };
+  const { createApp } = await import('../functions/app.js');
+  const { loadConfig } = await import('../functions/config.js');
+  const app = createApp({ config: loadConfig() });
+  meter?.install(app.db);
+  return { handler: createHandler(app), sweepMetrics: app.sweepMetrics, log: app.log };
+}
+
+/**
+ * The sweeper on a timer, with the event EventBridge sends. A tick that comes while a sweep is
+ * still running is skipped, as one scheduled invocation at a time would be.
+ */
+function startSweeping({ handler, log }: LocalSweeper, intervalMs: number): { stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;
   const tick = () => {
     if (running) return;

@@ -50,20 +50,21 @@ export class DynamoReservationRepository implements ReservationRepository {
     }
   }
 
-  release(reservationId: string, buyerId: string, now: number): Promise<Transition> {
-    return this.finish(reservationId, { outcome: 'RELEASED', buyerId }, now);
-  }
-
-  expire(reservationId: string, now: number): Promise<Transition> {
-    return this.finish(reservationId, { outcome: 'EXPIRED' }, now);
-  }
-
-  private async finish(reservationId: string, finish: Finish, now: number): Promise<Transition> {
-    const { outcome } = finish;
-    const buyerId = outcome === 'RELEASED' ? finish.buyerId : undefined;
+  async release(reservationId: string, buyerId: string, now: number): Promise<Transition> {
     const current = await this.find(reservationId);
     // Someone else's reservation does not exist for this caller.
-    if (!current || (buyerId !== undefined && current.buyerId !== buyerId)) return { kind: 'missing' };
+    if (!current || current.buyerId !== buyerId) return { kind: 'missing' };
+    return this.finish(current, { outcome: 'RELEASED', buyerId }, now);
+  }
+
+  expire(reservation: Reservation, now: number): Promise<Transition> {
+    return this.finish(reservation, { outcome: 'EXPIRED' }, now);
+  }
+
+  private async finish(current: Reservation, finish: Finish, now: number): Promise<Transition> {
+    const { outcome } = finish;
+    const { reservationId } = current;
+    const buyerId = outcome === 'RELEASED' ? finish.buyerId : undefined;
     const live = now < current.expiresAt;
     if (current.status !== 'HELD' || live !== (outcome === 'RELEASED')) return { kind: 'refused', current };
     try {

@@ -25,7 +25,12 @@ export interface SweepReport {
   readonly tookMs: number;
 }
 
-/** Reservations settled at once within a batch: bounded, so a large backlog does not flood the table. */
+/**
+ * Reservations settled at once: bounded, so a large backlog does not flood the table. A slot
+ * frees as soon as its reservation is settled (no waiting for the slowest of a batch), and the
+ * index is read on meanwhile: under load every call is slow, and a sweep's length is its number
+ * of calls in a row.
+ */
 const settlingAtOnce = 16;
 
 export class HoldSweeper {
@@ -40,21 +45,34 @@ export class HoldSweeper {
     const startedAt = this.clock.now();
     const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0, oldestDueMs: 0 };
     const lagsMs: number[] = [];
+    const count = (outcome: Settled) => {
+      if (outcome.kind === 'expired') {
+        totals.expired++;
+        totals.ticketsReturned += outcome.tickets;
+        lagsMs.push(outcome.lagMs);
+      } else if (outcome.kind === 'repaired') totals.repaired++;
+      else if (outcome.kind === 'rejected') totals.rejected++;
+    };
+    const settling = new Set<Promise<void>>();
+    // The first settle that failed fails the sweep (the next one picks up where it stopped); each
+    // settle's failure is caught as it happens, so none goes unhandled while the index is read.
+    let failure: { error: unknown } | undefined;
     for await (const batch of this.index.due(startedAt)) {
       totals.due += batch.length;
-      for (const { sweepAt } of batch) totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - sweepAt);
-      for (let start = 0; start < batch.length; start += settlingAtOnce) {
-        const settled = await Promise.all(batch.slice(start, start + settlingAtOnce).map((due) => this.settle(due)));
-        for (const outcome of settled) {
-          if (outcome.kind === 'expired') {
-            totals.expired++;
-            totals.ticketsReturned += outcome.tickets;
-            lagsMs.push(outcome.lagMs);
-          } else if (outcome.kind === 'repaired') totals.repaired++;
-          else if (outcome.kind === 'rejected') totals.rejected++;
-        }
+      for (const due of batch) {
+        totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - due.sweepAt);
+        while (settling.size >= settlingAtOnce) await Promise.race(settling);
+        if (failure) throw failure.error;
+        const settled: Promise<void> = this.settle(due)
+          .then(count, (error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => settling.delete(settled));
+        settling.add(settled);
       }
     }
+    await Promise.all(settling);
+    if (failure) throw failure.error;
     return { ...totals, lagsMs, startedAt, tookMs: this.clock.now() - startedAt };
   }
 
@@ -63,7 +81,7 @@ export class HoldSweeper {
     const now = this.clock.now();
     const reservation = await this.reservations.find(reservationId);
     if (reservation?.status === 'HELD' && reservation.expiresAt <= now) {
-      const result = await this.reservations.expire(reservationId, now);
+      const result = await this.reservations.expire(reservation, now);
       if (result.kind === 'done') return { kind: 'expired', tickets: reservation.quantity, lagMs: now - reservation.expiresAt };
     } else if (reservation?.status === 'PENDING' && (await this.index.repairPending(reservation, now))) {
       return { kind: 'repaired' };

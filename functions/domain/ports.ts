@@ -33,8 +33,12 @@ export interface ReservationRepository {
   confirm(reservationId: string, buyerId: string, now: number): Promise<Transition>;
   /** The buyer's HELD and not expired → RELEASED, tickets back to inventory and the tally, atomically. Another buyer's is `missing`. */
   release(reservationId: string, buyerId: string, now: number): Promise<Transition>;
-  /** HELD and expired → EXPIRED, tickets back, atomically. Safe to call any number of times. */
-  expire(reservationId: string, now: number): Promise<Transition>;
+  /**
+   * HELD and expired → EXPIRED, tickets back, atomically. Safe to call any number of times. Takes
+   * the reservation as its caller just read it (only its shards, quantity and buyer are used, which
+   * never change while it is HELD): the write's condition decides, so a stale copy changes nothing.
+   */
+  expire(reservation: Reservation, now: number): Promise<Transition>;
 }
 
 /** A reservation the sweep index says is due: its hold expired, or its PENDING steps were interrupted. */

@@ -148,7 +148,7 @@ export class ReservationService {
       if (current.status === target) return this.present(current);
       if (current.status === 'HELD' && now >= current.expiresAt) {
         // The hold ran out before anyone swept it: give its tickets back now, exactly once.
-        await this.reservations.expire(reservationId, now);
+        await this.reservations.expire(current, now);
         throw new HoldExpired(reservationId, current.expiresAt);
       }
       if (current.status === 'EXPIRED') throw new HoldExpired(reservationId, current.expiresAt);

@@ -88,6 +88,44 @@ describe('the sweeper', () => {
     expect(new Set(queries.map((call) => call.input.IndexName))).toEqual(new Set(['sweep']));
   });
 
+  it('settles at most 16 due holds at once, and takes a freed slot at once instead of waiting for the slowest', async () => {
+    const { app, clock, event, hold, available } = await sale('sharded');
+    const buyers = Array.from({ length: 20 }, (_, n) => `buyer-${n}`);
+    for (const buyer of buyers) await hold(buyer, 1);
+    clock.advance(holdSeconds * 1000);
+    const db = client();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let written = 0;
+    // Every expiry waits until 16 are in flight (a 17th would mean the bound is not kept) ...
+    const sixteenInFlight = barrier(16);
+    // ... and the first one until all the others are written: a sweep that settled in batches,
+    // each waiting for its slowest, would never get to the last 4 and wait here forever.
+    let othersWritten!: () => void;
+    const othersDone = new Promise<void>((resolve) => {
+      othersWritten = resolve;
+    });
+    let first = true;
+    beforeCalls(db, isExpiry, async () => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      const isFirst = first;
+      first = false;
+      await sixteenInFlight();
+      if (isFirst) await othersDone;
+    });
+    afterCalls(db, isExpiry, () => {
+      inFlight--;
+      if (++written === buyers.length - 1) othersWritten();
+    });
+
+    const report = await testApp({ db, clock }).sweeper.sweep();
+
+    expect(report).toMatchObject({ due: 20, expired: 20, ticketsReturned: 20 });
+    expect(mostInFlight).toBe(16);
+    expect(await available()).toBe(20);
+    expect((await audit(app, event.eventId)).violations).toEqual([]);
+  });
+
   it('returns every ticket exactly once when two sweeps run at once', async () => {
     const { app, clock, event, hold, available } = await sale('sharded');
     for (const buyer of ['a', 'b', 'c', 'd', 'e']) await hold(buyer, 2);
