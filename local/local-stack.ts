@@ -161,23 +161,34 @@ async function loadSweeper(meter: CapacityMeter | undefined): Promise<LocalSweep
 }
 
 /**
- * The sweeper on a timer, with the event EventBridge sends. A tick that comes while a sweep is
- * still running is skipped, as one scheduled invocation at a time would be.
+ * The sweeper on a timer, with the event EventBridge sends. On AWS no run is skipped (a slow run
+ * and the next may overlap: lib/constructs/stampede-job.ts). Here a tick that comes while a sweep
+ * runs starts its sweep as soon as that one ends: none is skipped (skipping one added up to an
+ * interval to the lag when sweeps were slow), and two sweeps do not repeat each other's calls on
+ * a DynamoDB Local that a rush already saturates.
  */
 function startSweeping({ handler, log }: LocalSweeper, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
+  let running: Promise<void> | undefined;
+  let tickedMeanwhile = false;
+  let stopped = false;
   const tick = () => {
-    if (running) return;
-    running = handler(scheduledEvent())
-      .catch((error: unknown) => log.error('Sweep failed', { error }))
-      .finally(() => {
-        running = undefined;
-      });
+    if (running) {
+      tickedMeanwhile = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        tickedMeanwhile = false;
+        await handler(scheduledEvent()).catch((error: unknown) => log.error('Sweep failed', { error }));
+      } while (tickedMeanwhile && !stopped);
+      running = undefined;
+    })();
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await running;
     },
