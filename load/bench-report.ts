@@ -255,7 +255,7 @@ export function benchMarkdown(results: readonly RushResult[], meta: BenchMeta): 
       '"succeeded writes only" is the bound without them. The targets use the first (the conservative one). ' +
       "Sweep index: the GSI's writes (1 per entry added or removed, 2 per sort-key change, successful writes only) on its busiest partition key, per hold made; a GSI partition takes 1,000 WCU/s too. " +
       "AWS, one event: what one Lambda environment's sold-out answer and event-page read cost the busiest key in read units (the bounded-staleness view shared by its requests), against 3,000 RCU/s per partition. " +
-      'Walkaways: 10% of the buyers who win a hold neither confirm nor release it; the sweeper returns their tickets once the hold runs out (`--hold-seconds`), and later buyers buy them; sweep lag is from `expiresAt` to the return; one sweep took: how long each local sweep took (a tick that comes while one runs is skipped, so the lag is bounded by the interval plus how long the sweeps took).',
+      'Walkaways: 10% of the buyers who win a hold neither confirm nor release it; the sweeper returns their tickets once the hold runs out (`--hold-seconds`), and later buyers buy them; sweep lag is from `expiresAt` to the return; one sweep took: how long each local sweep took (a tick that comes while one runs starts the next when it ends, so the lag is bounded by the longer of the interval and a sweep, plus a sweep).',
     '',
     benchMarkers.end,
   );

@@ -29,7 +29,7 @@ export class PowertoolsSweepMetrics implements SweepMetrics {
 export class InMemorySweepStats implements SweepMetrics {
   private totals = { sweeps: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0 };
   private lagsMs: number[] = [];
-  /** How long each sweep took: with the interval, what bounds the lag (a tick is skipped while a sweep runs). */
+  /** How long each sweep took: with the interval, what bounds the lag (a tick that comes during a sweep waits for it). */
   private tookMs: number[] = [];
 
   record(report: SweepReport): void {
