@@ -26,10 +26,9 @@ export interface SweepReport {
 }
 
 /**
- * Reservations settled at once: bounded, so a large backlog does not flood the table. A slot
- * frees as soon as its reservation is settled (no waiting for the slowest of a batch), and the
- * index is read on meanwhile: under load every call is slow, and a sweep's length is its number
- * of calls in a row.
+ * Reservations settled at once: bounded, so a large backlog does not flood the table. A slot is
+ * taken again as soon as its reservation is settled, and the index is read on meanwhile: under
+ * load every call is slow, and one slow call then holds up only its own slot, not a whole batch.
  */
 const settlingAtOnce = 16;
 
