@@ -5,7 +5,6 @@ import { dirname, resolve } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { JWK } from 'jose';
 import type { App } from '../functions/app';
-import type { Log } from '../functions/observability/log';
 import { queueDeciderJob, sweeperJob } from '../lib/jobs';
 import { buildOpenApi } from '../lib/openapi';
 import { routes } from '../lib/routes';
@@ -90,7 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const telemetry = app.telemetry as { snapshot?: () => unknown; reset?: () => void };
     const meter = options.meterCapacity ? new CapacityMeter() : undefined;
     meter?.install(app.db);
-    const sweeper = options.sweepIntervalMs ? await loadSweeper(meter) : undefined;
+    const sweeper = options.sweepIntervalMs ? await loadJob<SweepHandler>(sweeperJob.entry, meter) : undefined;
     // The issuer is the server itself (its discovery document and keys are served here), so its
     // URL, and so the port, is known before the first token is minted.
     const port = options.port || (await freePort());
@@ -101,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         openApi: buildOpenApi(),
         issuer,
         telemetry,
-        sweeps: (sweeper?.sweepMetrics ?? app.sweepMetrics) as DevelopmentRouteSources['sweeps'],
+        sweeps: (sweeper?.app ?? app).sweepMetrics as DevelopmentRouteSources['sweeps'],
         meter,
       }),
       observe: meter && ((route, handle) => meter.observe(route.id, handle)),
@@ -111,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await listen(server, port);
     const running = server;
     const sweeping = sweeper && startSweeping(sweeper, options.sweepIntervalMs!);
-    const decider = options.decideQueued === false ? undefined : await startQueueDecider(endpoint, options.tableName, app.log);
+    const decider = options.decideQueued === false ? undefined : await startQueueDecider(endpoint, options.tableName, meter);
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
       mkdirSync(dirname(localStackFile), { recursive: true });
@@ -138,26 +137,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-interface LocalSweeper {
-  readonly handler: (event: ScheduledEvent) => Promise<unknown>;
-  readonly sweepMetrics: App['sweepMetrics'];
-  readonly log: Log;
-}
+type SweepHandler = (event: ScheduledEvent) => Promise<unknown>;
 
 /**
- * The scheduled sweeper: the handler module EventBridge invokes on AWS, with an app of its own (its
- * own DynamoDB client, connections and call limiter), as a function of its own has. Sharing the
- * API's, its calls waited behind the buyers' in a rush: a sweep with 9 holds due took 5 s.
+ * A job's handler module (lib/jobs.ts) as its own function runs it on AWS: built by the module's
+ * createHandler with an app of its own (DynamoDB client, connections, call limiter), not the API's.
+ * Sharing the API's, the sweeper's calls waited behind the buyers' in a rush: a sweep with 9 holds
+ * due took 5 s. Metered like the API's calls when the stack meters.
  */
-async function loadSweeper(meter: CapacityMeter | undefined): Promise<LocalSweeper> {
-  const { createHandler } = (await import(resolve(__dirname, '..', sweeperJob.entry))) as {
-    createHandler: (app: App) => LocalSweeper['handler'];
-  };
+async function loadJob<Handler>(entry: string, meter: CapacityMeter | undefined): Promise<{ app: App; handler: Handler }> {
+  const { createHandler } = (await import(resolve(__dirname, '..', entry))) as { createHandler: (app: App) => Handler };
   const { createApp } = await import('../functions/app.js');
   const { loadConfig } = await import('../functions/config.js');
   const app = createApp({ config: loadConfig() });
   meter?.install(app.db);
-  return { handler: createHandler(app), sweepMetrics: app.sweepMetrics, log: app.log };
+  return { app, handler: createHandler(app) };
 }
 
 /**
@@ -167,7 +161,7 @@ async function loadSweeper(meter: CapacityMeter | undefined): Promise<LocalSweep
  * interval to the lag when sweeps were slow), and two sweeps do not repeat each other's calls on
  * a DynamoDB Local that a rush already saturates.
  */
-function startSweeping({ handler, log }: LocalSweeper, intervalMs: number): { stop(): Promise<void> } {
+function startSweeping({ app, handler }: { app: App; handler: SweepHandler }, intervalMs: number): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   let tickedMeanwhile = false;
   let stopped = false;
@@ -179,7 +173,7 @@ function startSweeping({ handler, log }: LocalSweeper, intervalMs: number): { st
     running = (async () => {
       do {
         tickedMeanwhile = false;
-        await handler(scheduledEvent()).catch((error: unknown) => log.error('Sweep failed', { error }));
+        await handler(scheduledEvent()).catch((error: unknown) => app.log.error('Sweep failed', { error }));
       } while (tickedMeanwhile && !stopped);
       running = undefined;
     })();
@@ -195,11 +189,11 @@ function startSweeping({ handler, log }: LocalSweeper, intervalMs: number): { st
   };
 }
 
-/** The stream consumer of `queued` events: the handler the event source mapping invokes on AWS, fed by a poller. */
-async function startQueueDecider(endpoint: string, tableName: string, log: Log): Promise<StreamPoller> {
-  const { handler } = (await import(resolve(__dirname, '..', queueDeciderJob.entry))) as { handler: StreamPollerOptions['handler'] };
+/** The stream consumer of `queued` events: the handler the event source mapping invokes on AWS (its own app, see loadJob), fed by a poller. */
+async function startQueueDecider(endpoint: string, tableName: string, meter: CapacityMeter | undefined): Promise<StreamPoller> {
+  const { app, handler } = await loadJob<StreamPollerOptions['handler']>(queueDeciderJob.entry, meter);
   const { filter, batchSize, maxRetries } = queueDeciderJob;
-  return startStreamPoller({ endpoint, tableName, filter, batchSize, maxRetries, handler, log });
+  return startStreamPoller({ endpoint, tableName, filter, batchSize, maxRetries, handler, log: app.log });
 }
 
 /** What EventBridge sends a scheduled function. */
