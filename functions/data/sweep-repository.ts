@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConcurrencyLimiter } from '../domain/concurrency-limiter';
 import type { Reservation } from '../domain/model';
 import type { DueReservation, SweepRepository } from '../domain/ports';
 import type { Retrier } from './retrier';
@@ -25,22 +26,9 @@ export class DynamoSweepRepository implements SweepRepository {
     private readonly retrier: Retrier,
   ) {}
 
-  async *due(now: number): AsyncGenerator<DueReservation[]> {
-    const waiting = [...allSweepShards];
-    const querying = new Map<string, Promise<{ shard: string; due: DueReservation[] }>>();
-    while (waiting.length > 0 || querying.size > 0) {
-      while (querying.size < shardsAtOnce && waiting.length > 0) {
-        const shard = waiting.shift()!;
-        querying.set(
-          shard,
-          this.dueInShard(shard, now).then((due) => ({ shard, due })),
-        );
-      }
-      // Every query in flight is raced, so one that fails after the sweep gave up is still handled.
-      const { shard, due } = await Promise.race(querying.values());
-      querying.delete(shard);
-      if (due.length > 0) yield due;
-    }
+  due(now: number): readonly Promise<DueReservation[]>[] {
+    const querying = new ConcurrencyLimiter(shardsAtOnce);
+    return allSweepShards.map((shard) => querying.run(() => this.dueInShard(shard, now)));
   }
 
   /** Undo an interrupted stepwise hold by the stage it reached, only if it is still there and due. */

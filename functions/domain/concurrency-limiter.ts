@@ -33,11 +33,12 @@ export type Lane = 'finishing' | 'starting';
  * connection) for the whole wait. "Reject early" from
  * https://aws.amazon.com/builders-library/using-load-shedding-to-avoid-overload/
  *
- * Used twice: around each API request (so a local server flooded by thousands of
- * buyers decides each one with fresh knowledge instead of all at once on a stale view), and
+ * Used around each API request (so a local server flooded by thousands of
+ * buyers decides each one with fresh knowledge instead of all at once on a stale view),
  * around each DynamoDB call (so calls never queue inside the HTTP agent, where the SDK's
- * connection timeout would count the wait and fail calls it never sent).
- * On Lambda, one request per execution environment, neither ever engages.
+ * connection timeout would count the wait and fail calls it never sent); on Lambda, one request
+ * per execution environment, neither ever engages. And by the sweeper, to bound its index
+ * queries and its settles, each a slot taken again as soon as it frees.
  */
 export class ConcurrencyLimiter {
   private inFlight = 0;

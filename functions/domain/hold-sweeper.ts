@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import { ConcurrencyLimiter } from './concurrency-limiter';
 import type { DueReservation, QueueDecisions, ReservationRepository, SweepRepository } from './ports';
 
 /**
@@ -52,26 +53,17 @@ export class HoldSweeper {
       } else if (outcome.kind === 'repaired') totals.repaired++;
       else if (outcome.kind === 'rejected') totals.rejected++;
     };
-    const settling = new Set<Promise<void>>();
-    // The first settle that failed fails the sweep (the next one picks up where it stopped); each
-    // settle's failure is caught as it happens, so none goes unhandled while the index is read.
-    let failure: { error: unknown } | undefined;
-    for await (const batch of this.index.due(startedAt)) {
-      totals.due += batch.length;
-      for (const due of batch) {
-        totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - due.sweepAt);
-        while (settling.size >= settlingAtOnce) await Promise.race(settling);
-        if (failure) throw failure.error;
-        const settled: Promise<void> = this.settle(due)
-          .then(count, (error: unknown) => {
-            failure ??= { error };
-          })
-          .finally(() => settling.delete(settled));
-        settling.add(settled);
-      }
-    }
-    await Promise.all(settling);
-    if (failure) throw failure.error;
+    const settling = new ConcurrencyLimiter(settlingAtOnce);
+    // Each shard's due reservations are settled as soon as its page comes; the first failure fails
+    // the sweep (the next one picks up where it stopped).
+    await Promise.all(
+      this.index.due(startedAt).map(async (page) => {
+        const batch = await page;
+        totals.due += batch.length;
+        for (const { sweepAt } of batch) totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - sweepAt);
+        await Promise.all(batch.map((due) => settling.run(() => this.settle(due)).then(count)));
+      }),
+    );
     return { ...totals, lagsMs, startedAt, tookMs: this.clock.now() - startedAt };
   }
 

@@ -49,8 +49,12 @@ export interface DueReservation {
 }
 
 export interface SweepRepository {
-  /** What is due at `now`, in batches, without scanning the table. The index is eventually consistent: read each before acting. */
-  due(now: number): AsyncIterable<DueReservation[]>;
+  /**
+   * What is due at `now`, without scanning the table: one page per part of the index, each settling
+   * as its read answers (so the sweeper can act on one while others are read). The index is
+   * eventually consistent: read each reservation before acting.
+   */
+  due(now: number): readonly Promise<DueReservation[]>[];
   /** Undo an interrupted stepwise hold (it holds no tickets; its tally comes back), if still due. True if this call did it. */
   repairPending(reservation: Reservation, now: number): Promise<boolean>;
 }
