@@ -15,6 +15,7 @@ import { createLocalApi, listen, loadRouteHandlers } from './http-server';
 import { JwtAuthorizer } from './jwt-authorizer';
 import { localAudience, TokenIssuer } from './jwt-issuer';
 import { ensureLocalTable } from './local-table';
+import { startRepeatingJob } from './repeating-job';
 import { type StreamPoller, type StreamPollerOptions, startStreamPoller } from './stream-poller';
 
 export interface LocalStackOptions {
@@ -109,7 +110,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     await listen(server, port);
     const running = server;
-    const sweeping = sweeper && startSweeping(sweeper, options.sweepIntervalMs!);
+    // On AWS no scheduled run is skipped and a slow one may overlap the next (lib/constructs/stampede-job.ts);
+    // here a tick during a sweep runs right after it (see startRepeatingJob).
+    const sweeping =
+      sweeper &&
+      startRepeatingJob(
+        () => sweeper.handler(scheduledEvent()),
+        options.sweepIntervalMs!,
+        (error) => sweeper.app.log.error('Sweep failed', { error }),
+      );
     const decider = options.decideQueued === false ? undefined : await startQueueDecider(endpoint, options.tableName, meter);
     if (options.announce) {
       const descriptor: LocalStackDescriptor = { url, dynamoDbEndpoint: endpoint, tableName: options.tableName, pid: process.pid };
@@ -152,41 +161,6 @@ async function loadJob<Handler>(entry: string, meter: CapacityMeter | undefined)
   const app = createApp({ config: loadConfig() });
   meter?.install(app.db);
   return { app, handler: createHandler(app) };
-}
-
-/**
- * The sweeper on a timer, with the event EventBridge sends. On AWS no run is skipped (a slow run
- * and the next may overlap: lib/constructs/stampede-job.ts). Here a tick that comes while a sweep
- * runs starts its sweep as soon as that one ends: none is skipped (skipping one added up to an
- * interval to the lag when sweeps were slow), and two sweeps do not repeat each other's calls on
- * a DynamoDB Local that a rush already saturates.
- */
-function startSweeping({ app, handler }: { app: App; handler: SweepHandler }, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  let tickedMeanwhile = false;
-  let stopped = false;
-  const tick = () => {
-    if (running) {
-      tickedMeanwhile = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        tickedMeanwhile = false;
-        await handler(scheduledEvent()).catch((error: unknown) => app.log.error('Sweep failed', { error }));
-      } while (tickedMeanwhile && !stopped);
-      running = undefined;
-    })();
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
 
 /** The stream consumer of `queued` events: the handler the event source mapping invokes on AWS (its own app, see loadJob), fed by a poller. */
