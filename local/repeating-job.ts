@@ -1,5 +1,5 @@
 export interface RepeatingJob {
-  /** No tick after this; resolves once the run in progress (and the one it owes) has ended. */
+  /** No tick after this, and a run a tick owed does not start; resolves once the run in progress has ended. */
   stop(): Promise<void>;
 }
 

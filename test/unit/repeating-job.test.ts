@@ -12,12 +12,12 @@ function recordedJob(takesMs: number) {
   const failing = new Set<number>();
   const run = async () => {
     const record: { startedAt: number; endedAt?: number } = { startedAt: Date.now() };
-    runs.push(record);
+    const number = runs.push(record);
     mostInFlight = Math.max(mostInFlight, ++inFlight);
     await new Promise((resolve) => setTimeout(resolve, takesMs));
     inFlight--;
     record.endedAt = Date.now();
-    if (failing.has(runs.length)) throw new Error(`run ${runs.length} failed`);
+    if (failing.has(number)) throw new Error(`run ${number} failed`);
   };
   return { run, runs, failing, mostInFlight: () => mostInFlight };
 }
