@@ -21,6 +21,7 @@ import {
   markTallied,
   putNewReservation,
   reservationKey,
+  toPendingReservationItem,
   toReservationItem,
 } from '../functions/data/items/reservation-item';
 import { retryReason } from '../functions/data/retrier';
@@ -60,6 +61,8 @@ export interface RawResult {
 }
 
 type Attempt = 'held' | 'soldOut' | 'again';
+/** A stepwise request and the claim its later steps are conditional on. */
+type Claim = HoldRequest & { readonly claimId: string };
 
 interface Pattern {
   hold(request: HoldRequest): Promise<Attempt>;
@@ -159,22 +162,22 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
       throw error;
     }
   };
-  // The stepwise strategies' first two steps, and the third's transaction around a take (stepwise-hold.ts).
-  const claimAndCount = async (request: HoldRequest) => {
-    await db.send(new PutCommand(putNewReservation(tableName, toReservationItem(eventId, request, [{ shard: 0, quantity: 1 }], 'PENDING'))));
-    await transact([
-      { Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) },
-      { Update: markTallied(tableName, request.reservationId) },
-    ]);
+  // The stepwise strategies' first two steps (returning the claim the third step is conditional on),
+  // and the third's transaction around a take (stepwise-hold.ts).
+  const claimAndCount = async (request: HoldRequest): Promise<Claim> => {
+    const item = toPendingReservationItem(eventId, request, [{ shard: 0, quantity: 1 }]);
+    await db.send(new PutCommand(putNewReservation(tableName, item)));
+    await transact([{ Update: addToBuyerTally(tableName, eventId, request.buyerId, request.quantity, 10) }, { Update: markTallied(tableName, item) }]);
+    return { ...request, claimId: item.claimId };
   };
   const takeAndHold = (
-    request: HoldRequest,
+    claim: Claim,
     take: Omit<ReturnType<typeof takeFromShard>, 'ExpressionAttributeValues'> & { ExpressionAttributeValues: Record<string, number> },
-  ) => transact([{ Update: take }, { Update: markHeld(tableName, request.reservationId, request.expiresAt) }]);
-  const forget = (request: HoldRequest) =>
+  ) => transact([{ Update: take }, { Update: markHeld(tableName, claim, claim.expiresAt) }]);
+  const forget = (claim: Claim) =>
     transact([
-      { Delete: deletePendingHold(tableName, request.reservationId, 'tallied') },
-      { Update: subtractFromBuyerTally(tableName, eventId, request.buyerId, request.quantity) },
+      { Delete: deletePendingHold(tableName, claim, 'tallied') },
+      { Update: subtractFromBuyerTally(tableName, eventId, claim.buyerId, claim.quantity) },
     ]);
   const readInventory = async () =>
     fromInventoryItem((await db.send(new GetCommand({ TableName: tableName, Key: inventoryKey(eventId, 0), ConsistentRead: true }))).Item!);
@@ -199,12 +202,12 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
     case 'conditional':
       return {
         async hold(request) {
-          await claimAndCount(request);
+          const claim = await claimAndCount(request);
           try {
-            await takeAndHold(request, takeFromShard(tableName, eventId, { shard: 0, quantity: 1 }));
+            await takeAndHold(claim, takeFromShard(tableName, eventId, { shard: 0, quantity: 1 }));
           } catch (error) {
             if (cancellationReasons(error)?.[0]?.code !== 'ConditionalCheckFailed') throw error;
-            await forget(request);
+            await forget(claim);
             return 'soldOut';
           }
           return 'held';
@@ -213,15 +216,15 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
     case 'optimistic':
       return {
         async hold(request) {
-          await claimAndCount(request);
+          const claim = await claimAndCount(request);
           for (let attempt = 1; attempt <= defaultRetryPolicy.maxAttempts; attempt++) {
             const seen = await readInventory();
             if (seen.available < request.quantity) {
-              await forget(request);
+              await forget(claim);
               return 'soldOut';
             }
             try {
-              await takeAndHold(request, {
+              await takeAndHold(claim, {
                 TableName: tableName,
                 Key: inventoryKey(eventId, 0),
                 UpdateExpression: 'SET #available = :available, #version = :next',
@@ -236,7 +239,7 @@ function patternFor(event: RawEvent, db: DynamoDBDocumentClient, tableName: stri
             // The same backoff as the strategy: it is part of its write pattern.
             await new Promise((resolve) => setTimeout(resolve, backoffDelay(defaultRetryPolicy, attempt)));
           }
-          await forget(request);
+          await forget(claim);
           return 'again';
         },
       };

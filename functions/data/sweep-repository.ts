@@ -34,9 +34,7 @@ export class DynamoSweepRepository implements SweepRepository {
   /** Undo an interrupted stepwise hold by the stage it reached, only if it is still there and due. */
   async repairPending(reservation: Reservation, now: number): Promise<boolean> {
     const access = { db: this.db, tableName: this.tableName, retrier: this.retrier };
-    return reservation.pendingStage === 'tallied'
-      ? forgetTallied(access, reservation, reservation, now)
-      : forgetClaimed(access, reservation.reservationId, now);
+    return reservation.pendingStage === 'tallied' ? forgetTallied(access, reservation, reservation, now) : forgetClaimed(access, reservation, now);
   }
 
   private async dueInShard(shard: string, now: number): Promise<DueReservation[]> {

@@ -86,6 +86,8 @@ export interface Reservation {
   readonly idempotencyKey?: string;
   /** How far a PENDING reservation got; undefined otherwise. */
   readonly pendingStage?: PendingStage;
+  /** Which attempt claimed a PENDING reservation, so a repair undoes that attempt's claim and no later one's. */
+  readonly claimId?: string;
   /** When a PENDING reservation counts as interrupted, or a QUEUED one is given up (HoldRequest.repairAt); undefined otherwise. */
   readonly repairAt?: number;
   /** A queued request: when its turn came (ms), and why it was turned down if it was. */

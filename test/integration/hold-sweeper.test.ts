@@ -276,6 +276,55 @@ describe.each(['conditional', 'optimistic'] as const)('%s: a hold interrupted be
     expect((await api.reserve(event.eventId, { buyer: 'ivan', quantity: 1 })).status).toBe(201);
     expect((await audit(app, event.eventId)).violations).toEqual([]);
   });
+
+  it("never lets a late step of a repaired attempt act on a later request's claim of the same key", async () => {
+    // The reservation id comes from the buyer and the key, not the event: once the sweeper undid
+    // Ivan's stalled attempt on one event, his next request with the key (for another event) claims
+    // the same id. The stalled attempt then wakes up with its steps still to run.
+    const clock = new ManualClock(Date.UTC(2026, 11, 4));
+    const { app, api, event: first } = await sale(strategy, clock);
+    const { body: second } = await api.createEvent({ name: `second ${strategy}`, capacity: 20, strategy, holdSeconds, maxPerBuyer: 4 });
+    const stalledBeforeSecondWrite = () => {
+      const db = client();
+      let writes = 0;
+      const reached = barrier(2);
+      const resume = barrier(2);
+      beforeCalls(
+        db,
+        (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation),
+        async () => {
+          if (++writes !== 2) return;
+          await reached();
+          await resume();
+        },
+      );
+      return { api: stampede(inProcessApi(testApp({ db, clock }))), reached, resume };
+    };
+    const key = `reused-${strategy}`;
+
+    const stale = stalledBeforeSecondWrite();
+    const staleAnswer = stale.api.reserve(first.eventId, { buyer: 'ivan', quantity: 2 }, key);
+    await stale.reached(); // claimed, about to count 2 tickets against Ivan on the first event
+    clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
+    expect((await app.sweeper.sweep()).repaired).toBe(1);
+
+    const fresh = stalledBeforeSecondWrite();
+    const freshAnswer = fresh.api.reserve(second.eventId, { buyer: 'ivan', quantity: 1 }, key);
+    await fresh.reached(); // the key's id claimed again, for 1 ticket of the second event
+
+    await stale.resume();
+    expect((await staleAnswer).status).toBe(503); // its claim is gone: nothing counted, nothing taken
+    await fresh.resume();
+    const answer = await freshAnswer;
+    expect([answer.status, answer.body.status, answer.body.eventId, answer.body.quantity]).toEqual([201, 'HELD', second.eventId, 1]);
+
+    const [firstBooks, secondBooks] = [await audit(app, first.eventId), await audit(app, second.eventId)];
+    expect([firstBooks.violations, secondBooks.violations]).toEqual([[], []]);
+    expect(firstBooks).toMatchObject({ reservations: 0, held: 0, remaining: 20 });
+    expect(secondBooks).toMatchObject({ reservations: 1, held: 1, remaining: 19 });
+    // Ivan's allowance on the first event is whole: nothing of the stale attempt was counted there.
+    expect((await api.reserve(first.eventId, { buyer: 'ivan', quantity: 4 })).status).toBe(201);
+  });
 });
 
 describe('sold-out answers and the event page with bounded staleness', () => {

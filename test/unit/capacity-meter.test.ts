@@ -7,6 +7,7 @@ import {
   markHeld,
   markTallied,
   putNewReservation,
+  toPendingReservationItem,
   toReservationItem,
 } from '../../functions/data/items/reservation-item';
 import { sweepShardOf } from '../../functions/data/sweep-index';
@@ -105,16 +106,17 @@ describe('sweep index writes counted with AWS rules', () => {
     expect(indexWrites('UpdateCommand', confirmHold('t', 'r1', 'b1', 2_000))).toEqual([{ pk: key, access: 'write', units: 1 }]);
     expect(indexWrites('UpdateCommand', finishHold('t', 'r1', { outcome: 'EXPIRED' }, 62_000))).toEqual([{ pk: key, access: 'write', units: 1 }]);
     // A stepwise hold: PENDING in (1), its stage marked (0), HELD moves its sort key to expiresAt (2), or its claim undone (1).
-    expect(indexWrites('UpdateCommand', markTallied('t', 'r1'))).toEqual([]);
-    expect(indexWrites('UpdateCommand', markHeld('t', 'r1', 61_000))).toEqual([{ pk: key, access: 'write', units: 2 }]);
-    expect(indexWrites('DeleteCommand', deletePendingHold('t', 'r1', 'tallied'))).toEqual([{ pk: key, access: 'write', units: 1 }]);
+    const claim = { reservationId: 'r1', claimId: 'c1' };
+    expect(indexWrites('UpdateCommand', markTallied('t', claim))).toEqual([]);
+    expect(indexWrites('UpdateCommand', markHeld('t', claim, 61_000))).toEqual([{ pk: key, access: 'write', units: 2 }]);
+    expect(indexWrites('DeleteCommand', deletePendingHold('t', claim, 'tallied'))).toEqual([{ pk: key, access: 'write', units: 1 }]);
     // A queued request decided: its entry moves from the decision timeout to expiresAt.
     expect(indexWrites('UpdateCommand', decideHeld('t', 'r1', 1, 2_000, 61_000))).toEqual([{ pk: key, access: 'write', units: 2 }]);
   });
 
   it('charges a transaction only for the items that carry an entry, not doubled, and nothing for other items', () => {
     const take = { Update: { Key: { pk: 'EVENT#e1#SHARD#0', sk: 'INVENTORY' }, UpdateExpression: 'SET available = available - :q' } };
-    const put = { Put: putNewReservation('t', toReservationItem('e1', hold, [{ shard: 0, quantity: 1 }], 'PENDING')) };
+    const put = { Put: putNewReservation('t', toPendingReservationItem('e1', hold, [{ shard: 0, quantity: 1 }])) };
     expect(indexWrites('TransactWriteCommand', { TransactItems: [take, put] })).toEqual([{ pk: key, access: 'write', units: 1 }]);
     expect(indexWrites('UpdateCommand', take.Update)).toEqual([]);
     expect(indexWrites('DeleteCommand', { Key: { pk: 'EVENT#e1#BUYER#b1' } })).toEqual([]);

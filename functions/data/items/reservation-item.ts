@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type HoldRequest,
   type PendingStage,
@@ -30,7 +31,8 @@ export function reservationKey(reservationId: string) {
 }
 
 /**
- * A new reservation: HELD (it took `takes`), PENDING (a stepwise hold's claim) or QUEUED (a
+ * A new reservation: HELD (it took `takes`), PENDING (a stepwise hold's claim: see
+ * toPendingReservationItem) or QUEUED (a
  * `queued` request, which takes its tickets when its turn comes). HELD is due at its expiry,
  * the other two at `hold.repairAt` (an interrupted hold, a request never decided).
  */
@@ -48,11 +50,15 @@ export function toReservationItem(eventId: string, hold: HoldRequest, takes: rea
     takes: Object.fromEntries(takes.map((take) => [String(take.shard), take.quantity])),
     requestFingerprint: hold.requestFingerprint,
     idempotencyKey: hold.idempotencyKey,
-    ...(status === 'PENDING' && { stage: 'claimed' as PendingStage }),
     // In the sweep index until it leaves HELD/PENDING: see sweep-index.ts.
     sweepShard: sweepShardOf(hold.reservationId),
     sweepAt: status === 'HELD' ? hold.expiresAt : hold.repairAt,
   };
+}
+
+/** A stepwise hold's claim: PENDING at stage `claimed`, with a claim id of this attempt's own (PendingClaim). */
+export function toPendingReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[]) {
+  return { ...toReservationItem(eventId, hold, takes, 'PENDING'), stage: 'claimed' as PendingStage, claimId: randomUUID() };
 }
 
 export function fromReservationItem(item: Record<string, unknown>): Reservation {
@@ -72,7 +78,11 @@ export function fromReservationItem(item: Record<string, unknown>): Reservation 
     takes,
     requestFingerprint: String(item.requestFingerprint),
     idempotencyKey: item.idempotencyKey === undefined ? undefined : String(item.idempotencyKey),
-    ...(status === 'PENDING' && { pendingStage: item.stage === 'tallied' ? 'tallied' : 'claimed', repairAt: Number(item.sweepAt) }),
+    ...(status === 'PENDING' && {
+      pendingStage: item.stage === 'tallied' ? 'tallied' : 'claimed',
+      ...(item.claimId !== undefined && { claimId: String(item.claimId) }),
+      repairAt: Number(item.sweepAt),
+    }),
     ...(status === 'QUEUED' && { repairAt: Number(item.sweepAt) }),
     ...(item.decidedAt !== undefined && { decidedAt: Number(item.decidedAt) }),
     ...(status === 'REJECTED' && {
@@ -94,18 +104,31 @@ export function putNewReservation(tableName: string, item: ReturnType<typeof toR
   };
 }
 
-const pendingAt = (stage: PendingStage) => ({
-  ConditionExpression: '#status = :pending AND #stage = :stage',
-  names: { '#status': 'status', '#stage': 'stage' },
-  values: { ':pending': 'PENDING', ':stage': stage },
+/**
+ * A stepwise hold's claim on its reservation id: which attempt made it. The id comes from the
+ * buyer and the Idempotency-Key, so once the sweeper has undone an interrupted attempt's claim a
+ * later request with the same key (perhaps for another event or quantity) claims the same id;
+ * every step and undo is conditional on the attempt's own `claimId`, so a late step of the
+ * interrupted attempt fails instead of counting or taking tickets on the newer claim.
+ */
+export interface PendingClaim {
+  readonly reservationId: string;
+  /** Undefined only on claims written before claim ids existed: those match a claim without one. */
+  readonly claimId?: string;
+}
+
+const pendingAt = (stage: PendingStage, claimId: string | undefined) => ({
+  ConditionExpression: `#status = :pending AND #stage = :stage AND ${claimId === undefined ? 'attribute_not_exists(#claim)' : '#claim = :claim'}`,
+  names: { '#status': 'status', '#stage': 'stage', '#claim': 'claimId' },
+  values: { ':pending': 'PENDING', ':stage': stage, ...(claimId !== undefined && { ':claim': claimId }) },
 });
 
 /** Step 2 of a stepwise hold, in one transaction with the buyer's tally: the tickets are counted. */
-export function markTallied(tableName: string, reservationId: string) {
-  const at = pendingAt('claimed');
+export function markTallied(tableName: string, claim: PendingClaim) {
+  const at = pendingAt('claimed', claim.claimId);
   return {
     TableName: tableName,
-    Key: reservationKey(reservationId),
+    Key: reservationKey(claim.reservationId),
     UpdateExpression: 'SET #stage = :tallied',
     ConditionExpression: at.ConditionExpression,
     ExpressionAttributeNames: at.names,
@@ -114,12 +137,12 @@ export function markTallied(tableName: string, reservationId: string) {
 }
 
 /** Step 3, in one transaction with the take from inventory: the claim becomes a hold that expires. */
-export function markHeld(tableName: string, reservationId: string, expiresAt: number) {
-  const at = pendingAt('tallied');
+export function markHeld(tableName: string, claim: PendingClaim, expiresAt: number) {
+  const at = pendingAt('tallied', claim.claimId);
   return {
     TableName: tableName,
-    Key: reservationKey(reservationId),
-    UpdateExpression: 'SET #status = :held, sweepAt = :expiresAt REMOVE #stage',
+    Key: reservationKey(claim.reservationId),
+    UpdateExpression: 'SET #status = :held, sweepAt = :expiresAt REMOVE #stage, #claim',
     ConditionExpression: at.ConditionExpression,
     ExpressionAttributeNames: at.names,
     ExpressionAttributeValues: { ...at.values, ':held': 'HELD', ':expiresAt': expiresAt },
@@ -127,14 +150,15 @@ export function markHeld(tableName: string, reservationId: string, expiresAt: nu
 }
 
 /**
- * Undo a stepwise hold's claim, only at the stage it reached (so an undo and a repair by the
- * sweeper never both run); with `dueBy`, only once the sweep index says it is due.
+ * Undo a stepwise hold's claim, only at the stage it reached and only if it is still this
+ * attempt's claim (so an undo and a repair by the sweeper never both run); with `dueBy`, only
+ * once the sweep index says it is due.
  */
-export function deletePendingHold(tableName: string, reservationId: string, stage: PendingStage, dueBy?: number) {
-  const at = pendingAt(stage);
+export function deletePendingHold(tableName: string, claim: PendingClaim, stage: PendingStage, dueBy?: number) {
+  const at = pendingAt(stage, claim.claimId);
   return {
     TableName: tableName,
-    Key: reservationKey(reservationId),
+    Key: reservationKey(claim.reservationId),
     ConditionExpression: dueBy === undefined ? at.ConditionExpression : `${at.ConditionExpression} AND sweepAt <= :now`,
     ExpressionAttributeNames: at.names,
     ExpressionAttributeValues: { ...at.values, ...(dueBy !== undefined && { ':now': dueBy }) },

@@ -3,7 +3,15 @@ import { BuyerLimitExceeded, Contention } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, PendingStage, ShardTake, TicketEvent } from '../../domain/model';
 import { cancellationReasons, isConditionalCheckFailed } from '../dynamodb-errors';
 import { addToBuyerTally, subtractFromBuyerTally } from '../items/buyer-tally-item';
-import { deletePendingHold, fromReservationItem, markHeld, markTallied, putNewReservation, toReservationItem } from '../items/reservation-item';
+import {
+  deletePendingHold,
+  fromReservationItem,
+  markHeld,
+  markTallied,
+  type PendingClaim,
+  putNewReservation,
+  toPendingReservationItem,
+} from '../items/reservation-item';
 import { findReservation, type StrategyDeps } from './strategy-deps';
 
 /**
@@ -24,7 +32,8 @@ import { findReservation, type StrategyDeps } from './strategy-deps';
  * whose stage says exactly what to undo (the tally, when `tallied`). A refused step undoes the
  * earlier ones; the sweeper undoes an interrupted hold once it is due (HoldRequest.repairAt),
  * with the same stage conditions, so an undo and a repair never both happen, and a late step of
- * a hold that was repaired fails instead of acting on a reservation that is gone.
+ * a hold that was repaired fails instead of acting on a reservation that is gone, or on a later
+ * request's claim of the same id (every step is conditional on this attempt's `claimId`).
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
 
@@ -41,26 +50,29 @@ export type TakeTickets = (marker: HeldMarker) => Promise<void>;
 class HoldInterrupted extends Contention {}
 
 export async function holdInSteps(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest, take: ShardTake, takeTickets: TakeTickets): Promise<HoldOutcome> {
-  const pending = toReservationItem(event.eventId, hold, [take], 'PENDING');
+  const pending = toPendingReservationItem(event.eventId, hold, [take]);
   const existing = await claim(deps, pending, hold.deadline);
   if (existing) return { kind: 'existing', reservation: existing };
+  const claimed = { ...hold, claimId: pending.claimId };
 
-  await countAgainstBuyer(deps, event, hold);
+  await countAgainstBuyer(deps, event, claimed);
 
   try {
-    await takeTickets(markHeld(deps.tableName, hold.reservationId, hold.expiresAt));
+    await takeTickets(markHeld(deps.tableName, claimed, hold.expiresAt));
   } catch (error) {
-    // A timeout may hide a take that happened: the reservation says which.
+    // A timeout may hide a take that happened: the reservation says which. If the sweeper
+    // repaired this attempt meanwhile and a later request with the key made the hold, it is
+    // that request's (told apart by its creation time), and this one is a replay of it.
     const now = await findReservation(deps, hold.reservationId);
-    if (now?.status === 'HELD') return { kind: 'created', reservation: now };
-    await undo(error, () => forgetTallied(deps, event, hold));
+    if (now?.status === 'HELD') return { kind: now.createdAt === hold.createdAt ? 'created' : 'existing', reservation: now };
+    await undo(error, () => forgetTallied(deps, event, claimed));
     throw error;
   }
   return { kind: 'created', reservation: fromReservationItem({ ...pending, status: 'HELD', sweepAt: hold.expiresAt }) };
 }
 
 /** Step 2: the tally and the stage move together, so the stage always says whether the tally counts this hold. */
-async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest): Promise<void> {
+async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: HoldRequest & PendingClaim): Promise<void> {
   const { db, tableName, retrier } = deps;
   try {
     await retrier.run(() =>
@@ -73,7 +85,7 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
-            { Update: markTallied(tableName, hold.reservationId) },
+            { Update: markTallied(tableName, hold) },
           ],
         }),
       ),
@@ -81,7 +93,7 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (reasons?.[1]?.code === 'ConditionalCheckFailed') throw new HoldInterrupted(1, 1);
-    await undo(error, () => forgetClaimed(deps, hold.reservationId));
+    await undo(error, () => forgetClaimed(deps, hold));
     if (reasons?.[0]?.code !== 'ConditionalCheckFailed') throw error;
     const tickets = reasons[0].item?.tickets;
     throw new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets));
@@ -95,22 +107,20 @@ type TableAccess = Pick<StrategyDeps, 'db' | 'tableName' | 'retrier'>;
 export async function forgetTallied(
   deps: TableAccess,
   event: Pick<TicketEvent, 'eventId'>,
-  hold: Pick<HoldRequest, 'reservationId' | 'buyerId' | 'quantity'>,
+  hold: PendingClaim & Pick<HoldRequest, 'buyerId' | 'quantity'>,
   dueBy?: number,
 ): Promise<boolean> {
-  return undoStage(deps, hold.reservationId, 'tallied', dueBy, [
-    { Update: subtractFromBuyerTally(deps.tableName, event.eventId, hold.buyerId, hold.quantity) },
-  ]);
+  return undoStage(deps, hold, 'tallied', dueBy, [{ Update: subtractFromBuyerTally(deps.tableName, event.eventId, hold.buyerId, hold.quantity) }]);
 }
 
 /** Undo a `claimed` hold: nothing but the claim to remove. */
-export function forgetClaimed(deps: TableAccess, reservationId: string, dueBy?: number): Promise<boolean> {
-  return undoStage(deps, reservationId, 'claimed', dueBy, []);
+export function forgetClaimed(deps: TableAccess, claim: PendingClaim, dueBy?: number): Promise<boolean> {
+  return undoStage(deps, claim, 'claimed', dueBy, []);
 }
 
 /** True if this call undid it; false if the reservation had left that stage (done, or undone by someone else). */
-async function undoStage(deps: TableAccess, reservationId: string, stage: PendingStage, dueBy: number | undefined, alsoUndo: object[]): Promise<boolean> {
-  const remove = deletePendingHold(deps.tableName, reservationId, stage, dueBy);
+async function undoStage(deps: TableAccess, claim: PendingClaim, stage: PendingStage, dueBy: number | undefined, alsoUndo: object[]): Promise<boolean> {
+  const remove = deletePendingHold(deps.tableName, claim, stage, dueBy);
   try {
     await deps.retrier.runToCompletion<unknown>(() =>
       alsoUndo.length === 0
@@ -129,7 +139,7 @@ async function undoStage(deps: TableAccess, reservationId: string, stage: Pendin
  * wait (bounded backoff) while another request with the same key is still in its steps;
  * if that request gave up and removed its claim, claim it ourselves.
  */
-async function claim(deps: StrategyDeps, item: ReturnType<typeof toReservationItem>, deadline: number) {
+async function claim(deps: StrategyDeps, item: ReturnType<typeof toPendingReservationItem>, deadline: number) {
   const { db, tableName, retrier } = deps;
   for (let attempt = 1; ; attempt++) {
     try {
