@@ -68,32 +68,14 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   let stopped = false;
   let waiters: (() => void)[] = [];
 
-  const deliver = async (records: DynamoDBRecord[]) => {
-    for (let retries = 0; records.length > 0 && !stopped; retries++) {
-      const failedAt = await invoke(options, records.slice(0, batchSize));
-      if (failedAt === undefined) {
-        records = records.slice(batchSize);
-        retries = -1;
-        continue;
-      }
-      const from = Math.max(
-        0,
-        records.findIndex((record) => record.dynamodb?.SequenceNumber === failedAt),
-      );
-      if (retries >= (options.maxRetries ?? 10)) {
-        options.log.error('Stream records given up after retries', {
-          table: options.tableName,
-          from: failedAt,
-          count: Math.min(batchSize, records.length - from),
-        });
-        records = records.slice(from + batchSize);
-        retries = -1;
-      } else {
-        records = records.slice(from);
-        await sleep(Math.min(1_000, 20 * 2 ** retries));
-      }
-    }
-  };
+  const deliver = (records: DynamoDBRecord[]) =>
+    deliverInBatches(records, (batch) => invoke(options, batch), {
+      batchSize,
+      maxRetries: options.maxRetries ?? 10,
+      stopped: () => stopped,
+      pause: (retries) => sleep(Math.min(1_000, 20 * 2 ** retries)),
+      giveUp: (from, count) => options.log.error('Stream records given up after retries', { table: options.tableName, from, count }),
+    });
 
   /** One pass over every shard until each has nothing new; true if anything came. */
   const poll = async (): Promise<boolean> => {
@@ -161,6 +143,52 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 }
 
 const describeEveryMs = 5_000;
+
+interface Delivery {
+  readonly batchSize: number;
+  readonly maxRetries: number;
+  readonly stopped: () => boolean;
+  /** Backoff before delivering a failed batch again. */
+  readonly pause: (retries: number) => Promise<void>;
+  /** A batch that kept failing is skipped: from its first failed record, `count` records. */
+  readonly giveUp: (fromSequenceNumber: string, count: number) => void;
+}
+
+/**
+ * Hand records to the handler as the event source mapping does: in batches of `batchSize`; after
+ * a partial failure, again from the failed record (the ones before it are done); after
+ * `maxRetries` the batch last invoked is given up (on AWS it goes to the failure destination) and
+ * delivery goes on with the first record that batch did not contain, so no record is skipped
+ * without having been delivered.
+ */
+export async function deliverInBatches(
+  records: readonly DynamoDBRecord[],
+  invoke: (batch: DynamoDBRecord[]) => Promise<string | undefined>,
+  delivery: Delivery,
+): Promise<void> {
+  const { batchSize, maxRetries } = delivery;
+  for (let retries = 0; records.length > 0 && !delivery.stopped(); retries++) {
+    const batch = records.slice(0, batchSize);
+    const failedAt = await invoke(batch);
+    if (failedAt === undefined) {
+      records = records.slice(batch.length);
+      retries = -1;
+      continue;
+    }
+    const from = Math.max(
+      0,
+      batch.findIndex((record) => record.dynamodb?.SequenceNumber === failedAt),
+    );
+    if (retries >= maxRetries) {
+      delivery.giveUp(failedAt, batch.length - from);
+      records = records.slice(batch.length);
+      retries = -1;
+    } else {
+      records = records.slice(from);
+      await delivery.pause(retries);
+    }
+  }
+}
 
 interface ShardPosition {
   iterator?: string;
@@ -231,6 +259,6 @@ export function matches(value: unknown, pattern: FilterPattern): boolean {
   return Object.entries(pattern).every(([field, inner]) => matches((value as Record<string, unknown>)[field], inner));
 }
 
-function sleep(ms: number) {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
