@@ -116,6 +116,66 @@ describe('pessimistic: the lease and the fencing token', () => {
     expect(books).toMatchObject({ sold: 3, remaining: 0, oversold: 0, lost: 0, reservations: 2 });
   });
 
+  it('fences a paused holder whose lease was taken over even when the new holder has written nothing yet', async () => {
+    // Here the inventory's version check cannot save the day: B took the lock over and read, but
+    // has not written when A resumes, so A's transaction finds the inventory exactly as A read it.
+    // Only the fencing condition on the lock, in the same transaction, stops A.
+    const clock = new ManualClock();
+    const { api: organizer, app, db } = apiProcess({ clock });
+    const { body: event } = await organizer.createEvent({ name: 'fenced early', capacity: 3, strategy: 'pessimistic', maxPerBuyer: 3 });
+    /** A process held after its first read under the lock; its waits move the clock once `waitsMoveClock()` says so. */
+    const pausedProcess = (waitsMoveClock: () => boolean) => {
+      const processDb = createDocumentClient(loadConfig());
+      const paused = pauseAfterReadsUnderLock(processDb);
+      beforeCalls(processDb, paused.isPaused, () => paused.resumed);
+      const transactions = { sent: 0, committed: 0 };
+      beforeCalls(
+        processDb,
+        (call) => call.operation === 'TransactWriteItems',
+        () => void transactions.sent++,
+      );
+      afterCalls(
+        processDb,
+        (call) => call.operation === 'TransactWriteItems',
+        () => void transactions.committed++,
+      );
+      const sleep = async (ms: number) => {
+        if (waitsMoveClock()) clock.advance(ms);
+        else await new Promise((resolve) => setTimeout(resolve, ms));
+      };
+      return { ...apiProcess({ db: processDb, clock, sleep, config: { holdBudgetMs: 60_000 } }), paused, transactions };
+    };
+
+    // A's heartbeat timer runs on real time until A resumes (it is held meanwhile); B waits on the clock.
+    let aResumed = false;
+    const a = pausedProcess(() => aResumed);
+    const aAnswer = a.api.reserve(event.eventId, { buyer: 'alice', quantity: 1 }, `${event.eventId}-alice`);
+    await a.paused.read; // A holds the lock (token 1) and read 3 left
+    const b = pausedProcess(() => true);
+    const bAnswer = b.api.reserve(event.eventId, { buyer: 'bob', quantity: 2 }, `${event.eventId}-bob`);
+    await b.paused.read; // B took A's stale lock over (token 2), read 3 left, and pauses before writing
+    expect(await lockOf(db, event.eventId)).toMatchObject({ fencingToken: 2 });
+
+    // A resumes and sends what it computed from 3 tickets. The inventory is as A read it, and
+    // the transaction is still cancelled: the lock is not A's. A starts over: it takes the lock
+    // over from the paused B, reads 3 left and takes 1.
+    aResumed = true;
+    a.paused.resume();
+    const aResponse = await aAnswer;
+    expect([aResponse.status, aResponse.body.quantity]).toEqual([201, 1]);
+    expect(a.transactions).toEqual({ sent: 2, committed: 1 });
+    expect(await lockOf(db, event.eventId)).toMatchObject({ fencingToken: 3 });
+
+    // B resumes, is fenced in turn, and starts over: 2 left, it takes them.
+    b.paused.resume();
+    const bResponse = await bAnswer;
+    expect([bResponse.status, bResponse.body.quantity]).toEqual([201, 2]);
+    expect(b.transactions).toEqual({ sent: 2, committed: 1 });
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ sold: 3, remaining: 0, oversold: 0, lost: 0, reservations: 2 });
+  });
+
   it('lets a crashed holder block the event for at most its lease', async () => {
     const clock = new ManualClock();
     const { api: organizer, app, db } = apiProcess({ clock });
