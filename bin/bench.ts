@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { strategies as allStrategies } from '../functions/domain/model';
+import { strategies as allStrategies, defaultShardCount } from '../functions/domain/model';
 import { type BenchMeta, benchMarkdown, spliceBenchSection } from '../load/bench-report';
 import { defaultOutputDir, readRushFlags, readStrategies, rushDefaults, rushFlagSpecs, UsageError } from '../load/cli-options';
 import { type RushResult, runRush } from '../load/rush';
@@ -26,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = resolve(__dirname, '..');
 const usage = `Usage: npm run bench -- [--buyers ${rushDefaults.buyers}] [--tickets ${rushDefaults.tickets}] [--arrival-rate ${rushDefaults.arrivalRate}]
-       [--shards 16] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--artillery-nice ${rushDefaults.artilleryNice}] [--strategies ${allStrategies.join(',')}]
+       [--shards ${defaultShardCount}] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--artillery-nice ${rushDefaults.artilleryNice}] [--strategies ${allStrategies.join(',')}]
        [--markdown BENCHMARKS.md] [--chart benchmarks/rush-timeline.svg]
        npm run bench -- --from <bench-results.json> [--markdown ...] [--chart ...]   (re-render a past run, run nothing)`;
 

@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { strategies } from '../functions/domain/model';
+import { defaultShardCount, strategies } from '../functions/domain/model';
 import { defaultOutputDir, readRushFlags, readStrategy, rushDefaults, rushFlagSpecs, UsageError } from '../load/cli-options';
 import { runRush } from '../load/rush';
 import { formatSummary, rushExitCode } from '../load/summary';
@@ -19,7 +19,7 @@ import { formatSummary, rushExitCode } from '../load/summary';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const usage = `Usage: npm run rush -- [--buyers ${rushDefaults.buyers}] [--tickets ${rushDefaults.tickets}] [--strategy ${strategies.join('|')}]
-       [--shards 16] [--arrival-rate ${rushDefaults.arrivalRate}] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--artillery-nice ${rushDefaults.artilleryNice}] [--output <dir>]
+       [--shards ${defaultShardCount}] [--arrival-rate ${rushDefaults.arrivalRate}] [--raw-seconds ${rushDefaults.rawSeconds}] [--warm-up-seconds ${rushDefaults.warmUpSeconds}] [--hold-seconds ${rushDefaults.holdSeconds}] [--artillery-nice ${rushDefaults.artilleryNice}] [--output <dir>]
        [--target <api url> --load-test-key <private.jwk.json> [--table <table name> [--endpoint <dynamodb url>]]]`;
 
 async function main(): Promise<number> {

@@ -19,6 +19,10 @@ export function buildStampede(app: App): StampedeStack {
   const context: Context = (key) => app.node.tryGetContext(key) as unknown;
   const stage = stageFromContext(context);
   const groupsClaim = optionalString(context('jwtGroupsClaim'), 'jwtGroupsClaim');
+  if (groupsClaim !== undefined && context('loadTestIssuerJwk') !== undefined) {
+    // The rush mints its organizer's token with the groups where Cognito puts them (load/tokens.ts).
+    throw new ContextError("'-c jwtGroupsClaim' and '-c loadTestIssuerJwk' exclude each other: the load-test issuer puts groups in 'cognito:groups'.");
+  }
   const stack = new StampedeStack(app, `Stampede-${stage.name}`, {
     stage,
     description: `Stampede flash-sale ticketing, stage ${stage.name}${stage.protected ? ' (protected)' : ''}`,

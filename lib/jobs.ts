@@ -2,7 +2,8 @@ import { queueEntryFilter } from '../functions/data/items/queue-entry-item';
 import type { TableAction } from './routes';
 
 /**
- * The functions that no route calls: the scheduled sweeper (issue: inventory that heals itself).
+ * The functions that no route calls: the scheduled sweeper (inventory that heals itself) and the
+ * queued strategy's stream consumer.
  * Like the route table, each entry says which handler module runs and exactly which table
  * actions it may use; the CDK stack grants those and nothing more, and test/infra checks that
  * the code paths send exactly them. `npm start` runs the same handler modules locally.

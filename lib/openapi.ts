@@ -71,7 +71,16 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
       ...(contract.body && { requestBody: { required: true, content: { 'application/json': { schema: ref(contract.body) } } } }),
       responses: {
         ...Object.fromEntries(
-          contract.answers.map((answer) => [String(answer.status), { description: answer.description, content: json(ref(answer.schema)) }]),
+          contract.answers.map((answer) => [
+            String(answer.status),
+            {
+              description: answer.description,
+              ...(answer.headers && {
+                headers: Object.fromEntries(Object.entries(answer.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])),
+              }),
+              content: json(ref(answer.schema)),
+            },
+          ]),
         ),
         ...(route.access !== 'public' && { 401: gatewayUnauthorized }),
         ...errorResponses([...contract.errors, ...everyRouteErrors]),
@@ -107,12 +116,21 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
   };
 }
 
-/** What API Gateway's JWT authorizer answers, before any function runs; its body cannot be changed. */
+/**
+ * What API Gateway's JWT authorizer answers, before any function runs (its body cannot be
+ * changed), or, rarely, the function: a verified token whose `sub` is no usable identity.
+ */
 const gatewayUnauthorized = {
   description:
-    'From API Gateway: the bearer token is missing, expired, not yet valid, wrongly signed, or for another issuer or audience. `www-authenticate` says which.',
+    'From API Gateway: the bearer token is missing, expired, not yet valid, wrongly signed, or for another issuer or audience. `www-authenticate` says which.\n' +
+    '`unauthorized`: from the function, for a valid token whose `sub` is empty or longer than the API accepts.',
   headers: { 'www-authenticate': { schema: { type: 'string' } } },
-  content: json({ type: 'object', properties: { message: { const: 'Unauthorized' } }, required: ['message'] }),
+  content: json({
+    oneOf: [
+      { type: 'object', properties: { message: { const: 'Unauthorized' } }, required: ['message'] },
+      { allOf: [{ $ref: '#/components/schemas/Error' }, { properties: { error: { enum: ['unauthorized'] } } }] },
+    ],
+  }),
 };
 
 /** One response per status; codes sharing a status are listed, and `error` is limited to them. */

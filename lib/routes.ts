@@ -66,7 +66,13 @@ interface RouteContract {
   readonly body?: GenericSchema;
   readonly headers?: readonly { readonly name: string; readonly schema: GenericSchema; readonly description: string }[];
   /** Successful answers by status. */
-  readonly answers: readonly { readonly status: number; readonly schema: GenericSchema; readonly description: string }[];
+  readonly answers: readonly {
+    readonly status: number;
+    readonly schema: GenericSchema;
+    readonly description: string;
+    /** Response headers the answer carries: name → what it holds. */
+    readonly headers?: Readonly<Record<string, string>>;
+  }[];
   /** Error codes this route answers besides those every route may (see lib/openapi.ts). */
   readonly errors: readonly ErrorCode[];
 }
@@ -132,6 +138,7 @@ export const routes: readonly RouteDefinition[] = [
           status: 202,
           schema: reservationView,
           description: '`queued` events: the request is in line (QUEUED); `Location` is where its decision will show (HELD or REJECTED).',
+          headers: { Location: 'The reservation to read for the decision: `/reservations/{reservationId}`.' },
         },
         { status: 200, schema: reservationView, description: 'The hold an earlier request with this Idempotency-Key made (a replay).' },
       ],

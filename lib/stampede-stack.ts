@@ -146,6 +146,16 @@ export class StampedeStack extends Stack {
       new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId, description: 'Cognito user pool of the stage' });
       new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client to get tokens from' });
       new CfnOutput(this, 'GetTokenCommand', { value: this.identity.getTokenCommand, description: 'Prints an ID token for a user of the pool' });
+    } else if (tokenIssuer.kind === 'loadTest') {
+      new CfnOutput(this, 'GetTokenCommand', {
+        value: Fn.join('', ['npm run token -- --sub alice --load-test-key <private.jwk.json> --target ', this.api.url]),
+        description: 'Mints a token this stage trusts with the load-test private key, offline (add --group organizers for an organizer)',
+      });
+    } else {
+      new CfnOutput(this, 'GetTokenCommand', {
+        value: 'Ask your issuer (JwtIssuer) for an ID or access token whose aud is one of JwtAudience',
+        description: 'This stage trusts your own OIDC issuer',
+      });
     }
 
     acknowledgeNagFindings(this);

@@ -15,7 +15,7 @@ export interface BenchMeta {
 
 export const benchMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' } as const;
 
-/** Targets from the issue: API/raw, the sold-out path, and the sharded event's AWS ceiling. */
+/** The project's targets: API/raw, the sold-out path, and the sharded event's AWS ceiling. */
 const targets = {
   apiToRaw: 0.8,
   soldOutWritesPerAnswer: 0,

@@ -102,7 +102,7 @@ export function decisionOf(status: unknown): Decision | undefined {
   return undefined;
 }
 
-// ---- Artillery hooks -------------------------------------------------------------------
+// What Artillery calls (rush.yml's processor functions): one buyer's visit.
 
 interface BuyerVars {
   eventId: string;

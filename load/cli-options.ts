@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type StrategyName, strategies } from '../functions/domain/model';
+import { defaultShardCount, type StrategyName, strategies } from '../functions/domain/model';
 import { limits } from '../functions/http/schemas';
 
 /** Flags shared by `npm run rush` and `npm run bench`. Pure. */
@@ -48,7 +48,8 @@ export const rushFlagSpecs = {
 export function readRushFlags(values: Record<string, string | boolean | undefined>): RushFlags {
   const buyers = integer(values.buyers, 'buyers', rushDefaults.buyers, 1);
   const tickets = integer(values.tickets, 'tickets', rushDefaults.tickets, 1);
-  const shards = values.shards === undefined ? undefined : integer(values.shards, 'shards', 16, 1);
+  const shards = values.shards === undefined ? undefined : integer(values.shards, 'shards', defaultShardCount, limits.shards.min);
+  if (shards !== undefined && shards > limits.shards.max) throw new UsageError(`--shards must be at most ${limits.shards.max}, got ${shards}`);
   const arrivalRate = integer(values['arrival-rate'], 'arrival-rate', rushDefaults.arrivalRate, 1);
   const rawSeconds = integer(values['raw-seconds'], 'raw-seconds', rushDefaults.rawSeconds, 0);
   const warmUpSeconds = integer(values['warm-up-seconds'], 'warm-up-seconds', rushDefaults.warmUpSeconds, 0);

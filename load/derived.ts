@@ -46,7 +46,7 @@ export interface Derived {
   /** Tickets sold (audit) per second of the selling window. */
   readonly ticketsPerSecond?: number;
   readonly holdsPerSecond?: number;
-  /** The probe's sold-out answers/s ÷ the rush's holds/s while selling: the "≥ 3× the reserve rate". */
+  /** The probe's sold-out answers/s ÷ the rush's holds/s while selling: the target "≥ 3× the reserve rate". */
   readonly soldOutProbeTimesHoldRate?: number;
   /** The probe's sold-out answers/s ÷ the API's closed-loop holds/s: both paths at full speed, the stricter ratio. */
   readonly soldOutProbeTimesApiHoldRate?: number;

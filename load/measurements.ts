@@ -39,8 +39,8 @@ type Log = (line: string) => void;
 export const rawConcurrency = 64;
 /** Below the API's request concurrency limit (64): enough to keep it busy without queueing there. */
 export const soldOutProbeConcurrency = 32;
-/** The closed loop's buyers each take up to this many tickets before moving to the next token. */
-const closedLoopMaxPerBuyer = 100;
+/** The closed loop's buyers each take as many tickets as the API lets one buyer have before moving to the next token. */
+const closedLoopMaxPerBuyer = limits.maxPerBuyer.max;
 /** Tokens for the API's closed loop: 4 per client, 25,600 holds, far more than 10 s of any machine here. */
 export const closedLoopTokens = rawConcurrency * 4;
 /**

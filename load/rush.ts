@@ -67,7 +67,7 @@ export interface RushOptions {
   readonly soldOutProbeSeconds?: number;
   /**
    * How long the event's holds last: short enough that walkaways' holds expire during the rush
-   * and their tickets are sold again (the sweeper returns them). @default 60 (the API's minimum is 30)
+   * and their tickets are sold again (the sweeper returns them). @default rushDefaults.holdSeconds (at least the API's `limits.holdSeconds.min`)
    */
   readonly holdSeconds?: number;
   /**
@@ -78,7 +78,7 @@ export interface RushOptions {
   /**
    * How often the sweeper runs: the local stack's timer, or the deployed schedule (every minute).
    * The rush waits for the last holds to expire and be swept before the audit.
-   * @default 5,000 locally, 60,000 with a target
+   * @default sweepPeriodMs: the local timer's interval (sweeperJob.locallyEveryMs), or a minute with a target
    */
   readonly sweepIntervalMs?: number;
   /**
@@ -87,8 +87,6 @@ export interface RushOptions {
    * @default 5 (`npm run rush` and `npm run bench` pass 30, rushDefaults)
    */
   readonly warmUpSeconds?: number;
-  /** A DynamoDB Local that is already running (the bench shares one); its pid for CPU accounting. */
-  readonly dynamoDb?: { readonly endpoint: string; readonly pid?: number };
   /** @default 'stampede-rush' (the bench uses one table per strategy) */
   readonly tableName?: string;
   /** Where Artillery's output, the logs and result.json go. */
@@ -152,7 +150,6 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     ? undefined
     : await startStackChild({
         tableName: options.tableName ?? 'stampede-rush',
-        dynamoDbEndpoint: options.dynamoDb?.endpoint,
         allowUnsafe: options.strategy === 'unsafe',
         environment: { STAMPEDE_LOCAL_ISSUER_KEY: JSON.stringify(issuerKey) },
         outputDir: options.outputDir,
@@ -161,9 +158,8 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
     const shape = { strategy: options.strategy, shards: options.shards };
     if (stack) {
       const { ready } = stack;
-      const dynamoPid = ready.dynamoDbPid ?? options.dynamoDb?.pid;
       log(
-        `Local stack: API ${ready.url} (pid ${ready.pid}), DynamoDB Local ${ready.dynamoDbEndpoint} (pid ${dynamoPid ?? 'unknown'}), table ${ready.tableName}`,
+        `Local stack: API ${ready.url} (pid ${ready.pid}), DynamoDB Local ${ready.dynamoDbEndpoint} (pid ${ready.dynamoDbPid ?? 'unknown'}), table ${ready.tableName}`,
       );
     }
     const url = options.target ?? stack!.ready.url;
@@ -217,7 +213,7 @@ export async function runRush(options: RushOptions): Promise<RushResult> {
       output: artilleryOutput,
       outputDir: options.outputDir,
       log,
-      pids: { api: stack?.ready.pid, dynamodb: stack?.ready.dynamoDbPid ?? options.dynamoDb?.pid },
+      pids: { api: stack?.ready.pid, dynamodb: stack?.ready.dynamoDbPid },
       nice: options.artilleryNice ?? rushDefaults.artilleryNice,
     });
     const load = parseArtilleryOutput(JSON.parse(readFileSync(artilleryOutput, 'utf8')) as ArtilleryOutput);

@@ -7,6 +7,7 @@ import type { RushIssuer } from './load-test-issuer';
  * a millisecond of CPU: minted during the rush, that would be Artillery's or the API's CPU).
  * One subject per buyer, so the per-buyer limit is per buyer as in production.
  */
+/** Where the stage reads groups: synth refuses `-c jwtGroupsClaim` on a stage that trusts the load-test issuer. */
 const groupsClaim = 'cognito:groups';
 /** Long enough for any rush: the longest ran well under an hour. */
 const rushTokenSeconds = 6 * 3_600;

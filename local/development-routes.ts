@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { maxSubjectLength } from '../functions/http/identity';
 import { json } from '../functions/http/responses';
 import { parseBody } from '../functions/http/validation';
 import type { CapacityMeter } from './capacity-meter';
@@ -21,7 +22,11 @@ export interface DevelopmentRouteSources {
 
 /** `POST /_local/tokens`: who the token is for, and the groups it carries. */
 const tokenRequest = v.strictObject({
-  sub: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.maxLength(256, 'must be at most 256 characters')),
+  sub: v.pipe(
+    v.string('must be a string'),
+    v.minLength(1, 'must not be empty'),
+    v.maxLength(maxSubjectLength, `must be at most ${maxSubjectLength} characters`),
+  ),
   groups: v.optional(v.array(v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')), 'must be an array of group names')),
 });
 

@@ -40,8 +40,9 @@ export class JwtAuthorizer {
   }
 
   async authorize(authorizationHeader: string | undefined): Promise<Authorization> {
-    const token = /^Bearer +(\S+)$/i.exec(authorizationHeader?.trim() ?? '')?.[1];
-    if (!token) return refuse('no bearer token in the Authorization header');
+    // API Gateway takes the token alone or after `Bearer ` (http-api-jwt-authorizer.html).
+    const token = /^(?:Bearer +)?(\S+)$/i.exec(authorizationHeader?.trim() ?? '')?.[1];
+    if (!token) return refuse('no token in the Authorization header');
     const known = this.remembered.get(token);
     if (known) {
       const stale = timeProblem(known.payload, this.now());

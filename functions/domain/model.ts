@@ -6,8 +6,8 @@ export type StrategyName = (typeof strategies)[number];
 export const defaultStrategy: StrategyName = 'sharded';
 /**
  * 16 shards: at most 16 × ~500 hold transactions/s on AWS (one partition takes 1,000 WCU/s), and
- * measured about 6,800 holds/s per event, since releases write shards too and random choice never
- * spreads perfectly (BENCHMARKS.md). Events that need more are created with more shards.
+ * projected 5,000–6,800 holds/s per event from the benches' counted write units, since releases
+ * write shards too and random choice never spreads perfectly (BENCHMARKS.md). Events that need more are created with more shards.
  */
 export const defaultShardCount = 16;
 export const defaultHoldSeconds = 600;

@@ -20,7 +20,7 @@ export interface IdentitySettings {
 }
 
 /** Subjects longer than this are no identity we issue or trust (DynamoDB keys hold them). */
-const maxSubjectLength = 256;
+export const maxSubjectLength = 256;
 
 /** The caller of a route that needs a buyer: any valid token. */
 export function buyer(request: HttpRequest, settings: IdentitySettings): Caller {
@@ -41,12 +41,16 @@ export function organizer(request: HttpRequest, settings: IdentitySettings): Cal
 
 /**
  * The groups claim as API Gateway hands it over: an array claim becomes one string,
- * `"[organizers vip]"` (measured on the HTTP API JWT authorizer). An actual array or a single
- * group name are read too, so the functions do not depend on that quirk staying.
+ * `"[organizers vip]"` (measured on the HTTP API JWT authorizer), split here on whitespace, so a
+ * group whose name holds a space cannot be told apart in that form (Cognito's group names hold
+ * none). An actual array, or a plain string as one group's name, are read too, so the functions
+ * do not depend on that quirk staying; nothing else is split, so `"x organizers"` as one name
+ * does not make an organizer.
  */
 export function groupsOf(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);
   if (typeof claim !== 'string') return [];
   const bracketed = /^\[(.*)\]$/s.exec(claim.trim());
-  return (bracketed ? bracketed[1]! : claim).split(/[\s,]+/).filter((group) => group.length > 0);
+  if (!bracketed) return claim.trim() === '' ? [] : [claim.trim()];
+  return bracketed[1]!.split(/\s+/).filter((group) => group.length > 0);
 }

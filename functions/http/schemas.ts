@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { strategies } from '../domain/model';
+import { defaultHoldSeconds, defaultMaxPerBuyer, defaultQueueLogKeys, defaultShardCount, defaultStrategy, strategies } from '../domain/model';
 
 /**
  * The HTTP contract's request shapes, one valibot schema each, and the only place each limit
@@ -54,16 +54,16 @@ export const newEventBody = v.pipe(
     capacity: v.pipe(integer(limits.capacity), v.description('Tickets on sale.')),
     strategy: v.pipe(
       optional(v.picklist(strategies, `must be one of: ${strategies.join(', ')}`)),
-      v.description('How holds take tickets (docs/design.md); default `sharded`. `unsafe` is refused unless the process allows it.'),
+      v.description(`How holds take tickets (docs/design.md); default \`${defaultStrategy}\`. \`unsafe\` is refused unless the process allows it.`),
     ),
     shards: v.pipe(
       optional(integer(limits.shards)),
       v.description(
-        '`sharded`: inventory items (default min(16, capacity); at most `capacity`). `queued`: keys its request log is spread over (default 64; 1 for exact arrival order). Others: 1 or omitted.',
+        `\`sharded\`: inventory items (default min(${defaultShardCount}, capacity); at most \`capacity\`). \`queued\`: keys its request log is spread over (default ${defaultQueueLogKeys}; 1 for exact arrival order). Others: 1 or omitted.`,
       ),
     ),
-    holdSeconds: v.pipe(optional(integer(limits.holdSeconds)), v.description('How long a hold lasts before it expires; default 600.')),
-    maxPerBuyer: v.pipe(optional(integer(limits.maxPerBuyer)), v.description('Tickets one buyer may hold or buy; default 10.')),
+    holdSeconds: v.pipe(optional(integer(limits.holdSeconds)), v.description(`How long a hold lasts before it expires; default ${defaultHoldSeconds}.`)),
+    maxPerBuyer: v.pipe(optional(integer(limits.maxPerBuyer)), v.description(`Tickets one buyer may hold or buy; default ${defaultMaxPerBuyer}.`)),
   }),
   v.title('NewEvent'),
 );

@@ -154,7 +154,7 @@ describe('an existing OIDC issuer (-c jwtIssuer, -c jwtAudience)', () => {
     expect(theAuthorizer(synthesized).JwtConfiguration).toEqual({ Issuer: 'https://login.example.com/', Audience: ['stampede-api', 'stampede-web'] });
     synthesized.template.hasOutput('JwtIssuer', { Value: 'https://login.example.com/' });
     synthesized.template.hasOutput('JwtAudience', { Value: 'stampede-api,stampede-web' });
-    expect(Object.keys(synthesized.template.toJSON().Outputs)).not.toContain('GetTokenCommand');
+    synthesized.template.hasOutput('GetTokenCommand', { Value: Match.stringLikeRegexp('^Ask your issuer') });
   });
 
   it('tells every function its groups claim with -c jwtGroupsClaim, and leaves the default otherwise', () => {
@@ -209,6 +209,7 @@ describe('the load-test issuer (-c loadTestIssuerJwk)', () => {
     loadTest.template.resourceCountIs('AWS::Cognito::UserPool', 0);
     loadTest.template.hasOutput('JwtIssuer', { Value: issuer });
     loadTest.template.hasOutput('JwtAudience', { Value: 'stampede-load-test' });
+    expect(JSON.stringify(loadTest.template.toJSON().Outputs.GetTokenCommand.Value)).toContain('npm run token -- --sub alice --load-test-key');
     // The function publishes the same issuer the authorizer checks.
     const fn = resourcesOf(loadTest, 'AWS::Lambda::Function')[logicalIdOf(loadTest, issuerFunction())]!;
     expect(fn.Properties.Environment.Variables.STAMPEDE_LOAD_TEST_ISSUER).toEqual(issuer);
@@ -262,7 +263,8 @@ describe('the load-test issuer (-c loadTestIssuerJwk)', () => {
   it.each([
     [{ loadTestIssuerJwk: '/no/such/file.json' }, /loadTestIssuerJwk=\/no\/such\/file.json': cannot read the file/],
     [{ jwtIssuer: 'https://login.example.com/', jwtAudience: 'a' }, /exclude each other/],
-  ])('is refused with a missing key file or another issuer: %j', (context, message) => {
+    [{ jwtGroupsClaim: 'roles' }, /the load-test issuer puts groups in 'cognito:groups'/],
+  ])('is refused with a missing key file, another issuer or another groups claim: %j', (context, message) => {
     const withKey = 'loadTestIssuerJwk' in context ? context : { ...context, loadTestIssuerJwk: keyFile };
     expect(() => synthStampede(withKey)).toThrow(message);
   });

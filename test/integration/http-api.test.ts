@@ -1,6 +1,9 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../functions/config';
+import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { errorBody, eventView, reservationView } from '../../functions/http/response-schemas';
 import { localAudience, newPrivateJwk } from '../../local/jwt-issuer';
 import { type LocalStack, startLocalStack } from '../../local/local-stack';
@@ -130,8 +133,9 @@ describe('identity at the door', () => {
       'wrong issuer': await signed({ iss: 'https://evil.example' }),
       'wrong audience': await signed({ aud: 'someone-else' }),
     };
+    const sneaky = `Sneaky ${Date.now()}`;
     const routes: [string, string, unknown?][] = [
-      ['POST', '/events', { name: 'Sneaky', capacity: 10 }],
+      ['POST', '/events', { name: sneaky, capacity: 10 }],
       ['POST', `/events/${event.eventId}/reservations`, { quantity: 1 }],
       ['GET', `/reservations/${held.reservationId}`],
       ['POST', `/reservations/${held.reservationId}/confirm`],
@@ -146,6 +150,35 @@ describe('identity at the door', () => {
     }
     expect((await api.getEvent(event.eventId)).body.available).toBe(4);
     expect((await api.getReservation(held)).body.status).toBe('HELD');
+    // None of the refused POST /events made an event.
+    const db = createDocumentClient(loadConfig());
+    const { Items } = await db.send(
+      new ScanCommand({
+        TableName: 'stampede-test',
+        FilterExpression: '#name = :name',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': sneaky },
+      }),
+    );
+    db.destroy();
+    expect(Items).toEqual([]);
+  });
+
+  it('takes the token with or without `Bearer `, as API Gateway does, and refuses a body that names the buyer', async () => {
+    const { body: event } = await api.createEvent({ name: 'Bare token', capacity: 5 });
+    const token = await stack.issuer.mint({ sub: 'bare' });
+    const bare = await raw.request('POST', `/events/${event.eventId}/reservations`, { body: { quantity: 1 }, headers: { authorization: token } });
+    expect([bare.status, bare.body.buyerId]).toEqual([201, 'bare']);
+    const named = await raw.request('POST', `/events/${event.eventId}/reservations`, {
+      body: { quantity: 1, buyerId: 'someone-else' },
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([named.status, named.body.error, named.body.details]).toEqual([
+      400,
+      'invalid_request',
+      { fields: [{ field: 'buyerId', problem: expect.any(String) }] },
+    ]);
+    expect((await api.getEvent(event.eventId)).body.available).toBe(4);
   });
 
   it('serves the event page without a token, and its discovery document and keys', async () => {

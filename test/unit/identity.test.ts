@@ -18,6 +18,12 @@ describe('the groups claim', () => {
     expect(groupsOf('organizers')).toEqual(['organizers']);
     expect(groupsOf(undefined)).toEqual([]);
   });
+
+  it('never makes an organizer of a group whose name only contains the word', () => {
+    expect(groupsOf(['x organizers'])).toEqual(['x organizers']);
+    expect(groupsOf('x organizers')).toEqual(['x organizers']);
+    expect(groupsOf('x,organizers')).toEqual(['x,organizers']);
+  });
 });
 
 describe('who is calling', () => {

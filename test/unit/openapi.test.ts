@@ -30,6 +30,20 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it("has the README's API table list, for each route, every error its contract answers", () => {
+    const readme = readFileSync(resolve(docs, '..', 'README.md'), 'utf8');
+    expect(readme).toContain('503 `throughput_exceeded`'); // the one error every route may answer
+    for (const route of routes) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${route.method} ${route.path}\``));
+      expect(row, routeKey(route)).toBeDefined();
+      const errors = row!.split('|').at(-2)!;
+      for (const code of route.contract.errors) {
+        expect(errors, `${routeKey(route)}: ${code}`).toContain(String(statusByCode[code]));
+        expect(errors, `${routeKey(route)}: ${code}`).toContain(code);
+      }
+    }
+  });
+
   it('carries the limits the validation enforces', () => {
     const schemas = (document.components as { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> }).schemas;
     expect(schemas.NewEvent!.properties.capacity).toMatchObject({ type: 'integer', minimum: 1, maximum: 1_000_000 });
