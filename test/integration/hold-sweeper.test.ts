@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { loadConfig, type StampedeConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { ManualClock } from '../../functions/domain/clock';
@@ -7,6 +7,7 @@ import { ensureLocalTable } from '../../local/local-table';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { afterCalls, barrier, beforeCalls, type CallInfo, callsInFlight, sdkError } from '../support/faults';
+import { startDecider } from '../support/queued';
 import { testApp as appOnTestTable, noSleep, type TestAppOptions } from '../support/test-app';
 
 // A sweeper settles everything due in its table: every test gets a table of its own, so what it
@@ -58,6 +59,37 @@ describe.each(strategies)('%s: expired holds come back by themselves', (strategy
     // Wanda's allowance came back with her tickets: 4 more are hers to hold.
     await hold('wanda', 4);
     expect(await app.sweeper.sweep()).toMatchObject({ expired: 0, ticketsReturned: 0 });
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ held: 4, confirmed: 2, remaining: 14, heldExpired: 0 });
+  });
+});
+
+describe('queued: expired holds come back by themselves', () => {
+  it("returns an expired hold's tickets to a return bin and its count to the tally, exactly once with two sweeps at once", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 6, 12));
+    const app = testApp({ clock, config: { queueWaitMs: 60_000 } });
+    const decider = await startDecider(app);
+    onTestFinished(() => decider.stop());
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'sweep queued', capacity: 20, strategy: 'queued', shards: 1, holdSeconds, maxPerBuyer: 4 });
+    const hold = async (buyer: string, quantity: number) => {
+      const response = await api.reserve(event.eventId, { buyer, quantity });
+      expect([response.status, response.body.status]).toEqual([201, 'HELD']);
+      return response.body as { reservationId: string; buyerId: string };
+    };
+    const available = async () => (await api.getEvent(event.eventId)).body.available as number;
+    const walkedAway = await hold('wanda', 3);
+    await api.confirm(await hold('carl', 2));
+    expect(await available()).toBe(15);
+
+    clock.advance(holdSeconds * 1000);
+    const [first, second] = await Promise.all([app.sweeper.sweep(), testApp({ clock }).sweeper.sweep()]);
+    expect([first.expired + second.expired, first.ticketsReturned + second.ticketsReturned]).toEqual([1, 3]);
+
+    expect(await available()).toBe(18);
+    expect((await api.getReservation(walkedAway)).body.status).toBe('EXPIRED');
+    await hold('wanda', 4); // her allowance came back with her tickets
     const books = await audit(app, event.eventId);
     expect(books.violations).toEqual([]);
     expect(books).toMatchObject({ held: 4, confirmed: 2, remaining: 14, heldExpired: 0 });

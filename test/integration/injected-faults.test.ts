@@ -7,6 +7,7 @@ import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
 import { afterCalls, beforeCalls, sdkError, transactionConflict } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
+import { appFor } from '../support/queued';
 import { testApp } from '../support/test-app';
 
 // Its own DynamoDB Local: late in a full run the shared one is slowed by its stream history
@@ -232,4 +233,69 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
       expect(report).toMatchObject({ oversold: 0, lost: 0, held: 2, remaining: 3, pending: 0 });
     },
   );
+});
+
+describe('queued: conflicts and lost responses at the door and in the consumer', () => {
+  it('sells exactly the capacity when a quarter of admissions and chunk transactions are cancelled', async () => {
+    const db = createDocumentClient(ownConfig());
+    const chance = seeded(5);
+    let cancelled = 0;
+    beforeCalls(
+      db,
+      (call) => call.operation === 'TransactWriteItems',
+      (call) => {
+        if (chance() < 0.25) {
+          cancelled++;
+          throw transactionConflict(call.input.TransactItems.length);
+        }
+      },
+    );
+    // The door and the consumer share the faulty client: admissions (reservation, tally, log entry)
+    // and the consumer's chunks and rejections are all cancelled a quarter of the time.
+    const app = await appFor('queued', { db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'conflicts queued', capacity: 100, strategy: 'queued', shards: 4 });
+
+    const responses = await Promise.all(Array.from({ length: 300 }, (_, i) => buy(api, event.eventId, `b${i}`, 1, `${event.eventId}-${i}`)));
+
+    expect(countBy(responses, (r) => r.status)).toEqual({ 201: 100, 409: 200 });
+    expect(cancelled).toBeGreaterThan(50);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 100, queued: 0 });
+  });
+
+  it('turns a lost answer at the door into the one request that was written: the retry replays it', async () => {
+    const db = createDocumentClient(ownConfig());
+    const chance = seeded(9);
+    // The admission (its transaction writes the log entry) happened; its answer is lost 30% of the time.
+    afterCalls(
+      db,
+      (call) => call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"QueueEntry"'),
+      () => {
+        if (chance() < 0.3) throw sdkError('TimeoutError');
+      },
+    );
+    const app = await appFor('queued', { db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'lost queued', capacity: 50, strategy: 'queued', shards: 4 });
+
+    const answers = await Promise.all(
+      Array.from({ length: 80 }, async (_, i) => {
+        let response = await buy(api, event.eventId, `b${i}`, 1, `${event.eventId}-${i}`);
+        for (let retry = 1; response.status === 500 && retry < 20; retry++) response = await buy(api, event.eventId, `b${i}`, 1, `${event.eventId}-${i}`);
+        return response;
+      }),
+    );
+
+    // A replay answers 200 with the request as it stands: HELD, or REJECTED if its turn found none left.
+    const outcomes = countBy(answers, (r) => (r.status === 409 || r.body.status === 'REJECTED' ? 'refused' : `${r.status} ${r.body.status}`));
+    expect((outcomes['201 HELD'] ?? 0) + (outcomes['200 HELD'] ?? 0)).toBe(50);
+    expect(outcomes.refused).toBe(30);
+    expect(Object.keys(outcomes).filter((outcome) => !['201 HELD', '200 HELD', 'refused'].includes(outcome))).toEqual([]); // no 5xx left
+    expect(countBy(answers, (r) => r.status)[200]).toBeGreaterThan(0); // some were only learned of through the replay
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 50, doubleHolds: 0, queued: 0 });
+  });
 });

@@ -334,6 +334,93 @@ describe('queued strategy', () => {
     expect(report).toMatchObject({ sold: 40, remaining: 0, rejected: 20, queued: 0 });
   });
 
+  it('rejects the losers exactly once when a consumer dies after writing a chunk and before turning them down', async () => {
+    const { app, api } = await setUp('crash-after-chunk', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'crash after chunk', capacity: 3, strategy: 'queued', shards: 1 });
+    const requests = [];
+    for (let i = 0; i < 6; i++) requests.push((await api.reserve(event.eventId, { buyer: `buyer-${i}`, quantity: 1 })).body);
+
+    // The first consumer's chunk (3 winners) lands; the first of its rejections never does: it
+    // "dies" there, and the stream delivers the batch again.
+    const dying = testApp({ config: app.config, retryPolicy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    let chunks = 0;
+    let killed = false;
+    beforeCalls(
+      dying.db,
+      (call) => call.operation === 'TransactWriteItems',
+      (call) => {
+        if (JSON.stringify(call.input).includes('"HELD"')) chunks++;
+        else if (!killed) {
+          killed = true;
+          throw sdkError('ProcessKilled');
+        }
+      },
+    );
+    const poller = await startDecider(app, dying);
+    running.push(poller);
+    await poller.caughtUp();
+
+    expect([killed, chunks]).toEqual([true, 1]); // delivered again, its winners were not decided twice
+    const statuses = await Promise.all(requests.map(async (request) => (await api.getReservation(request)).body.status));
+    expect(statuses).toEqual(['HELD', 'HELD', 'HELD', 'REJECTED', 'REJECTED', 'REJECTED']);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]); // every tally given back once: none doubled, none lost
+    expect(report).toMatchObject({ sold: 3, remaining: 0, rejected: 3, queued: 0 });
+  });
+
+  it.each(['the sweeper first', 'the consumer first'] as const)(
+    'lets exactly one of the consumer and the sweeper decide a request due for its timeout (%s)',
+    async (order) => {
+      const clock = new ManualClock(Date.UTC(2026, 11, 6, 12));
+      const { app, api } = await setUp(`timeout-race-${order.split(' ')[1]}`, {
+        clock,
+        config: { queueWaitMs: 0, queueDecisionTimeoutMs: 300_000 },
+        decide: false,
+      });
+      const { body: event } = await api.createEvent({ name: 'timeout race', capacity: 5, strategy: 'queued', shards: 1, maxPerBuyer: 2 });
+      const { body: request } = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });
+      clock.advance(300_000); // due for the sweeper, and the consumer only now gets to it
+
+      // The consumer has read the request as QUEUED and is about to write its chunk.
+      const consumerApp = testApp({ config: app.config, clock });
+      let arrive!: () => void;
+      let resume!: () => void;
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      const resumed = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      let chunks = 0;
+      beforeCalls(
+        consumerApp.db,
+        (call) => call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"HELD"'),
+        async () => {
+          if (chunks++ > 0) return;
+          arrive();
+          await resumed;
+        },
+      );
+      const poller = await startDecider(app, consumerApp);
+      running.push(poller);
+      await arrived;
+      if (order === 'the sweeper first') {
+        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1 });
+        resume();
+        await poller.caughtUp();
+        expect((await api.getReservation(request)).body).toMatchObject({ status: 'REJECTED', rejection: 'not_decided' });
+      } else {
+        resume();
+        await poller.caughtUp();
+        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0 });
+        expect((await api.getReservation(request)).body).toMatchObject({ status: 'HELD', quantity: 2 });
+      }
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]); // tickets and Ann's tally moved once, whichever won
+      expect(report).toMatchObject(order === 'the sweeper first' ? { remaining: 5, held: 0, rejected: 1 } : { remaining: 3, held: 2, rejected: 0 });
+    },
+  );
+
   it('keeps a request QUEUED until its turn: confirm and release answer not_held, another buyer gets 404', async () => {
     const { app, api } = await setUp('undecided', { config: { queueWaitMs: 0 }, decide: false });
     const { body: event } = await api.createEvent({ name: 'undecided', capacity: 5, strategy: 'queued', shards: 1 });
