@@ -14,7 +14,9 @@ export async function consistentGet(db: DynamoDBDocumentClient, tableName: strin
 
 /**
  * Up to 100 items by key, strongly consistent. BatchGetItem may leave keys unprocessed when it
- * is throttled; those are asked for again after a backoff until none is left.
+ * is throttled; those are asked for again after a backoff, as many rounds as the retry policy
+ * allows attempts: a table that stays throttled is a 503 throughput_exceeded, not a loop that
+ * runs until the function times out.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
  */
 export async function consistentBatchGet(
@@ -31,7 +33,9 @@ export async function consistentBatchGet(
     const { Responses, UnprocessedKeys } = await retrier.run(() => db.send(new BatchGetCommand({ RequestItems: request })));
     items.push(...(Responses?.[tableName] ?? []));
     pending = (UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
-    if (pending.length > 0) await retrier.pause(round);
+    if (pending.length === 0) break;
+    if (round >= retrier.policy.maxAttempts) throw retrier.exhausted('throttle', round);
+    await retrier.pause(round);
   }
   return items;
 }

@@ -1,4 +1,6 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { consistentBatchGet } from '../../functions/data/reads';
 import { Retrier, retryReason } from '../../functions/data/retrier';
 import { Contention, ThroughputExceeded } from '../../functions/domain/errors';
 import { backoffDelay, retryAfterSeconds } from '../../functions/domain/retry';
@@ -121,5 +123,41 @@ describe('Retrier', () => {
       }),
     ).rejects.toBeInstanceOf(Contention);
     expect(calls).toBe(12);
+  });
+});
+
+describe('a strongly consistent batch read', () => {
+  const retrier = new Retrier(
+    policy,
+    async () => undefined,
+    () => 0.5,
+  );
+  const keys = [{ pk: 'a' }, { pk: 'b' }, { pk: 'c' }];
+  /** A client whose BatchGetItem serves `servesPerCall` keys a call and leaves the rest unprocessed (throttled). */
+  const throttledDb = (servesPerCall: number) => {
+    let calls = 0;
+    const db = {
+      send: async (command: { input: { RequestItems: Record<string, { Keys: Record<string, string>[] }> } }) => {
+        calls++;
+        const asked = command.input.RequestItems.t!.Keys;
+        return {
+          Responses: { t: asked.slice(0, servesPerCall) },
+          UnprocessedKeys: asked.length > servesPerCall ? { t: { Keys: asked.slice(servesPerCall) } } : {},
+        };
+      },
+    };
+    return { db: db as unknown as DynamoDBDocumentClient, calls: () => calls };
+  };
+
+  it('asks again for the keys left unprocessed until it has them all', async () => {
+    const { db, calls } = throttledDb(1);
+    expect(await consistentBatchGet(db, 't', keys, retrier)).toEqual(keys);
+    expect(calls()).toBe(3);
+  });
+
+  it('answers 503 throughput_exceeded when keys stay unprocessed past the retry budget, instead of looping', async () => {
+    const { db, calls } = throttledDb(0);
+    await expect(consistentBatchGet(db, 't', keys, retrier)).rejects.toBeInstanceOf(ThroughputExceeded);
+    expect(calls()).toBe(policy.maxAttempts);
   });
 });
