@@ -54,8 +54,9 @@ export class HoldSweeper {
       else if (outcome.kind === 'rejected') totals.rejected++;
     };
     const settling = new ConcurrencyLimiter(settlingAtOnce);
-    // Each shard's due reservations are settled as soon as its page comes; the first failure fails
-    // the sweep (the next one picks up where it stopped).
+    // Each shard's due reservations are settled as soon as that shard's query has answered (all of
+    // its pages), while other shards are still being queried; the first failure fails the sweep
+    // (the next one picks up where it stopped).
     await Promise.all(
       this.index.due(startedAt).map(async (page) => {
         const batch = await page;
