@@ -16,12 +16,12 @@ import { ShardedStrategy } from './data/strategies/sharded';
 import type { StrategyDeps } from './data/strategies/strategy-deps';
 import { TransactionalStrategy } from './data/strategies/transactional';
 import { UnsafeStrategy } from './data/strategies/unsafe';
-import { DynamoSweepRepository } from './data/sweep-repository';
+import { DynamoSweepRepository, sweepQuietMs } from './data/sweep-repository';
 import { type Clock, systemClock } from './domain/clock';
 import { ConcurrencyLimiter } from './domain/concurrency-limiter';
 import { EventService } from './domain/event-service';
 import { HoldSweeper } from './domain/hold-sweeper';
-import type { StrategyName } from './domain/model';
+import { minHoldSeconds, type StrategyName } from './domain/model';
 import type { Telemetry } from './domain/ports';
 import { QueueConsumer } from './domain/queue-consumer';
 import { ReservationService, type StrategyRegistry } from './domain/reservation-service';
@@ -104,7 +104,12 @@ export function createApp(options: AppOptions): App {
   const queueDecisions = new DynamoQueueDecisions(db, config.tableName, retrier, config.maxTransactionItems);
   const log = options.log ?? createLogger();
   return {
-    sweeper: new HoldSweeper(new DynamoSweepRepository(db, config.tableName, retrier), reservations, queueDecisions, clock),
+    sweeper: new HoldSweeper(
+      new DynamoSweepRepository(db, config.tableName, retrier, sweepQuietMs({ ...config, minHoldMs: minHoldSeconds * 1000 })),
+      reservations,
+      queueDecisions,
+      clock,
+    ),
     queueConsumer: new QueueConsumer(events, queueDecisions, clock, telemetry, (message, detail) => log.error(message, detail)),
     sweepMetrics: options.sweepMetrics ?? (config.emitMetrics ? new PowertoolsSweepMetrics() : new InMemorySweepStats()),
     config,

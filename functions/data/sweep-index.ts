@@ -25,15 +25,18 @@ export const sweepIndex = {
 } as const;
 
 /**
- * 128 shards: a hold writes its shard twice (in, then out when it is confirmed, released or
+ * 512 shards: a hold writes its shard twice (in, then out when it is confirmed, released or
  * expired), a stepwise or queued one twice more (its sort key changes once), and `queued` twice
- * per request it turns down. Measured per key, the index takes ~35,000–50,000 `sharded` holds/s
- * and 13,000–23,000 `queued` holds/s across the table before a partition reaches 1,000 WCU/s
- * (docs/design.md, "Ceilings on AWS"), and the sweeper's 128 empty queries a minute cost cents a
- * month. More shards raise the first in proportion and cost a query each per sweep. Growing the
- * count is safe; shrinking it strands the entries of shards that no longer exist: drain them first.
+ * per request it turns down; every shard takes 1,000 WCU/s, so the bound grows with the count
+ * (measured per key in `npm run bench`; docs/design.md, "Ceilings on AWS"). With 128, `queued`
+ * was bounded at 13,000–23,000 holds/s for the whole table, below the stock's own ceiling. The
+ * price is a query per shard per sweep: 512 a minute on AWS, cents a month; the local sweeper
+ * looks every few seconds and skips the shards it knows have nothing due yet
+ * (DynamoSweepRepository). Growing the count is safe (an entry stays on the shard it was written
+ * to, and the sweeper queries them all); shrinking it strands the entries of shards that no
+ * longer exist: drain them first.
  */
-const sweepShardCount = 128;
+const sweepShardCount = 512;
 
 export function sweepShardOf(reservationId: string): string {
   const hash = createHash('sha256').update(reservationId).digest().readUInt32BE(0);
@@ -42,14 +45,17 @@ export function sweepShardOf(reservationId: string): string {
 
 export const allSweepShards: readonly string[] = Array.from({ length: sweepShardCount }, (_, shard) => `SWEEP#${shard}`);
 
-/** Reservations of one shard due at `now`, oldest first. */
-export function dueInShard(tableName: string, shard: string, now: number, pageSize: number, startKey?: Record<string, unknown>) {
+/**
+ * One shard's entries, soonest due first, with no upper bound: the caller reads what is due and
+ * stops at the first entry that is not, which says when the shard has something due next.
+ */
+export function soonestInShard(tableName: string, shard: string, pageSize: number, startKey?: Record<string, unknown>) {
   return {
     TableName: tableName,
     IndexName: sweepIndex.name,
-    KeyConditionExpression: '#shard = :shard AND #at <= :now',
-    ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey.name, '#at': sweepIndex.sortKey.name },
-    ExpressionAttributeValues: { ':shard': shard, ':now': now },
+    KeyConditionExpression: '#shard = :shard',
+    ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey.name },
+    ExpressionAttributeValues: { ':shard': shard },
     Limit: pageSize,
     ExclusiveStartKey: startKey,
   };

@@ -11,6 +11,8 @@ export const defaultStrategy: StrategyName = 'sharded';
  */
 export const defaultShardCount = 16;
 export const defaultHoldSeconds = 600;
+/** The shortest hold an event may have: also how soon, at the earliest, a new hold comes due for the sweeper. */
+export const minHoldSeconds = 30;
 export const defaultMaxPerBuyer = 10;
 
 /**

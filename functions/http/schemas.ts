@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { defaultHoldSeconds, defaultMaxPerBuyer, defaultQueueLogKeys, defaultShardCount, defaultStrategy, strategies } from '../domain/model';
+import { defaultHoldSeconds, defaultMaxPerBuyer, defaultQueueLogKeys, defaultShardCount, defaultStrategy, minHoldSeconds, strategies } from '../domain/model';
 
 /**
  * The HTTP contract's request shapes, one valibot schema each, and the only place each limit
@@ -11,7 +11,7 @@ export const limits = {
   eventName: { min: 1, max: 200 },
   capacity: { min: 1, max: 1_000_000 },
   shards: { min: 1, max: 1_000 },
-  holdSeconds: { min: 30, max: 86_400 },
+  holdSeconds: { min: minHoldSeconds, max: 86_400 },
   maxPerBuyer: { min: 1, max: 100 },
   /** Also bounded by the event's own maxPerBuyer, checked once the event is known. */
   quantity: { min: 1, max: 100 },

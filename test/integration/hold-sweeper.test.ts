@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { loadConfig, type StampedeConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
+import { allSweepShards } from '../../functions/data/sweep-index';
+import { sweepQuietMs } from '../../functions/data/sweep-repository';
 import { ManualClock } from '../../functions/domain/clock';
+import { minHoldSeconds } from '../../functions/domain/model';
 import { ensureLocalTable } from '../../local/local-table';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
@@ -116,8 +119,42 @@ describe('the sweeper', () => {
     const operations = new Set(calls.map((call) => call.operation));
     expect(operations.has('Scan')).toBe(false);
     const queries = calls.filter((call) => call.operation === 'Query');
-    expect(queries.length).toBe(128);
+    expect(queries.length).toBe(allSweepShards.length);
     expect(new Set(queries.map((call) => call.input.IndexName))).toEqual(new Set(['sweep']));
+  });
+
+  it('skips a shard with nothing due until its soonest entry or the quiet time, and still finds every hold on time', async () => {
+    const db = client();
+    let queries = 0;
+    beforeCalls(
+      db,
+      (call) => call.operation === 'Query',
+      () => void queries++,
+    );
+    const clock = new ManualClock(Date.UTC(2026, 11, 6));
+    const { hold, available } = await sale('sharded', clock);
+    const sweeper = testApp({ db, clock }).sweeper;
+    const quietMs = sweepQuietMs({ ...loadConfig(), minHoldMs: minHoldSeconds * 1000 });
+    expect(quietMs).toBeGreaterThan(3_000); // the defaults let a sweeper every 3 s skip
+
+    await hold('ann', 1); // due at +60 s
+    expect((await sweeper.sweep()).expired).toBe(0);
+    expect(queries).toBe(allSweepShards.length); // the first sweep looks everywhere
+    clock.advance(3_000);
+    queries = 0;
+    await sweeper.sweep();
+    expect(queries).toBe(0); // nothing can have come due since
+    // A hold made now, on a shard the sweeper will not look at for a while, comes due after that.
+    await hold('bob', 2); // due at +63 s
+    clock.advance(quietMs);
+    queries = 0;
+    expect((await sweeper.sweep()).expired).toBe(0);
+    expect(queries).toBe(allSweepShards.length); // every shard looked at again once its quiet time ran out
+    clock.advance(60_000 - 3_000 - quietMs); // Ann's hold expires
+    expect((await sweeper.sweep()).expired).toBe(1);
+    clock.advance(3_000); // Bob's
+    expect((await sweeper.sweep()).expired).toBe(1);
+    expect(await available()).toBe(20);
   });
 
   it('settles at most 16 due holds at once, and takes a freed slot at once instead of waiting for the slowest', async () => {
