@@ -39,7 +39,7 @@ export const sweeperJob: ScheduledJob = {
   schedule: 'rate(1 minute)',
   everyMinutes: 1,
   // Locally a hold is back on sale ≤ 5 s after it expires: ≤ 3 s until a sweep starts, the sweep
-  // itself (128 index queries, well under a second on an idle DynamoDB Local), then the event
+  // itself (the index shards not known to be quiet, well under a second on an idle DynamoDB Local), then the event
   // page's 1 s staleness bound. Every 5 s left the slowest returns at 5.2-5.9 s (bench, 3 Dec).
   locallyEveryMs: 3_000,
   description: 'Return expired holds to sale and undo interrupted ones',

@@ -45,7 +45,8 @@ export function sweepQuietMs(timings: {
  * before `quietMs` has passed: no reservation enters the index (or moves in it) due sooner than
  * that after it is written (the shortest hold, repair time or decision timeout, less a margin for
  * the index's propagation and the clocks). The local sweeper, every few seconds, so queries a
- * shard about once per `quietMs` instead of every sweep; on AWS a sweep a minute queries them all.
+ * shard once per half to whole `quietMs` instead of every sweep; on AWS a sweep a minute queries
+ * them all.
  * Skipping only ever delays a look, by at most `quietMs`, and never hides what is due.
  */
 export class DynamoSweepRepository implements SweepRepository {
@@ -57,6 +58,7 @@ export class DynamoSweepRepository implements SweepRepository {
     private readonly tableName: string,
     private readonly retrier: Retrier,
     private readonly quietMs = 0,
+    private readonly random: () => number = Math.random,
   ) {}
 
   due(now: number): readonly Promise<DueReservation[]>[] {
@@ -88,8 +90,11 @@ export class DynamoSweepRepository implements SweepRepository {
         due.push({ reservationId: String(item.pk).replace(/^RESERVATION#/, ''), sweepAt });
       }
     } while (startKey);
-    // A shard that had something due is looked at again next sweep (its settling may fail).
-    this.quietUntil.set(shard, due.length > 0 ? 0 : Math.min(nextDueAt ?? Number.POSITIVE_INFINITY, now + this.quietMs));
+    // A shard that had something due is looked at again next sweep (its settling may fail). The
+    // others wait out between half and all of the quiet time, at random: shards looked at in the
+    // same sweep (all of them, in the first) must not all come back in the same later one.
+    const quietFor = this.quietMs * (0.5 + 0.5 * this.random());
+    this.quietUntil.set(shard, due.length > 0 ? 0 : Math.min(nextDueAt ?? Number.POSITIVE_INFINITY, now + quietFor));
     return due;
   }
 }

@@ -68,6 +68,27 @@ describe.each(strategies)('%s: expired holds come back by themselves', (strategy
   });
 });
 
+/** A sweeper on a client of its own that counts its index queries, and the quiet time it skips shards for. */
+function countingSweeper(clock: ManualClock) {
+  const db = client();
+  let queries = 0;
+  beforeCalls(
+    db,
+    (call) => call.operation === 'Query',
+    () => void queries++,
+  );
+  const { sweeper } = testApp({ db, clock });
+  return {
+    quietMs: sweepQuietMs({ ...loadConfig(), minHoldMs: minHoldSeconds * 1000 }),
+    /** One sweep: what it settled, and how many shards it queried. */
+    async sweep() {
+      const before = queries;
+      const report = await sweeper.sweep();
+      return { ...report, queries: queries - before };
+    },
+  };
+}
+
 describe('queued: expired holds come back by themselves', () => {
   it("returns an expired hold's tickets to a return bin and its count to the tally, exactly once with two sweeps at once", async () => {
     const clock = new ManualClock(Date.UTC(2026, 11, 6, 12));
@@ -124,37 +145,41 @@ describe('the sweeper', () => {
   });
 
   it('skips a shard with nothing due until its soonest entry or the quiet time, and still finds every hold on time', async () => {
-    const db = client();
-    let queries = 0;
-    beforeCalls(
-      db,
-      (call) => call.operation === 'Query',
-      () => void queries++,
-    );
     const clock = new ManualClock(Date.UTC(2026, 11, 6));
     const { hold, available } = await sale('sharded', clock);
-    const sweeper = testApp({ db, clock }).sweeper;
-    const quietMs = sweepQuietMs({ ...loadConfig(), minHoldMs: minHoldSeconds * 1000 });
+    const { sweep, quietMs } = countingSweeper(clock);
     expect(quietMs).toBeGreaterThan(3_000); // the defaults let a sweeper every 3 s skip
 
     await hold('ann', 1); // due at +60 s
-    expect((await sweeper.sweep()).expired).toBe(0);
-    expect(queries).toBe(allSweepShards.length); // the first sweep looks everywhere
+    expect(await sweep()).toMatchObject({ expired: 0, queries: allSweepShards.length }); // the first sweep looks everywhere
     clock.advance(3_000);
-    queries = 0;
-    await sweeper.sweep();
-    expect(queries).toBe(0); // nothing can have come due since
+    expect(await sweep()).toMatchObject({ queries: 0 }); // nothing can have come due since
     // A hold made now, on a shard the sweeper will not look at for a while, comes due after that.
     await hold('bob', 2); // due at +63 s
     clock.advance(quietMs);
-    queries = 0;
-    expect((await sweeper.sweep()).expired).toBe(0);
-    expect(queries).toBe(allSweepShards.length); // every shard looked at again once its quiet time ran out
+    expect(await sweep()).toMatchObject({ expired: 0, queries: allSweepShards.length }); // every shard again, its quiet time over
     clock.advance(60_000 - 3_000 - quietMs); // Ann's hold expires
-    expect((await sweeper.sweep()).expired).toBe(1);
+    expect(await sweep()).toMatchObject({ expired: 1 });
     clock.advance(3_000); // Bob's
-    expect((await sweeper.sweep()).expired).toBe(1);
+    expect(await sweep()).toMatchObject({ expired: 1 });
     expect(await available()).toBe(20);
+  });
+
+  it('spreads the next looks at quiet shards over the quiet time, so they do not all come back in one sweep', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 6));
+    const { sweep, quietMs } = countingSweeper(clock);
+    await sweep(); // every shard, all quiet
+    const looks: number[] = [];
+    for (let step = 1; step <= 4; step++) {
+      clock.advance(quietMs / 4);
+      looks.push((await sweep()).queries);
+    }
+    // None before half the quiet time, every shard once by the end of it, spread in between.
+    expect(looks.slice(0, 2)).toEqual([0, 0]);
+    expect(looks[2]).toBeGreaterThan(0);
+    expect(looks[3]).toBeGreaterThan(0);
+    expect(looks.reduce((sum, n) => sum + n, 0)).toBe(allSweepShards.length);
+    expect(Math.max(...looks)).toBeLessThan(allSweepShards.length * 0.75);
   });
 
   it('settles at most 16 due holds at once, and takes a freed slot at once instead of waiting for the slowest', async () => {

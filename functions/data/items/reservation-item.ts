@@ -32,9 +32,9 @@ export function reservationKey(reservationId: string) {
 
 /**
  * A new reservation: HELD (it took `takes`), PENDING (a stepwise hold's claim: see
- * toPendingReservationItem) or QUEUED (a
- * `queued` request, which takes its tickets when its turn comes). HELD is due at its expiry,
- * the other two at `hold.repairAt` (an interrupted hold, a request never decided).
+ * toPendingReservationItem) or QUEUED (a `queued` request, which takes its tickets when its turn
+ * comes). HELD is due at its expiry, the other two at `hold.repairAt` (an interrupted hold, a
+ * request never decided).
  */
 export function toReservationItem(eventId: string, hold: HoldRequest, takes: readonly ShardTake[], status: 'HELD' | 'PENDING' | 'QUEUED' = 'HELD') {
   return {
