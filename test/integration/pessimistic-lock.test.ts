@@ -61,6 +61,15 @@ function pauseAfterReadsUnderLock(db: DynamoDBDocumentClient) {
   return { read, resumed, resume, isPaused: () => paused };
 }
 
+/** Counts a process's transactions: sent, and committed (those that came back without an error). */
+function countTransactions(db: DynamoDBDocumentClient) {
+  const transactions = { sent: 0, committed: 0 };
+  const isTransaction = (call: CallInfo) => call.operation === 'TransactWriteItems';
+  beforeCalls(db, isTransaction, () => void transactions.sent++);
+  afterCalls(db, isTransaction, () => void transactions.committed++);
+  return transactions;
+}
+
 describe('pessimistic: the lease and the fencing token', () => {
   it('writes nothing for a holder paused past its lease: the next holder takes the lock over and the paused one is fenced', async () => {
     const clock = new ManualClock();
@@ -72,17 +81,7 @@ describe('pessimistic: the lease and the fencing token', () => {
     const aDb = createDocumentClient(loadConfig());
     const paused = pauseAfterReadsUnderLock(aDb);
     beforeCalls(aDb, paused.isPaused, () => paused.resumed);
-    const transactions = { sent: 0, committed: 0 };
-    beforeCalls(
-      aDb,
-      (call) => call.operation === 'TransactWriteItems',
-      () => void transactions.sent++,
-    );
-    afterCalls(
-      aDb,
-      (call) => call.operation === 'TransactWriteItems',
-      () => void transactions.committed++,
-    );
+    const transactions = countTransactions(aDb);
     const a = apiProcess({ db: aDb, clock, config: { holdBudgetMs: 60_000 } });
     const aAnswer = a.api.reserve(event.eventId, { buyer: 'alice', quantity: 1 }, `${event.eventId}-alice`);
     await paused.read;
@@ -128,17 +127,7 @@ describe('pessimistic: the lease and the fencing token', () => {
       const processDb = createDocumentClient(loadConfig());
       const paused = pauseAfterReadsUnderLock(processDb);
       beforeCalls(processDb, paused.isPaused, () => paused.resumed);
-      const transactions = { sent: 0, committed: 0 };
-      beforeCalls(
-        processDb,
-        (call) => call.operation === 'TransactWriteItems',
-        () => void transactions.sent++,
-      );
-      afterCalls(
-        processDb,
-        (call) => call.operation === 'TransactWriteItems',
-        () => void transactions.committed++,
-      );
+      const transactions = countTransactions(processDb);
       const sleep = async (ms: number) => {
         if (waitsMoveClock()) clock.advance(ms);
         else await new Promise((resolve) => setTimeout(resolve, ms));

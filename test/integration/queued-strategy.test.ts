@@ -6,7 +6,7 @@ import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { beforeCalls, sdkError } from '../support/faults';
+import { barrier, beforeCalls, sdkError } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { queuedTestApp, startDecider } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -383,34 +383,28 @@ describe('queued strategy', () => {
 
       // The consumer has read the request as QUEUED and is about to write its chunk.
       const consumerApp = testApp({ config: app.config, clock });
-      let arrive!: () => void;
-      let resume!: () => void;
-      const arrived = new Promise<void>((resolve) => {
-        arrive = resolve;
-      });
-      const resumed = new Promise<void>((resolve) => {
-        resume = resolve;
-      });
+      const reached = barrier(2);
+      const resume = barrier(2);
       let chunks = 0;
       beforeCalls(
         consumerApp.db,
         (call) => call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"HELD"'),
         async () => {
           if (chunks++ > 0) return;
-          arrive();
-          await resumed;
+          await reached();
+          await resume();
         },
       );
       const poller = await startDecider(app, consumerApp);
       running.push(poller);
-      await arrived;
+      await reached();
       if (order === 'the sweeper first') {
         expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1 });
-        resume();
+        await resume();
         await poller.caughtUp();
         expect((await api.getReservation(request)).body).toMatchObject({ status: 'REJECTED', rejection: 'not_decided' });
       } else {
-        resume();
+        await resume();
         await poller.caughtUp();
         expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0 });
         expect((await api.getReservation(request)).body).toMatchObject({ status: 'HELD', quantity: 2 });
