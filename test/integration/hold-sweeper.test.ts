@@ -378,31 +378,15 @@ describe.each(['conditional', 'optimistic'] as const)('%s: a hold interrupted be
     const clock = new ManualClock(Date.UTC(2026, 11, 4));
     const { app, api, event: first } = await sale(strategy, clock);
     const { body: second } = await api.createEvent({ name: `second ${strategy}`, capacity: 20, strategy, holdSeconds, maxPerBuyer: 4 });
-    const stalledBeforeSecondWrite = () => {
-      const db = client();
-      let writes = 0;
-      const reached = barrier(2);
-      const resume = barrier(2);
-      beforeCalls(
-        db,
-        (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation),
-        async () => {
-          if (++writes !== 2) return;
-          await reached();
-          await resume();
-        },
-      );
-      return { api: stampede(inProcessApi(testApp({ db, clock }))), reached, resume };
-    };
     const key = `reused-${strategy}`;
 
-    const stale = stalledBeforeSecondWrite();
+    const stale = stalledBeforeWrite(2, clock);
     const staleAnswer = stale.api.reserve(first.eventId, { buyer: 'ivan', quantity: 2 }, key);
     await stale.reached(); // claimed, about to count 2 tickets against Ivan on the first event
     clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
     expect((await app.sweeper.sweep()).repaired).toBe(1);
 
-    const fresh = stalledBeforeSecondWrite();
+    const fresh = stalledBeforeWrite(2, clock);
     const freshAnswer = fresh.api.reserve(second.eventId, { buyer: 'ivan', quantity: 1 }, key);
     await fresh.reached(); // the key's id claimed again, for 1 ticket of the second event
 
@@ -419,7 +403,48 @@ describe.each(['conditional', 'optimistic'] as const)('%s: a hold interrupted be
     // Ivan's allowance on the first event is whole: nothing of the stale attempt was counted there.
     expect((await api.reserve(first.eventId, { buyer: 'ivan', quantity: 4 })).status).toBe(201);
   });
+
+  it("answers a repaired attempt whose take fails with the later request's hold, as a replay, never as its own", async () => {
+    // Ivan's attempt stalls just before its take; the sweeper undoes it; his retry with the same
+    // key and body makes the hold. When the stalled take fails, the reservation it finds HELD is
+    // the retry's: it answers 200 with it, as any replay of the key does, not 201 "created".
+    const clock = new ManualClock(Date.UTC(2026, 11, 6));
+    const { app, api, event } = await sale(strategy, clock);
+    const key = `replayed-${strategy}`;
+    const stale = stalledBeforeWrite(3, clock);
+    const staleAnswer = stale.api.reserve(event.eventId, { buyer: 'ivan', quantity: 2 }, key);
+    await stale.reached(); // claimed and counted, about to take the tickets
+    clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
+    expect((await app.sweeper.sweep()).repaired).toBe(1);
+    const retried = await api.reserve(event.eventId, { buyer: 'ivan', quantity: 2 }, key);
+    expect([retried.status, retried.body.status]).toEqual([201, 'HELD']);
+
+    await stale.resume();
+    const answer = await staleAnswer;
+    expect([answer.status, answer.body.reservationId, answer.body.status]).toEqual([200, retried.body.reservationId, 'HELD']);
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ reservations: 1, held: 2, remaining: 18 });
+  });
 });
+
+/** An API process on a client of its own that stops before its `nth` write until the test resumes it. */
+function stalledBeforeWrite(nth: number, clock: ManualClock) {
+  const db = client();
+  let writes = 0;
+  const reached = barrier(2);
+  const resume = barrier(2);
+  beforeCalls(
+    db,
+    (call) => /^(PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(call.operation),
+    async () => {
+      if (++writes !== nth) return;
+      await reached();
+      await resume();
+    },
+  );
+  return { api: stampede(inProcessApi(testApp({ db, clock }))), reached, resume };
+}
 
 describe('sold-out answers and the event page with bounded staleness', () => {
   it('may refuse from a read up to the bound old, and sell a returned ticket to anyone who comes after the bound', async () => {
