@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { PayloadTooLarge, RouteNotFound } from '../functions/domain/errors';
+import { InvalidRequest, PayloadTooLarge, RouteNotFound } from '../functions/domain/errors';
 import { errorResponse, type HttpResult } from '../functions/http/responses';
 import type { Log } from '../functions/observability/log';
 import type { RouteDefinition } from '../lib/routes';
@@ -51,8 +51,8 @@ export function createLocalApi(routes: readonly RouteDefinition[], handlers: Rea
   const { localRoutes = {}, observe = (_route, handle) => handle(), authorizer, log } = options;
   const server = createServer(async (request, response) => {
     const method = request.method ?? 'GET';
-    const url = new URL(request.url ?? '/', 'http://localhost');
     try {
+      const url = requestUrl(request.url);
       const body = await readBody(request);
       const local = localRoutes[`${method} ${url.pathname}`];
       if (local) return send(response, await local(parseJson(body), url.searchParams));
@@ -94,6 +94,19 @@ export function listen(server: Server, port: number, host = '127.0.0.1'): Promis
     server.once('error', reject);
     server.listen({ port, host, backlog: listenBacklog }, () => resolvePort((server.address() as AddressInfo).port));
   });
+}
+
+/**
+ * The request target as a URL. Prefixing the origin (instead of resolving against a base) keeps a
+ * path such as `//%` a path: resolved, it would read as a host, throw, and, outside the handler's
+ * error mapping, take the whole server down.
+ */
+function requestUrl(target = '/'): URL {
+  try {
+    return new URL(`http://localhost${target.startsWith('/') ? target : `/${target}`}`);
+  } catch {
+    throw new InvalidRequest('The request target is not a valid path.', [{ field: 'path', problem: 'is not a valid path' }]);
+  }
 }
 
 function send(response: ServerResponse, result: HttpResult): void {

@@ -79,6 +79,9 @@ describe('the local HTTP API', () => {
       // Broken percent-encoding (a cut UTF-8 sequence, a lone %) is the client's error, not a 500.
       raw.request('GET', '/reservations/%E0%A4%A'),
       raw.request('POST', '/reservations/%/confirm'),
+      // A path that a URL resolver would read as a host (`//%`) once threw outside the error mapping and stopped the server.
+      raw.request('GET', '//%'),
+      raw.request('GET', '//['),
     ]);
     expect(answers.map((a) => [a.status, a.body.error])).toEqual([
       [400, 'invalid_request'],
@@ -89,6 +92,8 @@ describe('the local HTTP API', () => {
       [404, 'route_not_found'],
       [400, 'invalid_request'],
       [400, 'invalid_request'],
+      [404, 'route_not_found'],
+      [404, 'route_not_found'],
     ]);
     for (const answer of answers) v.parse(errorBody, answer.body);
     expect((await api.getEvent(event.eventId)).body.available).toBe(5);
