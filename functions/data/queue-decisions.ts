@@ -39,8 +39,13 @@ export class DynamoQueueDecisions implements QueueDecisions {
     let pending = stillQueued;
     for (let attempt = 1; pending.length > 0; ) {
       let remaining = await this.available(event);
-      // Returned tickets wait in the return bins: fold them in before turning anyone down.
-      if (demandOf(pending, maxWinners) > remaining && (await this.foldReturnBins(event)) > 0) remaining = await this.available(event);
+      if (demandOf(pending, maxWinners) > remaining) {
+        // Returned tickets wait in the return bins: fold them in before turning anyone down, then
+        // read the stock again even if this fold moved nothing: another log key's consumer may
+        // have folded the same bins into the stock since the read above.
+        await this.foldReturnBins(event);
+        remaining = await this.available(event);
+      }
       const winners: QueuedRequest[] = [];
       const losers: QueuedRequest[] = [];
       let scanned = 0;
@@ -105,13 +110,12 @@ export class DynamoQueueDecisions implements QueueDecisions {
   /**
    * Moves the tickets in the event's return bins into its stock, up to maxTransactionItems − 1
    * bins per transaction: each bin `available >= :x` (so two consumers folding at once cannot
-   * move a ticket twice), the stock `+ sum`. Returns how many tickets it moved; a bin another
-   * consumer emptied first cancels that transaction, and the caller reads the stock again anyway.
+   * move a ticket twice), the stock `+ sum`. A bin another consumer emptied first cancels that
+   * transaction: its tickets are in the stock already, which the caller reads next.
    */
-  private async foldReturnBins(event: TicketEvent): Promise<number> {
+  private async foldReturnBins(event: TicketEvent): Promise<void> {
     const keys = Array.from({ length: queueReturnBins }, (_, bin) => inventoryKey(event.eventId, bin + 1));
     const bins = (await consistentBatchGet(this.db, this.tableName, keys, this.retrier)).map(fromInventoryItem).filter((bin) => bin.available > 0);
-    let folded = 0;
     for (let start = 0; start < bins.length; start += this.maxTransactionItems - 1) {
       const takes = bins.slice(start, start + this.maxTransactionItems - 1).map((bin) => ({ shard: bin.shard, quantity: bin.available }));
       const total = takes.reduce((sum, take) => sum + take.quantity, 0);
@@ -126,12 +130,10 @@ export class DynamoQueueDecisions implements QueueDecisions {
             }),
           ),
         );
-        folded += total;
       } catch (error) {
         if (!cancellationReasons(error)?.some((reason) => reason.code === 'ConditionalCheckFailed')) throw error;
       }
     }
-    return folded;
   }
 
   private async holdChunk(event: TicketEvent, winners: readonly QueuedRequest[], now: number): Promise<ChunkOutcome> {

@@ -6,7 +6,7 @@ import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { barrier, beforeCalls, sdkError } from '../support/faults';
+import { afterCalls, barrier, beforeCalls, sdkError } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { queuedTestApp, startDecider } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -148,6 +148,40 @@ describe('queued strategy', () => {
     const report = await audit(app, event.eventId);
     expect(report.violations).toEqual([]);
     expect(report).toMatchObject({ sold: 100 + secondHeld, remaining: 100 - secondHeld, released: 100, oversold: 0, lost: 0, queued: 0 });
+  });
+
+  it('never turns a request down on a stock read that a concurrent fold of the return bins made stale', async () => {
+    const { app, api } = await setUp('stale-fold', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'stale fold', capacity: 2, strategy: 'queued', shards: 2 });
+    const sold = [await api.reserve(event.eventId, { buyer: 'a', quantity: 1 }), await api.reserve(event.eventId, { buyer: 'b', quantity: 1 })];
+    const decider = await startDecider(app);
+    await decider.caughtUp();
+    await decider.stop();
+    await Promise.all(sold.map((r) => api.release(r.body))); // the stock is empty, two tickets wait in return bins
+    const entryOf = (r: ApiResponse) => ({ request: { ...r.body, createdAt: 0 }, position: r.body.reservationId });
+    const x = await api.reserve(event.eventId, { buyer: 'x', quantity: 1 });
+    const y = await api.reserve(event.eventId, { buyer: 'y', quantity: 1 });
+
+    // Consumer X reads the empty stock; before it folds, consumer Y (another log key's) folds both
+    // returned tickets into the stock and holds one. X's own fold then finds the bins empty.
+    const consumerX = testApp({ config: app.config });
+    const consumerY = testApp({ config: app.config });
+    let paused = false;
+    afterCalls(
+      consumerX.db,
+      (call) => call.operation === 'GetItem' && call.input.Key?.pk === inventoryKey(event.eventId, 0).pk && !paused,
+      async () => {
+        paused = true;
+        expect(await consumerY.queueConsumer.consume([entryOf(y)])).toMatchObject({ held: 1, rejected: 0 });
+      },
+    );
+    const decidedByX = await consumerX.queueConsumer.consume([entryOf(x)]);
+
+    expect(paused).toBe(true);
+    expect(decidedByX).toMatchObject({ held: 1, rejected: 0 }); // the ticket left in the stock, not sold_out
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 2, remaining: 0, released: 2, rejected: 0 });
   });
 
   it('sells exactly 1,000 tickets when 5,000 buyers rush at once, spread over log keys', async () => {
