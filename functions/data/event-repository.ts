@@ -1,6 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TicketEvent } from '../domain/model';
 import type { EventRepository } from '../domain/ports';
+import { isConditionalCheckFailed } from './dynamodb-errors';
 import { chunk } from './inventory/inventory-reads';
 import type { InventorySnapshots } from './inventory/inventory-snapshots';
 import { eventKey, fromEventItem, toEventItem } from './items/event-item';
@@ -31,15 +32,23 @@ export class DynamoEventRepository implements EventRepository {
   async create(event: TicketEvent): Promise<void> {
     const items = initialAllocation(event).map((allocated, shard) => toInventoryItem(event.eventId, shard, allocated));
     for (const batch of chunk(items, maxBatchWriteItems)) await this.writeAll(batch);
-    await this.retrier.run(() =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toEventItem(event),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    try {
+      await this.retrier.run(() =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toEventItem(event),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+    } catch (error) {
+      // This put's own item, whose answer was lost and whose retry (the SDK's) then found it:
+      // the event exists, so answer with it rather than a 500 for an event that was made.
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await consistentGet(this.db, this.tableName, eventKey(event.eventId), this.retrier);
+      if (!existing || JSON.stringify(fromEventItem(existing)) !== JSON.stringify(fromEventItem(toEventItem(event)))) throw error;
+    }
     this.remember(event);
   }
 

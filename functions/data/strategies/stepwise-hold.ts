@@ -137,7 +137,8 @@ async function undoStage(deps: TableAccess, claim: PendingClaim, stage: PendingS
 /**
  * Create the PENDING reservation. If the id is taken, return the settled reservation, or
  * wait (bounded backoff) while another request with the same key is still in its steps;
- * if that request gave up and removed its claim, claim it ourselves.
+ * if that request gave up and removed its claim, claim it ourselves. A PENDING reservation with
+ * this attempt's claimId is this attempt's own claim.
  */
 async function claim(deps: StrategyDeps, item: ReturnType<typeof toPendingReservationItem>, deadline: number) {
   const { db, tableName, retrier } = deps;
@@ -151,6 +152,8 @@ async function claim(deps: StrategyDeps, item: ReturnType<typeof toPendingReserv
     // DynamoDB Local ignores ReturnValuesOnConditionCheckFailure on PutItem, so read it.
     const current = await findReservation(deps, item.reservationId);
     if (current && current.status !== 'PENDING') return current;
+    // Our own put, whose answer was lost and whose retry (the SDK's) then found it: the claim is ours.
+    if (current?.claimId === item.claimId) return undefined;
     if (attempt >= retrier.policy.maxAttempts) throw retrier.exhausted('conflict', attempt);
     if (current) await retrier.pauseWithin(deadline, attempt, 'conflict', attempt);
   }
