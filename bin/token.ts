@@ -5,6 +5,8 @@
  *   npm run token -- --new-load-test-key [--out <dir>]       a key pair for a sandbox stage's load-test issuer
  *   npm run token -- --sub alice --load-test-key <private.jwk.json> --target <ApiUrl> [--group organizers]
  *                                                            a token a deployed load-test stage trusts, minted offline
+ *   --count <n> with either: n tokens, one per line, for subjects <sub>-0 … <sub>-(n−1)
+ *                            (a tokens file for Artillery by hand: load/rush.yml)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -18,7 +20,8 @@ import { type LocalStackDescriptor, localStackFile } from '../local/local-stack'
 const root = resolve(__dirname, '..');
 const usage = `Usage: npm run token -- --sub <subject> [--group <name>]...
        npm run token -- --new-load-test-key [--out .stampede/load-test-issuer]
-       npm run token -- --sub <subject> [--group <name>]... --load-test-key <private.jwk.json> --target <ApiUrl>`;
+       npm run token -- --sub <subject> [--group <name>]... --load-test-key <private.jwk.json> --target <ApiUrl>
+       add --count <n> for n tokens, one per line, for subjects <subject>-0 … <subject>-(n-1)`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -29,13 +32,18 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       'load-test-key': { type: 'string' },
       target: { type: 'string' },
+      count: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return print(usage, 0);
   if (values['new-load-test-key']) return writeLoadTestKey(resolve(values.out ?? join(root, '.stampede', 'load-test-issuer')));
-  if (!values.sub) return print(usage, 2);
+  const { sub } = values;
+  if (!sub) return print(usage, 2);
+  const count = values.count === undefined ? 1 : Number(values.count);
+  if (!Number.isInteger(count) || count < 1) return print('--count takes a whole number of tokens, at least 1.', 2);
   const groups = values.group ?? [];
+  let mint: (subject: string) => Promise<string>;
   if (values['load-test-key']) {
     if (!values.target) return print('--load-test-key needs --target <ApiUrl> (the stage whose load-test issuer it is).', 2);
     const { issuer, audience, privateJwk } = deployedLoadTestIssuer(values.target, JSON.parse(readFileSync(values['load-test-key'], 'utf8')) as JWK);
@@ -43,18 +51,26 @@ async function main(): Promise<number> {
       { issuer, audience, groupsClaim: loadConfig({ TABLE_NAME: 'unused', AWS_REGION: 'unused' }).groupsClaim },
       privateJwk,
     );
-    return print(await minting.mint({ sub: values.sub, groups }), 0);
+    mint = (subject) => minting.mint({ sub: subject, groups });
+  } else {
+    if (!existsSync(localStackFile)) return print('No running `npm start` found (.stampede/local-stack.json): start it first.', 2);
+    const { url } = JSON.parse(readFileSync(localStackFile, 'utf8')) as LocalStackDescriptor;
+    mint = (subject) => fromLocalIssuer(url, subject, groups);
   }
-  if (!existsSync(localStackFile)) return print('No running `npm start` found (.stampede/local-stack.json): start it first.', 2);
-  const { url } = JSON.parse(readFileSync(localStackFile, 'utf8')) as LocalStackDescriptor;
+  const tokens: string[] = [];
+  for (let n = 0; n < count; n++) tokens.push(await mint(count === 1 ? sub : `${sub}-${n}`));
+  return print(tokens.join('\n'), 0);
+}
+
+async function fromLocalIssuer(url: string, sub: string, groups: readonly string[]): Promise<string> {
   const response = await fetch(`${url}/_local/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub: values.sub, groups }),
+    body: JSON.stringify({ sub, groups }),
   });
   const body = (await response.json()) as { token?: string; message?: string };
-  if (response.status !== 201 || !body.token) return print(`${url}/_local/tokens answered ${response.status}: ${JSON.stringify(body)}`, 1);
-  return print(body.token, 0);
+  if (response.status !== 201 || !body.token) throw new Error(`${url}/_local/tokens answered ${response.status}: ${JSON.stringify(body)}`);
+  return body.token;
 }
 
 /** The private key stays on this machine (git-ignored); the public one goes to `cdk deploy`. */

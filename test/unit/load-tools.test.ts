@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { getPriority } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { importJWK, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { strategies } from '../../functions/domain/model';
 import { lowerPriority } from '../../load/artillery-runner';
@@ -10,6 +11,7 @@ import { benchMarkers, spliceBenchSection } from '../../load/bench-report';
 import * as buyer from '../../load/buyer';
 import { buyerMix, decisionOf, decisionPollDelayMs, isRetryable, pickFate, pickQuantity, retryDelayMs } from '../../load/buyer';
 import { readRushFlags, readStrategies, readStrategy, UsageError } from '../../load/cli-options';
+import { deployedLoadTestIssuer } from '../../load/load-test-issuer';
 import { parseProcStat } from '../../load/proc-stat';
 import { ticks, timelineChart } from '../../load/svg-chart';
 
@@ -199,6 +201,26 @@ describe('rush flags', () => {
     expect(readStrategies('sharded, unsafe')).toEqual(['sharded', 'unsafe']);
     expect(readStrategies(undefined)).toEqual([...strategies]);
     expect(readStrategies('queued,pessimistic')).toEqual(['queued', 'pessimistic']);
+  });
+});
+
+describe('npm run token --count: a tokens file for Artillery by hand', () => {
+  it("mints one token per line, each for its own subject, that the stage's load-test issuer verifies", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stampede-tokens-'));
+    const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
+    const tokenCli = resolve(__dirname, '../../bin/token.ts');
+    execFileSync(tsx, [tokenCli, '--new-load-test-key', '--out', dir]);
+    const target = 'https://api.example.test/';
+    const lines = execFileSync(tsx, [tokenCli, '--sub', 'buyer', '--count', '3', '--load-test-key', join(dir, 'private.jwk.json'), '--target', target])
+      .toString()
+      .trim()
+      .split('\n');
+
+    const publicKey = await importJWK(JSON.parse(readFileSync(join(dir, 'public.jwk.json'), 'utf8')) as JWK, 'RS256');
+    const { issuer, audience } = deployedLoadTestIssuer(target, {});
+    const subjects = await Promise.all(lines.map(async (token) => (await jwtVerify(token, publicKey, { issuer, audience })).payload.sub));
+    expect(subjects).toEqual(['buyer-0', 'buyer-1', 'buyer-2']);
+    expect(() => execFileSync(tsx, [tokenCli, '--sub', 'buyer', '--count', '0'], { stdio: 'pipe' })).toThrow(/--count takes a whole number/);
   });
 });
 
