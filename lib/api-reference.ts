@@ -27,7 +27,7 @@ type Operation = {
   summary: string;
   security?: unknown[];
   parameters?: Parameter[];
-  requestBody?: { content: Record<string, { schema: Schema }> };
+  requestBody?: { description?: string; content: Record<string, { schema: Schema }> };
   responses: Record<string, Response>;
 };
 
@@ -59,7 +59,7 @@ export function apiReference(document: OpenApiDocument): string {
           lines.push(`| \`${parameter.name}\` | ${parameter.in} | ${rule(parameter.schema)}${parameter.description ? `. ${parameter.description}` : ''} |`);
       }
       const body = operation.requestBody?.content['application/json']?.schema;
-      if (body) lines.push('', 'Body (unknown fields are refused):', '', ...fieldTable(resolve(body)));
+      if (body) lines.push('', `Body (unknown fields are refused). ${operation.requestBody?.description ?? ''}`.trimEnd(), '', ...fieldTable(resolve(body)));
       lines.push('', '| status | answer |', '|---|---|');
       for (const [status, response] of Object.entries(operation.responses)) {
         const schema = response.content?.['application/json']?.schema;

@@ -3,7 +3,7 @@ import type { GenericSchema } from 'valibot';
 import type { ErrorCode } from '../functions/domain/errors';
 import { errorBody } from '../functions/http/response-schemas';
 import { statusByCode } from '../functions/http/responses';
-import { pathParameters } from '../functions/http/schemas';
+import { limits, pathParameters } from '../functions/http/schemas';
 import { type RouteDefinition, routes as routeTable } from './routes';
 
 /**
@@ -68,7 +68,13 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
           schema: jsonSchema(header.schema),
         })),
       ],
-      ...(contract.body && { requestBody: { required: true, content: { 'application/json': { schema: ref(contract.body) } } } }),
+      ...(contract.body && {
+        requestBody: {
+          required: true,
+          description: `At most ${limits.bodyBytes.max} bytes of UTF-8 JSON (a larger body is a 400 \`invalid_request\`).`,
+          content: { 'application/json': { schema: ref(contract.body) } },
+        },
+      }),
       responses: {
         ...Object.fromEntries(
           contract.answers.map((answer) => [
@@ -83,6 +89,8 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
           ]),
         ),
         ...(route.access !== 'public' && { 401: gatewayUnauthorized }),
+        ...(contract.body && { 413: gatewayTooLarge }),
+        429: gatewayThrottled,
         ...errorResponses([...contract.errors, ...everyRouteErrors]),
         500: { description: '`internal_error`: an unexpected failure; the cause goes to the log only.', content: json({ $ref: '#/components/schemas/Error' }) },
       },
@@ -131,6 +139,18 @@ const gatewayUnauthorized = {
       { allOf: [{ $ref: '#/components/schemas/Error' }, { properties: { error: { enum: ['unauthorized'] } } }] },
     ],
   }),
+};
+
+/** API Gateway's route throttling (stage settings), before any function runs. */
+const gatewayThrottled = {
+  description: "From API Gateway: more requests than the route's throttling allows (docs/deploy.md); retry later, with backoff.",
+  content: json({ type: 'object', properties: { message: { const: 'Too Many Requests' } }, required: ['message'] }),
+};
+
+/** API Gateway's own payload limit, far above the functions' (requestBody's description). */
+const gatewayTooLarge = {
+  description: 'From API Gateway (locally the stand-in, as `payload_too_large`): a body over 10 MB, the HTTP API payload limit.',
+  content: json({ type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }),
 };
 
 /** One response per status; codes sharing a status are listed, and `error` is limited to them. */

@@ -1,8 +1,9 @@
 import type { APIGatewayEventRequestContextJWTAuthorizer, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequest } from '../domain/errors';
+import { limits } from './schemas';
 
-/** Largest request body we parse; real requests are a few hundred bytes. */
-const maxBodyBytes = 16 * 1024;
+/** Largest request body we parse: the schemas' limit. */
+const maxBodyBytes = limits.bodyBytes.max;
 
 /**
  * An API Gateway HTTP API (payload format 2.0) request. On a route with the JWT authorizer,

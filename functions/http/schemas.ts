@@ -16,6 +16,8 @@ export const limits = {
   /** Also bounded by the event's own maxPerBuyer, checked once the event is known. */
   quantity: { min: 1, max: 100 },
   idempotencyKey: { min: 1, max: 128 },
+  /** A request body, in UTF-8 bytes; a larger one is a 400 before it is parsed (real requests are a few hundred bytes). */
+  bodyBytes: { min: 0, max: 16 * 1024 },
 } as const;
 
 type Range = { readonly min: number; readonly max: number };
