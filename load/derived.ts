@@ -189,17 +189,17 @@ function indexCeiling(pk: string, writeUnitsPerHold: number) {
   return { pk, writeUnitsPerHold, holdsPerSecond: awsPartitionLimits.writeUnitsPerSecond / writeUnitsPerHold };
 }
 
-/**
- * API/raw compares two rates of holds: only meaningful when neither side ran out of tickets
- * (load/measurements.ts gives both an event they cannot sell out). A side that sold out part-way
- * divides its holds by time it spent idle, or refusing.
- */
 /** Every call but the sweeper's index queries (see Derived.dynamoDbCallsPerHold). */
 function callsButSweeps(calls: Readonly<Record<string, number>> | undefined): number | undefined {
   if (!calls) return undefined;
   return Object.entries(calls).reduce((sum, [operation, count]) => (operation === 'Query' ? sum : sum + count), 0);
 }
 
+/**
+ * API/raw compares two rates of holds: only meaningful when neither side ran out of tickets
+ * (load/measurements.ts gives both an event they cannot sell out). A side that sold out part-way
+ * divides its holds by time it spent idle, or refusing.
+ */
 function onEqualTerms(raw: RawResult | undefined, loop: ClosedLoopSummary | undefined): boolean {
   if (!raw || !loop) return false;
   return !raw.soldOut && !Object.keys(loop.otherAnswers).some((answer) => answer.includes('sold_out'));

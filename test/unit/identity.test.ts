@@ -24,6 +24,12 @@ describe('the groups claim', () => {
     expect(groupsOf('x organizers')).toEqual(['x organizers']);
     expect(groupsOf('x,organizers')).toEqual(['x,organizers']);
   });
+
+  it("cannot tell a name with a space from two names in API Gateway's bracketed form (docs/deploy.md: use a one-string claim then)", () => {
+    // The gateway turns ["x organizers"] and ["x", "organizers"] into the same string.
+    expect(groupsOf('[x organizers]')).toEqual(['x', 'organizers']);
+    expect(groupsOf('[organizers-lite vip]')).toEqual(['organizers-lite', 'vip']);
+  });
 });
 
 describe('who is calling', () => {
