@@ -22,6 +22,10 @@ export interface SweepReport {
   readonly lagsMs: readonly number[];
   /** Of what was due, the longest overdue (ms), whether or not this sweep settled it; 0 when nothing was. */
   readonly oldestDueMs: number;
+  /** Index shards that could not be read and reservations that could not be settled (the next sweep tries them again). */
+  readonly failed: number;
+  /** The first of those failures, for the log. */
+  readonly firstFailure?: unknown;
   readonly startedAt: number;
   readonly tookMs: number;
 }
@@ -43,8 +47,13 @@ export class HoldSweeper {
 
   async sweep(): Promise<SweepReport> {
     const startedAt = this.clock.now();
-    const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0, oldestDueMs: 0 };
+    const totals = { due: 0, expired: 0, ticketsReturned: 0, repaired: 0, rejected: 0, oldestDueMs: 0, failed: 0 };
     const lagsMs: number[] = [];
+    let firstFailure: unknown;
+    const failure = (error: unknown) => {
+      totals.failed++;
+      firstFailure ??= error;
+    };
     const count = (outcome: Settled) => {
       if (outcome.kind === 'expired') {
         totals.expired++;
@@ -55,17 +64,21 @@ export class HoldSweeper {
     };
     const settling = new ConcurrencyLimiter(settlingAtOnce);
     // Each shard's due reservations are settled as soon as that shard's query has answered (all of
-    // its pages), while other shards are still being queried; the first failure fails the sweep
-    // (the next one picks up where it stopped).
+    // its pages), while other shards are still being queried. A failure (a throttled shard, an
+    // unreachable table) is counted and the rest carry on: what this sweep did still comes back
+    // and is reported; the next sweep tries the failed ones again.
     await Promise.all(
       this.index.due(startedAt).map(async (page) => {
-        const batch = await page;
+        const batch = await page.catch((error: unknown) => {
+          failure(error);
+          return [];
+        });
         totals.due += batch.length;
         for (const { sweepAt } of batch) totals.oldestDueMs = Math.max(totals.oldestDueMs, startedAt - sweepAt);
-        await Promise.all(batch.map((due) => settling.run(() => this.settle(due)).then(count)));
+        await Promise.all(batch.map((due) => settling.run(() => this.settle(due)).then(count, failure)));
       }),
     );
-    return { ...totals, lagsMs, startedAt, tookMs: this.clock.now() - startedAt };
+    return { ...totals, ...(firstFailure !== undefined && { firstFailure }), lagsMs, startedAt, tookMs: this.clock.now() - startedAt };
   }
 
   /** One due reservation, read fresh: the index may lag behind a confirm or a release. */

@@ -6,6 +6,8 @@ import { allSweepShards } from '../../functions/data/sweep-index';
 import { sweepQuietMs } from '../../functions/data/sweep-repository';
 import { ManualClock } from '../../functions/domain/clock';
 import { minHoldSeconds } from '../../functions/domain/model';
+import { createHandler as createSweepHandler } from '../../functions/handlers/sweep-holds';
+import type { InMemorySweepStats } from '../../functions/observability/sweep-metrics';
 import { ensureLocalTable } from '../../local/local-table';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
@@ -246,7 +248,7 @@ describe('the sweeper', () => {
     expect((await audit(app, event.eventId)).violations).toEqual([]);
   });
 
-  it('loses nothing when it crashes half-way: the next sweep finishes the job, and nothing comes back twice', async () => {
+  it('loses nothing when it crashes half-way: what it did is reported, the next sweep finishes the job, and nothing comes back twice', async () => {
     const { app, clock, event, hold, available } = await sale('conditional');
     for (const buyer of ['a', 'b', 'c', 'd']) await hold(buyer, 3);
     clock.advance(holdSeconds * 1000 + 5_000);
@@ -254,7 +256,7 @@ describe('the sweeper', () => {
     let expiriesSent = 0;
     let expiriesWritten = 0;
     // The process dies after sending its second expiry: every later call fails, and the two it
-    // had sent still land (the sweep's rejection does not wait for them: `settled()` does).
+    // had sent still land.
     const sent = callsInFlight(db);
     beforeCalls(
       db,
@@ -268,8 +270,12 @@ describe('the sweeper', () => {
       expiriesWritten++;
     });
 
-    await expect(testApp({ db, clock }).sweeper.sweep()).rejects.toThrow();
+    // Through the handler the schedule invokes: the invocation fails (the function's error
+    // alarm), after recording the two holds it did return in its metrics.
+    const crashed = testApp({ db, clock });
+    await expect(createSweepHandler(crashed)({} as never)).rejects.toThrow(/could not settle/);
     await sent.settled();
+    expect((crashed.sweepMetrics as InMemorySweepStats).snapshot()).toMatchObject({ sweeps: 1, expired: 2, ticketsReturned: 6 });
     expect(expiriesWritten).toBe(2);
     expect(await available()).toBe(8 + 6);
 
