@@ -101,7 +101,9 @@ export type MetricName =
   | 'SoldOutWithoutWrite'
   /** `queued`: requests its consumer decided as holds, or turned down. */
   | 'QueueHeld'
-  | 'QueueRejected';
+  | 'QueueRejected'
+  /** `queued`: an event's share of a batch the consumer could not decide (throttled, an error); the stream delivers it again. */
+  | 'QueueDecisionFailed';
 
 /** Counters by strategy: Powertools Metrics (EMF) on Lambda, in memory locally. */
 export interface Telemetry {

@@ -48,6 +48,8 @@ export class QueueConsumer {
           this.telemetry.count('QueueHeld', 'queued', tally.held);
           this.telemetry.count('QueueRejected', 'queued', tally.rejected);
         } catch (error) {
+          // Reported as a partial batch failure, so the invocation itself succeeds: this count is what shows it.
+          this.telemetry.count('QueueDecisionFailed', 'queued');
           this.onError('Could not decide queued requests; the stream will deliver them again', { eventId, error });
           failures.push(delivered[0]!.position);
         }

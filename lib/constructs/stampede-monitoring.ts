@@ -111,7 +111,7 @@ interface QueueDeciderMonitoring {
 }
 
 /** What the sweeper publishes (functions/observability/sweep-metrics.ts), with the `service` dimension only. */
-type SweepMetricName = 'HoldsExpired' | 'TicketsReturnedByExpiry' | 'HoldsRepaired' | 'SweepLag' | 'OldestDueAge';
+type SweepMetricName = 'HoldsExpired' | 'TicketsReturnedByExpiry' | 'HoldsRepaired' | 'QueuedRequestsTimedOut' | 'SweepLag' | 'OldestDueAge';
 
 const minute = Duration.minutes(1);
 
@@ -234,7 +234,19 @@ export class StampedeMonitoring extends Construct {
       description:
         `The queued consumer was handed records ${thresholds.queueIteratorAgeSeconds} s old or more, 2 minutes in a row: queued requests wait that long ` +
         'for their decision (answered 202), and at STAMPEDE_QUEUE_DECISION_TIMEOUT_MS (5 min) the sweeper rejects them (not_decided). ' +
-        'It fails and retries (its Errors alarm), is throttled (Throttles) or falls behind (duration on the dashboard).',
+        'It fails to decide and retries (its DecisionFailures alarm; a crash or a timeout shows in Errors), is throttled (Throttles) or falls behind ' +
+        '(duration on the dashboard).',
+    });
+    // A failed decision is reported to the mapping as a partial batch failure, so the invocation
+    // succeeds and Lambda's Errors stays 0: the consumer counts it itself.
+    const decisionFailures = this.strategyMetric(props.metricsNamespace, 'QueueDecisionFailed', 'queued');
+    this.alarm(`${queueDecider.id}DecisionFailures`, {
+      metric: decisionFailures,
+      threshold: 1,
+      evaluationPeriods: 3,
+      description:
+        'The queued consumer could not decide a batch, 3 minutes in a row (DynamoDB throttled it or failed; its log says why): the stream delivers the batch ' +
+        'again, so requests wait for their decision (answered 202) and, past STAMPEDE_QUEUE_DECISION_TIMEOUT_MS, are rejected (not_decided) by the sweeper.',
     });
     const failedBatches = queueDecider.failureQueue.metricApproximateNumberOfMessagesVisible({
       period: minute,
@@ -311,6 +323,7 @@ export class StampedeMonitoring extends Construct {
         sweepMetric('TicketsReturnedByExpiry', 'Sum', 'tickets returned'),
         sweepMetric('HoldsExpired', 'Sum', 'holds expired'),
         sweepMetric('HoldsRepaired', 'Sum', 'holds repaired'),
+        sweepMetric('QueuedRequestsTimedOut', 'Sum', 'queued requests timed out'),
       ]),
       quarter('Sweep lag: expiry to return (ms)', [
         sweepMetric('SweepLag', 'p50', 'p50'),
@@ -356,6 +369,7 @@ export class StampedeMonitoring extends Construct {
         [
           decider.metricErrors({ period: minute, statistic: 'Sum', label: 'errors' }),
           decider.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
+          decisionFailures,
         ],
       ),
       quarter(

@@ -498,6 +498,31 @@ describe('the alarms', () => {
     ]);
   });
 
+  it('page when the queued decider fails to decide 3 minutes in a row: it answers the mapping with a partial failure, so Errors stays 0', () => {
+    const alarm = alarmNamed(sandbox, 'DecideQueuedDecisionFailures');
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    // As the consumer counts it (functions/domain/queue-consumer.ts): dimensions `service` and `strategy`.
+    expect(alarm.Metrics[0].MetricStat).toEqual({
+      Metric: {
+        Namespace: 'Stampede/test',
+        MetricName: 'QueueDecisionFailed',
+        Dimensions: [
+          { Name: 'service', Value: 'stampede' },
+          { Name: 'strategy', Value: 'queued' },
+        ],
+      },
+      Period: 60,
+      Stat: 'Sum',
+    });
+  });
+
   it('page as soon as the queued decider gives a batch up: its failure queue holds a message', () => {
     const alarm = alarmNamed(sandbox, 'DecideQueuedFailedBatches');
     expect(alarm).toMatchObject({
@@ -523,8 +548,8 @@ describe('the alarms', () => {
   it('are all listed above, and all go to one topic that accepts only TLS', () => {
     const alarms = Object.values(resourcesOf(sandbox, 'AWS::CloudWatch::Alarm'));
     // The API's 5xx rate; errors and throttles of each route function, the sweeper and the queued decider; table throttles,
-    // conflicts; the sweep overdue; the decider's iterator age and failed batches.
-    expect(alarms).toHaveLength(1 + 2 * (routes.length + 2) + 2 + 1 + 2);
+    // conflicts; the sweep overdue; the decider's iterator age, failed decisions and failed batches.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + 2) + 2 + 1 + 3);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicRef()]);
     sandbox.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -577,6 +602,7 @@ describe('the dashboard and outputs', () => {
       'TicketsReturnedByExpiry Sum',
       'HoldsExpired Sum',
       'HoldsRepaired Sum',
+      'QueuedRequestsTimedOut Sum',
       'SweepLag p50',
       'SweepLag p99',
       'SweepLag Maximum',
@@ -609,6 +635,7 @@ describe('the dashboard and outputs', () => {
       `AWS/Lambda Invocations ${deciderRef} Sum`,
       `AWS/Lambda Errors ${deciderRef} Sum`,
       `AWS/Lambda Throttles ${deciderRef} Sum`,
+      'Stampede/test QueueDecisionFailed stampede Sum', // dimensions service=stampede, strategy=queued
     ]);
     expect(described('Decider duration (ms) and failed batches')).toEqual([
       `AWS/Lambda Duration ${deciderRef} p99`,

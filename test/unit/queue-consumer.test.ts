@@ -37,8 +37,10 @@ function consumer({ missing = [] as string[], failing = [] as string[] } = {}) {
     },
     rejectUndecided: async () => false,
   };
-  const queue = new QueueConsumer(events, decisions, new ManualClock(), { count: () => undefined }, (message) => void errors.push(message));
-  return { queue, decided, errors };
+  const counted: string[] = [];
+  const telemetry = { count: (metric: string, strategy: string, value = 1) => void counted.push(`${metric} ${strategy} ${value}`) };
+  const queue = new QueueConsumer(events, decisions, new ManualClock(), telemetry, (message) => void errors.push(message));
+  return { queue, decided, errors, counted };
 }
 
 describe('the queue consumer', () => {
@@ -63,9 +65,11 @@ describe('the queue consumer', () => {
 
   it('reports the earliest first entry of the events that failed, having decided the others', async () => {
     // Positions compare as numbers: "9" is before "10" though it sorts after it as text.
-    const { queue, decided } = consumer({ failing: ['b', 'c'] });
+    const { queue, decided, counted } = consumer({ failing: ['b', 'c'] });
     const report = await queue.consume([entry('a', '8'), entry('c', '9'), entry('b', '10'), entry('a', '11'), entry('c', '12')]);
     expect(decided).toEqual([['a', ['res_a_8', 'res_a_11']]]);
     expect(report.failedAt).toBe('9');
+    // The invocation succeeds (a partial failure): the count is what the DecisionFailures alarm sees.
+    expect(counted.filter((line) => line.startsWith('QueueDecisionFailed'))).toEqual(['QueueDecisionFailed queued 1', 'QueueDecisionFailed queued 1']);
   });
 });
