@@ -60,6 +60,10 @@ const functions = [...routes, sweeperJob, queueDeciderJob];
 const used = new Map<string, Set<string>>(functions.map(({ id }) => [id, new Set()]));
 const queried = new Map<string, Set<string>>(functions.map(({ id }) => [id, new Set()]));
 const clock = new ManualClock(Date.now());
+/** Waiting moves the manual clock on, so a wait that ends at a time (a queued request's, for its decision) ends. */
+const passTime = async (ms: number) => {
+  clock.advance(ms);
+};
 
 function recordingClient(functionId: string, config: StampedeConfig = loadConfig()): DynamoDBDocumentClient {
   const db = createDocumentClient(config);
@@ -101,7 +105,7 @@ const reserve = (eventId: string, buyerId: string, quantity: number, key?: strin
 beforeAll(async () => {
   for (const route of routes) {
     const module = (await import(resolve(__dirname, '..', '..', route.entry))) as { createHandler: (app: App) => RouteHandler };
-    handlers.set(route.id, module.createHandler(testApp({ db: recordingClient(route.id), clock, sleep: noSleep })));
+    handlers.set(route.id, module.createHandler(testApp({ db: recordingClient(route.id), clock, sleep: passTime })));
   }
 
   // Every strategy that can run on AWS, through its success, replay, sold-out and refusal paths.
@@ -126,6 +130,15 @@ beforeAll(async () => {
   expect((await reserve(optimistic, 'ivy', 1)).status).toBe(201);
   expect((await reserve(optimistic, 'jon', 1)).status).toBe(409);
 
+  // The lease lock: acquired, fenced write, released; the second buyer's refusal is decided by a read.
+  const pessimistic = await createEvent({ capacity: 1, strategy: 'pessimistic' });
+  expect((await reserve(pessimistic, 'pia', 1)).status).toBe(201);
+  expect((await reserve(pessimistic, 'quin', 1)).status).toBe(409);
+
+  // Written to the log at the door; nothing decides it on this table, so it is answered 202 after the wait.
+  const queued = await createEvent({ capacity: 1, strategy: 'queued', shards: 1 });
+  expect((await reserve(queued, 'ray', 1)).status).toBe(202);
+
   expect((await call('GET', `/events/${sharded}`)).body.available).toBe(0);
   expect((await call('GET', `/events/${optimistic}`)).body.available).toBe(0);
   const asItsBuyer = (reservation: { body: { buyerId: string } }) => ({ sub: reservation.body.buyerId });
@@ -141,12 +154,14 @@ beforeAll(async () => {
 });
 
 /**
- * The sweeper through both of its paths: an expired hold comes back (a Query per index shard,
- * the batched read, the expiry transaction) and a stepwise hold interrupted right after its claim
- * is undone (a Delete). On a table of its own, so it sweeps exactly what is made here.
+ * The sweeper through all of its paths: an expired hold comes back (a Query per index shard, the
+ * batched read, the expiry transaction), a stepwise hold interrupted right after its claim is
+ * undone (a Delete), one interrupted after its tally too (the Delete and the tally back, in a
+ * transaction), and a queued request nobody decided is turned down (not_decided, its tally back).
+ * On a table of its own, so it sweeps exactly what is made here.
  */
 async function sweepAnExpiredAndAnInterruptedHold(): Promise<void> {
-  const config: StampedeConfig = { ...loadConfig(), tableName: `stampede-permissions-sweep-${randomUUID()}` };
+  const config: StampedeConfig = { ...loadConfig(), tableName: `stampede-permissions-sweep-${randomUUID()}`, queueWaitMs: 0 };
   await ensureLocalTable(inject('dynamoDbEndpoint'), config.tableName);
   const sweepClock = new ManualClock(Date.now());
   const appOnItsTable = (db?: DynamoDBDocumentClient) => testApp({ config, db, clock: sweepClock, sleep: noSleep });
@@ -171,11 +186,36 @@ async function sweepAnExpiredAndAnInterruptedHold(): Promise<void> {
     },
   );
   expect((await stampede(inProcessApi(appOnItsTable(dying))).reserve(event.eventId, { buyer: 'lou', quantity: 1 })).status).toBe(500);
+  // Another dies once its tally (the first transaction: tally and stage together) is written.
+  const dyingLater = createDocumentClient(config);
+  let tallied = false;
+  beforeCalls(
+    dyingLater,
+    () => true,
+    () => {
+      if (tallied) throw sdkError('ProcessKilled');
+    },
+  );
+  afterCalls(
+    dyingLater,
+    (call) => call.operation === 'TransactWriteItems',
+    () => {
+      tallied = true;
+    },
+  );
+  expect((await stampede(inProcessApi(appOnItsTable(dyingLater))).reserve(event.eventId, { buyer: 'max', quantity: 1 })).status).toBe(500);
+  const { body: queuedEvent } = await api.createEvent({ name: 'Sweeper permissions, queued', capacity: 1, strategy: 'queued', shards: 1 });
+  expect((await api.reserve(queuedEvent.eventId, { buyer: 'nia', quantity: 1 })).status).toBe(202);
 
   // Past the hold's expiry and the interrupted hold's repair time.
   sweepClock.advance(24 * 3_600_000);
   const sweep = createSweepHandler(testApp({ config, db: recordingClient(sweeperJob.id, config), clock: sweepClock }));
-  expect(await sweep(scheduledEvent('arn:aws:events:us-east-1:123456789012:rule/stampede-sweeper'))).toMatchObject({ due: 2, expired: 1, repaired: 1 });
+  expect(await sweep(scheduledEvent('arn:aws:events:us-east-1:123456789012:rule/stampede-sweeper'))).toMatchObject({
+    due: 4,
+    expired: 1,
+    repaired: 2,
+    rejected: 1,
+  });
 }
 
 /**
