@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AuditReport, auditEvent } from '../functions/audit/audit-event';
+import { type AuditReport, auditEvent, processLimits } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import { sweepPeriodMs } from '../lib/jobs';
@@ -41,7 +41,12 @@ async function main(): Promise<number> {
   const config = loadConfig({ ...process.env, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint });
   // Expired holds must be back within two sweeps: every minute on AWS, more often under `npm start`.
   const sweepIntervalMs = Number(values['sweep-interval-ms'] ?? sweepPeriodMs(endpoint ? 'local' : 'aws'));
-  const report = await auditEvent(createDocumentClient(config), tableName, values.event, Date.now(), { sweepIntervalMs });
+  if (!(sweepIntervalMs > 0)) {
+    console.error(`--sweep-interval-ms must be a positive number of milliseconds, got '${values['sweep-interval-ms']}'.`);
+    return 2;
+  }
+  // The limits the API runs with come from the same variables (STAMPEDE_HOLD_BUDGET_MS, ...), defaults included.
+  const report = await auditEvent(createDocumentClient(config), tableName, values.event, Date.now(), { sweepIntervalMs, ...processLimits(config) });
   console.log(values.json ? JSON.stringify(report, null, 2) : describe(report));
   return report.violations.length === 0 ? 0 : 1;
 }

@@ -114,7 +114,7 @@ async function crashOnce(strategy: StrategyName, buyers: number, tickets: number
   killed = true;
   await first.kill();
   const killedAt = Date.now();
-  const atKill = (await auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs)).audit!;
+  const atKill = (await auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs, apiOptions.environment)).audit!;
   console.log(`Killed after ${answered} answers; ${atKill.pendingNotYetDue} hold(s) left PENDING, ${atKill.held} ticket(s) held`);
 
   const second = await startStackChild({ ...apiOptions, logName: `${strategy}-api-after.log` });
@@ -123,7 +123,7 @@ async function crashOnce(strategy: StrategyName, buyers: number, tickets: number
     const dueBy = killedAt + holdBudgetMs + repairMarginMs + 2 * sweepIntervalMs;
     await new Promise((resolveWait) => setTimeout(resolveWait, Math.max(0, dueBy - Date.now())));
     const sweeps = (await getJson(`${second.ready.url}/_local/sweeper`)) as { repaired: number };
-    const audit = (await auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs)).audit!;
+    const audit = (await auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs, apiOptions.environment)).audit!;
     console.log(
       `After the restart and a sweep: ${sweeps.repaired} repaired; audit ${audit.violations.length === 0 ? 'clean' : JSON.stringify(audit.violations.slice(0, 5))}`,
     );

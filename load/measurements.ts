@@ -1,4 +1,4 @@
-import { type AuditReport, auditEvent } from '../functions/audit/audit-event';
+import { type AuditReport, auditEvent, processLimits } from '../functions/audit/audit-event';
 import { loadConfig } from '../functions/config';
 import { createDocumentClient } from '../functions/data/dynamodb-client';
 import type { StrategyName } from '../functions/domain/model';
@@ -235,17 +235,21 @@ function hottestReadKeyBetween(before: CapacitySnapshot, after: CapacitySnapshot
     .sort((a, b) => b.readUnits - a.readUnits)[0];
 }
 
-/** The audit of the event, on the table the API used (local) or the one given (deployed). */
+/**
+ * The audit of the event, on the table the API used (local) or the one given (deployed), with the
+ * limits of an API configured by `environment` on top of this process's (as the API's was).
+ */
 export async function auditTable(
   eventId: string,
   table: { readonly tableName?: string; readonly endpoint?: string },
   sweepIntervalMs: number,
+  environment: Record<string, string> = {},
 ): Promise<{ audit?: AuditReport; skipped?: string }> {
   if (!table.tableName) return { skipped: 'no table to audit: pass --table (and --endpoint if not AWS) with --target' };
-  const config = loadConfig({ ...process.env, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: table.endpoint });
+  const config = loadConfig({ ...process.env, ...environment, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: table.endpoint });
   const db = createDocumentClient(config);
   try {
-    return { audit: await auditEvent(db, table.tableName, eventId, Date.now(), { sweepIntervalMs }) };
+    return { audit: await auditEvent(db, table.tableName, eventId, Date.now(), { sweepIntervalMs, ...processLimits(config) }) };
   } finally {
     db.destroy();
   }

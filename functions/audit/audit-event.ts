@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { StampedeConfig } from '../config';
 import { type BuyerTally, buyerTallyItemType, fromBuyerTallyItem } from '../data/items/buyer-tally-item';
 import { eventKey, fromEventItem } from '../data/items/event-item';
 import { fromInventoryItem, type InventoryShard, inventoryKey } from '../data/items/inventory-item';
@@ -72,7 +73,23 @@ export interface AuditOptions {
    * violation (`unswept_expired_hold`). Unset: expired holds are only counted (`heldExpired`).
    */
   readonly sweepIntervalMs?: number;
+  /**
+   * The process's hold budget plus repair margin (STAMPEDE_HOLD_BUDGET_MS + STAMPEDE_REPAIR_MARGIN_MS):
+   * a PENDING reservation older than this is a violation even if its own repair time says later,
+   * so a bug that wrote that time wrong cannot hide it. Unset: its repair time alone decides.
+   */
+  readonly repairAfterMs?: number;
+  /** Likewise for a QUEUED request: STAMPEDE_QUEUE_DECISION_TIMEOUT_MS. */
+  readonly decideWithinMs?: number;
 }
+
+/** The age limits of a process configured as `config` (the audit should read the same settings as the API). */
+export function processLimits(config: Pick<StampedeConfig, 'holdBudgetMs' | 'repairMarginMs' | 'queueDecisionTimeoutMs'>) {
+  return { repairAfterMs: config.holdBudgetMs + config.repairMarginMs, decideWithinMs: config.queueDecisionTimeoutMs };
+}
+
+/** Reads of the books are retried this many times when the inventory changed while they were read. */
+const maxReadAttempts = 5;
 
 export async function auditEvent(
   db: DynamoDBDocumentClient,
@@ -84,7 +101,7 @@ export async function auditEvent(
   const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: eventKey(eventId), ConsistentRead: true }));
   if (!Item) throw new Error(`No event with id '${eventId}' in table ${tableName}`);
   const event = fromEventItem(Item);
-  const [shards, items] = await Promise.all([readShards(db, tableName, event), scanEventItems(db, tableName, eventId)]);
+  const { shards, items } = await readBooks(db, tableName, event);
 
   const violations: Violation[] = [];
   const reservations: Reservation[] = [];
@@ -104,7 +121,7 @@ export async function auditEvent(
   // return bins and folds move them back, so only the total can be held against reservations.
   const itemByItem = event.strategy !== 'queued';
   for (const shard of shards) {
-    if (shard.available < 0 || (itemByItem && shard.available > shard.allocated)) {
+    if (!Number.isFinite(shard.available) || !Number.isFinite(shard.allocated) || shard.available < 0 || (itemByItem && shard.available > shard.allocated)) {
       violations.push({ kind: 'shard_out_of_range', message: `Shard ${shard.shard} has ${shard.available} available of ${shard.allocated}` });
     }
     const taken = shard.allocated - shard.available;
@@ -139,8 +156,12 @@ export async function auditEvent(
     });
   }
 
+  // Due by its own repair time, or by its age when the auditor knows the process's limits; a
+  // missing or broken time is due at once (fail closed: such an item has left the sweep index).
+  const isDue = (r: Reservation, maxAgeMs: number | undefined) =>
+    !Number.isFinite(r.repairAt) || now >= r.repairAt! || (maxAgeMs !== undefined && now >= r.createdAt + maxAgeMs);
   // A PENDING reservation past its repair time is a stepwise hold that crashed half-way and was not repaired.
-  const pending = reservations.filter((r) => r.status === 'PENDING' && now >= (r.repairAt ?? 0));
+  const pending = reservations.filter((r) => r.status === 'PENDING' && isDue(r, options.repairAfterMs));
   for (const reservation of pending) {
     violations.push({
       kind: 'pending_hold',
@@ -150,7 +171,7 @@ export async function auditEvent(
 
   // A queued request is decided by its consumer, or REJECTED by the sweeper once its decision timeout has passed.
   const queuedRequests = reservations.filter((r) => r.status === 'QUEUED');
-  const undecided = queuedRequests.filter((r) => now >= (r.repairAt ?? 0));
+  const undecided = queuedRequests.filter((r) => isDue(r, options.decideWithinMs));
   for (const reservation of undecided) {
     violations.push({
       kind: 'undecided_request',
@@ -160,7 +181,7 @@ export async function auditEvent(
 
   // Expired holds come back by themselves: none may outlive two sweeps.
   const sweepInterval = options.sweepIntervalMs;
-  const unswept = sweepInterval === undefined ? [] : outstanding.filter((r) => r.status === 'HELD' && now > r.expiresAt + 2 * sweepInterval);
+  const unswept = sweepInterval === undefined ? [] : outstanding.filter((r) => r.status === 'HELD' && !(now <= r.expiresAt + 2 * sweepInterval)); // NaN: due
   for (const reservation of unswept) {
     violations.push({
       kind: 'unswept_expired_hold',
@@ -170,6 +191,10 @@ export async function auditEvent(
 
   // Reservations are well formed (a request not decided, or turned down, has taken nothing).
   for (const reservation of reservations) {
+    const times = [reservation.createdAt, reservation.expiresAt];
+    if (!times.every(Number.isFinite) || !reservation.takes.every((take) => Number.isFinite(take.shard) && Number.isFinite(take.quantity))) {
+      violations.push({ kind: 'malformed_reservation', message: `Reservation ${reservation.reservationId} has a missing or broken number` });
+    }
     if (reservation.status === 'QUEUED' || reservation.status === 'REJECTED') {
       if (reservation.takes.length > 0) {
         violations.push({ kind: 'malformed_reservation', message: `Reservation ${reservation.reservationId} is ${reservation.status} but took tickets` });
@@ -177,7 +202,7 @@ export async function auditEvent(
       continue;
     }
     const takes = sum(reservation.takes.map((t) => t.quantity));
-    if (takes !== reservation.quantity || reservation.quantity < 1 || reservation.quantity > event.maxPerBuyer) {
+    if (takes !== reservation.quantity || !(reservation.quantity >= 1 && reservation.quantity <= event.maxPerBuyer)) {
       violations.push({
         kind: 'malformed_reservation',
         message: `Reservation ${reservation.reservationId} has quantity ${reservation.quantity} but takes ${takes}`,
@@ -199,6 +224,7 @@ export async function auditEvent(
       violations.push({ kind: 'buyer_over_limit', message: `Buyer '${buyerId}' has ${tickets} ticket(s); the limit is ${event.maxPerBuyer}` });
     }
     if (tally !== tickets) {
+      // a broken (NaN) tally is never equal
       violations.push({ kind: 'tally_mismatch', message: `Buyer '${buyerId}' tally says ${tally} but reservations hold ${tickets}` });
     }
   }
@@ -244,6 +270,23 @@ export async function auditEvent(
     undecided: undecided.length,
     violations,
   };
+}
+
+/**
+ * The inventory and the event's reservations and tallies, as of one moment: the shards are read
+ * before and after the scan, and the reads are repeated if any shard changed meanwhile (every
+ * inventory write moves its `version`), so a sweep or a late hold during the audit cannot show
+ * a ticket in two places or in none.
+ */
+async function readBooks(db: DynamoDBDocumentClient, tableName: string, event: TicketEvent) {
+  let shards = await readShards(db, tableName, event);
+  for (let attempt = 1; ; attempt++) {
+    const items = await scanEventItems(db, tableName, event.eventId);
+    const after = await readShards(db, tableName, event);
+    if (after.every((shard, i) => shard.version === shards[i]!.version)) return { shards: after, items };
+    if (attempt >= maxReadAttempts) throw new Error(`Event ${event.eventId}'s inventory kept changing during the audit: audit it once it is quiet.`);
+    shards = after;
+  }
 }
 
 async function readShards(db: DynamoDBDocumentClient, tableName: string, event: TicketEvent): Promise<InventoryShard[]> {
