@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import * as v from 'valibot';
@@ -63,7 +65,7 @@ describe('the local HTTP API', () => {
   it('serves its OpenAPI document, the one docs/openapi.json holds', async () => {
     const answer = await raw.request('GET', '/openapi.json');
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ openapi: '3.1.0', paths: { '/events': { post: { operationId: 'CreateEvent' } } } });
+    expect(answer.body).toEqual(JSON.parse(readFileSync(resolve(__dirname, '../../docs/openapi.json'), 'utf8')));
   });
 
   it('answers bad input with a 4xx JSON error and changes nothing', async () => {

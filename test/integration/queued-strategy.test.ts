@@ -270,7 +270,8 @@ describe('queued strategy', () => {
   });
 
   it('answers at once when the decision comes within the wait: 201 for a hold, 409 sold_out for a refusal', async () => {
-    const { api } = await setUp('wait', { config: { queueWaitMs: 10_000 } });
+    // A wait far longer than any decision takes, so a loaded machine still answers within it.
+    const { api } = await setUp('wait', { config: { queueWaitMs: 60_000 } });
     const { body: event } = await api.createEvent({ name: 'waited', capacity: 3, strategy: 'queued', shards: 1 });
 
     const first = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });

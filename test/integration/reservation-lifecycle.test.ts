@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../functions/domain/clock';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
+import { afterCalls } from '../support/faults';
 import { appFor } from '../support/queued';
 
 const strategies = ['sharded', 'transactional', 'conditional', 'optimistic', 'pessimistic', 'queued'] as const;
@@ -135,8 +136,17 @@ describe('idempotency keys and not-found answers', () => {
     expect(await audit(app, event.eventId)).toMatchObject({ reservations: 2, doubleHolds: 0, violations: [] });
   });
 
-  it('answers 404 for unknown events and reservations without touching the table', async () => {
-    const { api } = await setUp('transactional');
+  it('answers 404 for unknown events and reservations, and changes nothing', async () => {
+    const { api, app } = await setUp('transactional');
+    // Writes that succeeded (a confirm of an unknown id is a conditional write, refused by its condition).
+    let writes = 0;
+    afterCalls(
+      app.db,
+      (call) => /^(Put|Update|Delete|BatchWrite)Item$|^TransactWriteItems$/.test(call.operation),
+      () => {
+        writes++;
+      },
+    );
     const unknownEvent = 'evt_AAAAAAAAAAAAAAAAAAAAAA';
     const unknownReservation = 'res_AAAAAAAAAAAAAAAAAAAAAA';
     const answers = await Promise.all([
@@ -157,6 +167,7 @@ describe('idempotency keys and not-found answers', () => {
       [404, 'reservation_not_found'],
       [404, 'reservation_not_found'],
     ]);
+    expect(writes).toBe(0);
   });
 });
 

@@ -32,7 +32,7 @@ describe('rush phases', () => {
     ]);
   });
 
-  it('are the phases load/rush.yml runs by default (the 100,000-buyer rush at 500/s)', () => {
+  it('are the phases load/rush.yml runs by default (the 100,000-buyer rush at the default arrival rate)', () => {
     const yaml = readFileSync(resolve(__dirname, '../../load/rush.yml'), 'utf8');
     const defaults = [...yaml.matchAll(/- name: (\S+)\s+duration: (\d+)\s+arrivalCount: (\d+)/g)].map(([, name, duration, count]) => ({
       name,
