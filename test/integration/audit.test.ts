@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
-import { buyerTallyKey } from '../../functions/data/items/buyer-tally-item';
+import { buyerTallyKey, subtractFromBuyerTally } from '../../functions/data/items/buyer-tally-item';
 import { inventoryKey } from '../../functions/data/items/inventory-item';
 import { reservationKey } from '../../functions/data/items/reservation-item';
 import { ManualClock } from '../../functions/domain/clock';
@@ -58,6 +58,12 @@ describe('the audit', () => {
   it('finds a buyer tally that disagrees with the buyer’s reservations', async () => {
     const { event, update, kinds } = await sale();
     await update(buyerTallyKey(event.eventId, 'alice'), 'ADD tickets :one', { ':one': 1 });
+    expect(await kinds()).toEqual(['tally_mismatch']);
+  });
+
+  it('finds a tally given back for a buyer who had none (the subtraction leaves an item its scan sees)', async () => {
+    const { app, event, kinds } = await sale();
+    await app.db.send(new UpdateCommand(subtractFromBuyerTally(app.config.tableName, event.eventId, 'zed', 1)));
     expect(await kinds()).toEqual(['tally_mismatch']);
   });
 

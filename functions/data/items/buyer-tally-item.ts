@@ -39,14 +39,19 @@ export function addToBuyerTally(tableName: string, eventId: string, buyerId: str
   };
 }
 
-/** Stop counting tickets the buyer gave back (release, expiry, or an undone hold). */
+/**
+ * Stop counting tickets the buyer gave back (release, expiry, or an undone hold). No condition:
+ * giving tickets back must never fail. It names the item's type, event and buyer too, so that a
+ * subtraction that should not have happened (no tally to take from) leaves an item the audit
+ * finds (a tally below the buyer's reservations), not one its scan cannot see.
+ */
 export function subtractFromBuyerTally(tableName: string, eventId: string, buyerId: string, quantity: number) {
   return {
     TableName: tableName,
     Key: buyerTallyKey(eventId, buyerId),
-    UpdateExpression: 'ADD #tickets :negative',
-    ExpressionAttributeNames: { '#tickets': 'tickets' },
-    ExpressionAttributeValues: { ':negative': -quantity },
+    UpdateExpression: 'SET #type = :type, #eventId = :eventId, #buyerId = :buyerId ADD #tickets :negative',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':type': buyerTallyItemType, ':eventId': eventId, ':buyerId': buyerId, ':negative': -quantity },
   };
 }
 
