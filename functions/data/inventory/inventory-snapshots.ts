@@ -49,7 +49,9 @@ export class InventorySnapshots {
     for (;;) {
       const inFlight = flight.inFlight;
       if (inFlight && (flight.covers >= ticket || inFlight.startedAt >= oldestUsable)) {
-        return { available: await inFlight.result, startedAfterAsking: flight.covers >= ticket };
+        // Decided now: by the time the read answers, a newer read may cover this caller, but this one does not.
+        const startedAfterAsking = flight.covers >= ticket;
+        return { available: await inFlight.result, startedAfterAsking };
       }
       if (!inFlight) {
         flight.covers = flight.arrivals;
