@@ -74,6 +74,8 @@ export interface Derived {
   readonly readUnitsPerTicket?: number;
   readonly measuredWriteUnitsPerTicket?: number;
   readonly measuredReadUnitsPerTicket?: number;
+  /** The sweep index's write units per sold ticket, on top of writeUnitsPerTicket (the table's). */
+  readonly indexWriteUnitsPerTicket?: number;
   readonly hottestKey?: { readonly pk: string; readonly writeUnits: number; readonly shareOfWrites: number };
   /** Counting every write to the hottest key, failed ones too (AWS bills a failed conditional write). */
   readonly ceiling?: Ceiling;
@@ -91,7 +93,8 @@ export interface Derived {
   readonly eventPageCeiling?: ReadCeiling;
   /**
    * The sweep index's busiest partition key: its write units per hold (every index write of the
-   * rush, over the holds made), and the holds/s per event at which it would reach 1,000 WCU/s.
+   * rush, over the holds made), and the holds/s at which it would reach 1,000 WCU/s. The index's
+   * keys serve the whole table: that is for all events on sale together.
    */
   readonly sweepIndexCeiling?: { readonly pk: string; readonly writeUnitsPerHold: number; readonly holdsPerSecond: number };
   /** Sweep lag (ms from a hold's expiry to its tickets' return) over the rush. */
@@ -162,6 +165,7 @@ export function derive(
     readUnitsPerTicket: capacity && ratio(capacity.totals.readUnits, sold),
     measuredWriteUnitsPerTicket: capacity && ratio(capacity.totals.consumedWriteUnits, sold),
     measuredReadUnitsPerTicket: capacity && ratio(capacity.totals.consumedReadUnits, sold),
+    indexWriteUnitsPerTicket: capacity?.totals.indexWriteUnits === undefined ? undefined : ratio(capacity.totals.indexWriteUnits, sold),
     hottestKey: hottest && {
       pk: hottest.pk,
       writeUnits: hottest.writeUnits,

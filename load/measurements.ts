@@ -56,6 +56,13 @@ const quietTimeoutMs = 1_200_000;
  */
 const unsellableCapacity = limits.capacity.max;
 
+/**
+ * The events measured beside the rush (warm-up, raw baseline, closed loop, sold-out probe) share
+ * its table and sweep index: their holds last the longest a hold may, so none expires during a
+ * run and the sweeper's figures (returned tickets, sweep lag, index write units) are the rush's.
+ */
+const sideEventHoldSeconds = limits.holdSeconds.max;
+
 export async function createEvent(
   { url, organizerToken }: Api,
   shape: EventShape,
@@ -83,7 +90,7 @@ export async function createEvent(
  */
 export async function soldOutStandIn(api: Api, shape: EventShape, tokens: readonly string[]): Promise<CreatedEvent> {
   const perClient = Math.ceil((shape.shards ?? 1) / tokens.length);
-  const event = await createEvent(api, shape, 'Sold-out probe', perClient * tokens.length);
+  const event = await createEvent(api, shape, 'Sold-out probe', perClient * tokens.length, undefined, sideEventHoldSeconds);
   for (const [client, token] of tokens.entries()) {
     const headers = { authorization: `Bearer ${token}`, 'idempotency-key': `sold-out-stand-in-${client}` };
     await withRetries(() => postJson(`${api.url}/events/${event.eventId}/reservations`, { quantity: perClient }, headers));
@@ -111,14 +118,14 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Raw holds on a throwaway event, so the raw number and the rush both meet a warm JVM. */
 export async function warmUp(api: Api, ready: StackReady, shape: EventShape, seconds: number, log: Log): Promise<void> {
   if (seconds <= 0) return;
-  const event = await createEvent(api, shape, 'Warm-up', unsellableCapacity);
+  const event = await createEvent(api, shape, 'Warm-up', unsellableCapacity, undefined, sideEventHoldSeconds);
   const warm = await measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds });
   log(`Warm-up: ${warm.holds} raw holds in ${warm.seconds.toFixed(1)} s (${warm.holdsPerSecond.toFixed(0)}/s)`);
 }
 
 /** The same writes per hold straight to DynamoDB Local, with the rush event's strategy and shards. */
 export async function rawBaseline(api: Api, ready: StackReady, shape: EventShape, seconds: number): Promise<RawResult> {
-  const event = await createEvent(api, shape, 'Raw baseline', unsellableCapacity);
+  const event = await createEvent(api, shape, 'Raw baseline', unsellableCapacity, undefined, sideEventHoldSeconds);
   return measureRaw(event, { endpoint: ready.dynamoDbEndpoint, tableName: ready.tableName, seconds, concurrency: rawConcurrency });
 }
 
@@ -132,7 +139,7 @@ export type ApiClosedLoop = ClosedLoopSummary & { readonly dynamoDbCalls?: Reado
  */
 export async function apiHoldsInClosedLoop(api: Api, shape: EventShape, seconds: number, tokens: readonly string[]): Promise<ApiClosedLoop> {
   const { url } = api;
-  const event = await createEvent(api, shape, 'API closed loop', unsellableCapacity, closedLoopMaxPerBuyer);
+  const event = await createEvent(api, shape, 'API closed loop', unsellableCapacity, closedLoopMaxPerBuyer, sideEventHoldSeconds);
   await postJson(`${url}/_local/meter/pause`, {});
   let loop: ClosedLoopResult;
   let dynamoDbCalls: Record<string, number> | undefined;

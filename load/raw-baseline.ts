@@ -121,7 +121,8 @@ export async function measureRaw(event: RawEvent, options: RawOptions): Promise<
         requestFingerprint: 'raw',
         idempotencyKey: id,
         createdAt: now,
-        expiresAt: now + 600_000,
+        // Never expires during a run: the sweeper's figures must be the rush's alone (as for the side events' holds).
+        expiresAt: now + rawRepairAfterMs,
         // The raw patterns retry on their own terms (no time budget): they measure DynamoDB Local.
         deadline: Number.POSITIVE_INFINITY,
         // Stored as the sweep index's `sweepAt` of PENDING and QUEUED items, so finite (DynamoDB has no

@@ -154,7 +154,8 @@ export interface PercentileSummary {
 export function percentilesOf(values: readonly number[]): PercentileSummary | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (share: number) => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+  // Nearest rank: the smallest value with at least `share` of the values at or below it.
+  const at = (share: number) => sorted[Math.max(0, Math.ceil(share * sorted.length) - 1)]!;
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 

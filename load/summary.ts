@@ -122,7 +122,7 @@ export function formatSummary(result: RushResult): string {
   }
   if (derived.writeUnitsPerTicket !== undefined) {
     lines.push(
-      `  Capacity per sold ticket: ${decimal(derived.writeUnitsPerTicket, 2)} WCU, ${decimal(derived.readUnitsPerTicket, 2)} RCU counted with AWS's rules ` +
+      `  Capacity per sold ticket: ${decimal(derived.writeUnitsPerTicket, 2)} WCU (and ${decimal(derived.indexWriteUnitsPerTicket, 2)} in the sweep index), ${decimal(derived.readUnitsPerTicket, 2)} RCU counted with AWS's rules ` +
         `(DynamoDB Local's ConsumedCapacity, successful calls only: ${decimal(derived.measuredWriteUnitsPerTicket, 2)} WCU, ${decimal(derived.measuredReadUnitsPerTicket, 2)} RCU)`,
     );
   }
@@ -137,7 +137,7 @@ export function formatSummary(result: RushResult): string {
   if (index) {
     lines.push(
       `  Sweep index (a GSI; a throttled one throttles the table): busiest key ${index.pk.replace(/^GSI:[^:]+:/, '')}, ${decimal(index.writeUnitsPerHold, 3)} WCU per hold ` +
-        `-> it reaches 1,000 WCU/s at ${decimal(index.holdsPerSecond)} holds/s per event (the table's busiest key: ${decimal(derived.ceiling?.holdsPerSecond)})`,
+        `-> it reaches 1,000 WCU/s at ${decimal(index.holdsPerSecond)} holds/s for all events together (the table's busiest key, one event: ${decimal(derived.ceiling?.holdsPerSecond)})`,
     );
   }
   if (!result.quiet) lines.push('  WARNING: the API was still working on abandoned requests when the audit ran; pending holds may be in progress, not stuck.');

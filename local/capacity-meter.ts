@@ -67,6 +67,8 @@ export interface CapacitySnapshot {
     /** DynamoDB Local's ConsumedCapacity (TOTAL per table), for successful calls only. */
     readonly consumedReadUnits: number;
     readonly consumedWriteUnits: number;
+    /** The sweep index's write units (AWS bills them too); not in `writeUnits`, which counts the table's keys. */
+    readonly indexWriteUnits?: number;
   };
   /**
    * Per whole second since `since`: answers by outcome, and the DynamoDB writes made for them,
@@ -223,7 +225,13 @@ export class CapacityMeter {
         .sort((a, b) => b.readUnits - a.readUnits)
         .slice(0, readKeysOf === undefined ? hottestKeysReported : keysOfOneEventReported),
       hottestIndexKeys: [...this.indexKeys.values()].sort((a, b) => b.writeUnits - a.writeUnits).slice(0, hottestKeysReported),
-      totals: { readUnits, writeUnits, consumedReadUnits: consumed.read, consumedWriteUnits: consumed.write },
+      totals: {
+        readUnits,
+        writeUnits,
+        consumedReadUnits: consumed.read,
+        consumedWriteUnits: consumed.write,
+        indexWriteUnits: [...this.indexKeys.values()].reduce((sum, key) => sum + key.writeUnits, 0),
+      },
       timeline: [...this.seconds.values()].sort((a, b) => a.second - b.second),
     };
   }

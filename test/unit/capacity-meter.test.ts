@@ -153,7 +153,7 @@ describe('the capacity meter', () => {
     expect(snapshot.operations.TransactWriteItems).toMatchObject({ calls: 2, failed: 1, writeUnits: 12, consumedWriteUnits: 4 });
     expect(snapshot.hottestKeys[0]).toMatchObject({ pk: 'EVENT#e#SHARD#0', writes: 2, writeUnits: 4, failedWriteUnits: 2, reads: 1, readUnits: 2 });
     expect(snapshot.keyKinds['EVENT#SHARD']).toMatchObject({ keys: 1, writeUnits: 4 });
-    expect(snapshot.totals).toEqual({ readUnits: 2, writeUnits: 12, consumedReadUnits: 0, consumedWriteUnits: 4 });
+    expect(snapshot.totals).toEqual({ readUnits: 2, writeUnits: 12, consumedReadUnits: 0, consumedWriteUnits: 4, indexWriteUnits: 0 });
     expect(snapshot.timeline).toEqual([
       { second: 0, answers: { 'ReserveTickets 201': 1 }, writes: { 'ReserveTickets 201': 1 } },
       { second: 1, answers: { 'ReserveTickets 409 sold_out': 1 }, writes: { 'ReserveTickets 409 sold_out': 1 } },
@@ -185,6 +185,7 @@ describe('the capacity meter', () => {
     expect(snapshot.hottestIndexKeys).toEqual([expect.objectContaining({ pk: sweepIndexKey('SWEEP#7'), writes: 1, writeUnits: 1 })]);
     expect(snapshot.hottestKeys.map((k) => k.pk)).toEqual(['RESERVATION#r1']);
     expect(snapshot.totals.writeUnits).toBe(2);
+    expect(snapshot.totals.indexWriteUnits).toBe(1); // apart from the table's, and priced on top of them
   });
 
   it('asks DynamoDB for its consumed capacity and starts over on reset', async () => {

@@ -132,7 +132,9 @@ describe('a closed loop told by the answer it was meant to get', () => {
 describe('percentiles of measurements', () => {
   it('are nearest-rank p50 and p99, and the max', () => {
     const values = Array.from({ length: 200 }, (_, index) => 200 - index);
-    expect(percentilesOf(values)).toEqual({ count: 200, p50: 101, p99: 199, max: 200 });
+    // 100 of the 200 values are ≤ 100, 198 are ≤ 198.
+    expect(percentilesOf(values)).toEqual({ count: 200, p50: 100, p99: 198, max: 200 });
+    expect(percentilesOf([3, 1, 2])).toEqual({ count: 3, p50: 2, p99: 3, max: 3 });
     expect(percentilesOf([7])).toEqual({ count: 1, p50: 7, p99: 7, max: 7 });
     expect(percentilesOf([])).toBeUndefined();
   });

@@ -247,7 +247,7 @@ describe('self-healing and the read and index ceilings in the report', () => {
     const { derived } = healed();
     expect(derived.sweepIndexCeiling).toEqual({ pk: 'GSI:sweep:SWEEP#9', writeUnitsPerHold: 0.04, holdsPerSecond: 25_000 });
     expect(formatSummary(healed())).toContain(
-      'Sweep index (a GSI; a throttled one throttles the table): busiest key SWEEP#9, 0.040 WCU per hold -> it reaches 1,000 WCU/s at 25,000 holds/s per event',
+      'Sweep index (a GSI; a throttled one throttles the table): busiest key SWEEP#9, 0.040 WCU per hold -> it reaches 1,000 WCU/s at 25,000 holds/s for all events together',
     );
   });
 
