@@ -93,8 +93,9 @@ export const routes: readonly RouteDefinition[] = [
     entry: 'functions/handlers/create-event.ts',
     tableAccess: 'readWrite',
     access: 'organizer',
-    // BatchWriteItem for the inventory shards, a conditional PutItem for the event item.
-    tableActions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+    // BatchWriteItem for the inventory shards, a conditional PutItem for the event item, and
+    // GetItem to find that item when the put's answer was lost and its retry found it there.
+    tableActions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem'],
     description: 'Create an event with its capacity and reservation strategy (organizers only)',
     contract: {
       body: newEventBody,

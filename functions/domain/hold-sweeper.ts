@@ -24,7 +24,7 @@ export interface SweepReport {
   readonly oldestDueMs: number;
   /** Index shards that could not be read and reservations that could not be settled (the next sweep tries them again). */
   readonly failed: number;
-  /** The first of those failures, for the log. */
+  /** The first of those failures: the handler logs it. */
   readonly firstFailure?: unknown;
   readonly startedAt: number;
   readonly tookMs: number;

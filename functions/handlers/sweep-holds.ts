@@ -15,12 +15,11 @@ export function createHandler(app: App) {
     app.sweepMetrics.record(report);
     const { lagsMs, firstFailure, ...summary } = report;
     const maxLagMs = lagsMs.length > 0 ? Math.max(...lagsMs) : 0;
-    if (report.due > 0 || report.failed > 0) app.log.info('Swept holds', { ...summary, maxLagMs });
-    if (firstFailure !== undefined) {
-      throw new AggregateError(
-        [firstFailure],
-        `The sweep could not settle ${report.failed} due reservation(s) or index shard(s); the next sweep tries them again.`,
-      );
+    if (report.due > 0) app.log.info('Swept holds', { ...summary, maxLagMs });
+    if (report.failed > 0) {
+      const message = `The sweep could not settle ${report.failed} due reservation(s) or index shard(s); the next sweep tries them again.`;
+      app.log.error(message, { ...summary, maxLagMs, error: firstFailure });
+      throw new Error(message, { cause: firstFailure });
     }
     return { ...summary, maxLagMs };
   };

@@ -9,7 +9,9 @@ export interface SweepMetrics {
 /**
  * One EMF line per sweep: counts, every hold's sweep lag (CloudWatch computes p50/p99 from the
  * values), and how overdue the oldest due reservation was: the alarm's metric, published even
- * when 0, so a sweeper that stops running shows as missing data.
+ * when 0, so a sweeper that stops running shows as missing data. Not published by a sweep that
+ * could not read all of the index (it cannot know the oldest): that is missing data too, and the
+ * alarm treats it as overdue.
  */
 export class PowertoolsSweepMetrics implements SweepMetrics {
   constructor(private readonly metrics: Metrics = new Metrics({ serviceName: 'stampede' })) {}
@@ -19,7 +21,7 @@ export class PowertoolsSweepMetrics implements SweepMetrics {
     this.metrics.addMetric('TicketsReturnedByExpiry', MetricUnit.Count, report.ticketsReturned);
     this.metrics.addMetric('HoldsRepaired', MetricUnit.Count, report.repaired);
     this.metrics.addMetric('QueuedRequestsTimedOut', MetricUnit.Count, report.rejected);
-    this.metrics.addMetric('OldestDueAge', MetricUnit.Milliseconds, report.oldestDueMs);
+    if (report.failed === 0) this.metrics.addMetric('OldestDueAge', MetricUnit.Milliseconds, report.oldestDueMs);
     for (const lag of report.lagsMs) this.metrics.addMetric('SweepLag', MetricUnit.Milliseconds, lag);
     this.metrics.publishStoredMetrics();
   }

@@ -65,8 +65,12 @@ const passTime = async (ms: number) => {
   clock.advance(ms);
 };
 
+/** Each route's recording client, for faults a path needs injected. */
+const routeClients = new Map<string, DynamoDBDocumentClient>();
+
 function recordingClient(functionId: string, config: StampedeConfig = loadConfig()): DynamoDBDocumentClient {
   const db = createDocumentClient(config);
+  if (!routeClients.has(functionId)) routeClients.set(functionId, db);
   const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
   (db as { send: unknown }).send = (command: Parameters<typeof iamActions>[0]) => {
     for (const action of iamActions(command)) used.get(functionId)!.add(action);
@@ -107,6 +111,17 @@ beforeAll(async () => {
     const module = (await import(resolve(__dirname, '..', '..', route.entry))) as { createHandler: (app: App) => RouteHandler };
     handlers.set(route.id, module.createHandler(testApp({ db: recordingClient(route.id), clock, sleep: passTime })));
   }
+  // The first event's put answers as if its answer was lost and the SDK's retry found the item:
+  // creating the event reads it back (the GetItem CreateEvent is granted for that).
+  let lostCreate = false;
+  afterCalls(
+    routeClients.get('CreateEvent')!,
+    (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT' && !lostCreate,
+    () => {
+      lostCreate = true;
+      throw sdkError('ConditionalCheckFailedException');
+    },
+  );
 
   // Every strategy that can run on AWS, through its success, replay, sold-out and refusal paths.
   const sharded = await createEvent({ capacity: 4, shards: 2, maxPerBuyer: 4 });

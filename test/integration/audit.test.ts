@@ -130,8 +130,9 @@ describe('the audit', () => {
 
   it('fails closed on a reservation with a broken number', async () => {
     const { alice, update, kinds } = await sale();
-    await update(reservationKey(alice.reservationId), 'SET quantity = :broken', { ':broken': 'two' });
-    expect(await kinds()).toEqual(expect.arrayContaining(['malformed_reservation', 'tally_mismatch']));
+    // Its expiry unreadable: nothing else would notice (its quantity and takes still agree).
+    await update(reservationKey(alice.reservationId), 'SET expiresAt = :broken', { ':broken': 'soon' });
+    expect(await kinds()).toEqual(['malformed_reservation']);
   });
 
   it('reads the books again when the inventory changes while it scans, so nothing is counted in two places', async () => {

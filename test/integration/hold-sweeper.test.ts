@@ -63,7 +63,7 @@ describe.each(strategies)('%s: expired holds come back by themselves', (strategy
     expect((await api.getReservation(confirmed)).body.status).toBe('CONFIRMED');
     // Wanda's allowance came back with her tickets: 4 more are hers to hold.
     await hold('wanda', 4);
-    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0, ticketsReturned: 0 });
+    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0, ticketsReturned: 0, failed: 0 });
     const books = await audit(app, event.eventId);
     expect(books.violations).toEqual([]);
     expect(books).toMatchObject({ held: 4, confirmed: 2, remaining: 14, heldExpired: 0 });
@@ -276,6 +276,12 @@ describe('the sweeper', () => {
     await expect(createSweepHandler(crashed)({} as never)).rejects.toThrow(/could not settle/);
     await sent.settled();
     expect((crashed.sweepMetrics as InMemorySweepStats).snapshot()).toMatchObject({ sweeps: 1, expired: 2, ticketsReturned: 6 });
+    // Its log says why (on AWS the thrown error's cause is not printed).
+    expect(crashed.logged).toContainEqual([
+      'error',
+      expect.stringMatching(/could not settle/),
+      expect.objectContaining({ failed: expect.any(Number), error: expect.objectContaining({ name: 'ProcessKilled' }) }),
+    ]);
     expect(expiriesWritten).toBe(2);
     expect(await available()).toBe(8 + 6);
 
@@ -283,7 +289,7 @@ describe('the sweeper', () => {
     expect(after).toMatchObject({ expired: 2, ticketsReturned: 6 });
     expect(after.lagsMs).toEqual([5_000, 5_000]);
     expect(await available()).toBe(20);
-    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0 });
+    expect(await app.sweeper.sweep()).toMatchObject({ expired: 0, failed: 0 });
     expect((await audit(app, event.eventId)).violations).toEqual([]);
   });
 
@@ -316,9 +322,9 @@ describe('the sweeper', () => {
       const [answer, report] = await Promise.all([action === 'confirm' ? buyer.confirm(held) : buyer.release(held), sweeper.sweep()]);
 
       if (order === 'buyer') {
-        expect([answer.status, report.expired], `${action} first`).toEqual([200, 0]);
+        expect([answer.status, report.expired, report.failed], `${action} first`).toEqual([200, 0, 0]);
       } else {
-        expect([answer.status, answer.body.error, report.expired], `sweep first, then ${action}`).toEqual([410, 'hold_expired', 1]);
+        expect([answer.status, answer.body.error, report.expired, report.failed], `sweep first, then ${action}`).toEqual([410, 'hold_expired', 1, 0]);
       }
       // Tickets came back exactly once, unless a confirm won and keeps them.
       expect(await available()).toBe(order === 'buyer' && action === 'confirm' ? 18 : 20);

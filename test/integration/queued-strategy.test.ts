@@ -434,14 +434,14 @@ describe('queued strategy', () => {
       running.push(poller);
       await reached();
       if (order === 'the sweeper first') {
-        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1 });
+        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1, failed: 0 });
         await resume();
         await poller.caughtUp();
         expect((await api.getReservation(request)).body).toMatchObject({ status: 'REJECTED', rejection: 'not_decided' });
       } else {
         await resume();
         await poller.caughtUp();
-        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0 });
+        expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0, failed: 0 });
         expect((await api.getReservation(request)).body).toMatchObject({ status: 'HELD', quantity: 2 });
       }
       const report = await audit(app, event.eventId);
@@ -477,9 +477,9 @@ describe('queued strategy', () => {
     const { body: request } = await api.reserve(event.eventId, { buyer: 'ann', quantity: 2 });
 
     clock.advance(299_000);
-    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0 });
+    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 0, failed: 0 });
     clock.advance(1_000);
-    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1 });
+    expect(await app.sweeper.sweep()).toMatchObject({ rejected: 1, failed: 0 });
 
     expect((await api.getReservation(request)).body).toMatchObject({ status: 'REJECTED', rejection: 'not_decided' });
     // Her limit is hers again: the request no longer counts.

@@ -8,6 +8,7 @@ import { httpHandler } from '../../functions/http/handler';
 import { json } from '../../functions/http/responses';
 import type { Log } from '../../functions/observability/log';
 import { PowertoolsTelemetry } from '../../functions/observability/powertools-telemetry';
+import { PowertoolsSweepMetrics } from '../../functions/observability/sweep-metrics';
 import { InMemoryTelemetry } from '../../functions/observability/telemetry';
 
 afterEach(() => {
@@ -112,5 +113,35 @@ describe('the HTTP handler', () => {
     });
     expect((await handler(event, context)).statusCode).toBe(500);
     expect(flush).toHaveBeenCalledOnce();
+  });
+});
+
+describe('PowertoolsSweepMetrics', () => {
+  const report = { due: 3, expired: 2, ticketsReturned: 3, repaired: 0, rejected: 0, lagsMs: [1_200, 800], oldestDueMs: 1_500, startedAt: 0, tookMs: 90 };
+  const sweepDocuments = () => {
+    vi.stubEnv('POWERTOOLS_DEV', 'true');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Stampede/unit');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    return {
+      metrics: new PowertoolsSweepMetrics(new Metrics({ serviceName: 'stampede' })),
+      printed: () => log.mock.calls.map(([line]) => JSON.parse(String(line))),
+    };
+  };
+
+  it('publishes the oldest due age on every complete sweep, 0 included, for the overdue alarm', () => {
+    const { metrics, printed } = sweepDocuments();
+    metrics.record({ ...report, failed: 0 });
+    metrics.record({ ...report, due: 0, expired: 0, ticketsReturned: 0, lagsMs: [], oldestDueMs: 0, failed: 0 });
+    expect(printed().map((document) => document.OldestDueAge)).toEqual([1_500, 0]);
+    expect(printed()[0]).toMatchObject({ HoldsExpired: 2, TicketsReturnedByExpiry: 3, SweepLag: [1_200, 800] });
+  });
+
+  it('leaves the oldest due age out of a sweep that could not read all of the index, so the alarm sees missing data, not a healthy 0', () => {
+    const { metrics, printed } = sweepDocuments();
+    metrics.record({ ...report, oldestDueMs: 0, failed: 1 });
+    const [document] = printed();
+    expect(document).not.toHaveProperty('OldestDueAge');
+    expect(document).toMatchObject({ HoldsExpired: 2, TicketsReturnedByExpiry: 3 });
   });
 });
