@@ -194,7 +194,7 @@ export class StampedeMonitoring extends Construct {
       description: `At least ${thresholds.transactionConflicts} transaction conflicts a minute, 3 minutes in a row: consider more shards.`,
     });
 
-    // The sweeper publishes OldestDueAge on every run, 0 when nothing is due (sweep-metrics.ts).
+    // The sweeper publishes OldestDueAge on every run that read its whole index, 0 when nothing is due (sweep-metrics.ts).
     const { sweeper } = props;
     const sweepPeriod = Duration.minutes(sweeper.everyMinutes);
     const sweepMetric = (metricName: SweepMetricName, statistic: string, label: string, period = minute) =>
@@ -217,8 +217,8 @@ export class StampedeMonitoring extends Construct {
       evaluationPeriods: 2,
       description:
         `A due reservation (an expired hold, or an interrupted one to undo) has waited ${thresholds.sweepOverdueMinutes} minutes or more for the sweeper, ` +
-        `2 periods in a row. No data counts too: the sweeper publishes OldestDueAge on every run (0 when nothing is due), ` +
-        'so no data means it is not running (schedule disabled, function failing or throttled: see its other alarms).',
+        `2 periods in a row. No data counts too: the sweeper publishes OldestDueAge on every run that read its whole index (0 when nothing is due), ` +
+        'so no data means it is not running or cannot read its index (schedule disabled, function failing or throttled: see its other alarms and its log).',
       treatMissingData: TreatMissingData.BREACHING,
     });
 

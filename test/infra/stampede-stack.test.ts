@@ -452,7 +452,7 @@ describe('the alarms', () => {
       AlarmActions: [topicRef()],
     });
     expect(defaultAlarmThresholds.sweepOverdueMinutes * 60_000).toBe(alarm.Threshold);
-    expect(alarm.AlarmDescription).toMatch(/no data means it is not running/);
+    expect(alarm.AlarmDescription).toMatch(/no data means it is not running or cannot read its index/);
     // What the sweeper's Powertools metrics are: namespace Stampede/<stage>, the `service` dimension only.
     expect(alarm.Metrics).toEqual([
       {
