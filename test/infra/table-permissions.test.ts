@@ -17,7 +17,7 @@ import { ensureLocalTable } from '../../local/local-table';
 import { Router } from '../../local/router';
 import { matches } from '../../local/stream-poller';
 import { type Caller, claimsOf, inProcessApi, organizer, stampede } from '../support/api';
-import { afterCalls, beforeCalls, sdkError } from '../support/faults';
+import { killAfterFirst, loseFirstAnswerToItsRetry } from '../support/faults';
 import { dynamoDbStreamEvent, dynamoDbStreamRecord, scheduledEvent } from '../support/lambda-events';
 import { readTableStream } from '../support/table-stream';
 import { noSleep, testApp } from '../support/test-app';
@@ -113,15 +113,7 @@ beforeAll(async () => {
   }
   // The first event's put answers as if its answer was lost and the SDK's retry found the item:
   // creating the event reads it back (the GetItem CreateEvent is granted for that).
-  let lostCreate = false;
-  afterCalls(
-    routeClients.get('CreateEvent')!,
-    (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT' && !lostCreate,
-    () => {
-      lostCreate = true;
-      throw sdkError('ConditionalCheckFailedException');
-    },
-  );
+  loseFirstAnswerToItsRetry(routeClients.get('CreateEvent')!, (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT');
 
   // Every strategy that can run on AWS, through its success, replay, sold-out and refusal paths.
   const sharded = await createEvent({ capacity: 4, shards: 2, maxPerBuyer: 4 });
@@ -185,39 +177,11 @@ async function sweepAnExpiredAndAnInterruptedHold(): Promise<void> {
   expect((await api.reserve(event.eventId, { buyer: 'kim', quantity: 1 })).status).toBe(201);
   // The process dies once the claim (PutItem, PENDING) is written: no later call, not even the undo, reaches DynamoDB.
   const dying = createDocumentClient(config);
-  let claimed = false;
-  beforeCalls(
-    dying,
-    () => true,
-    () => {
-      if (claimed) throw sdkError('ProcessKilled');
-    },
-  );
-  afterCalls(
-    dying,
-    (call) => call.operation === 'PutItem',
-    () => {
-      claimed = true;
-    },
-  );
+  killAfterFirst(dying, (call) => call.operation === 'PutItem');
   expect((await stampede(inProcessApi(appOnItsTable(dying))).reserve(event.eventId, { buyer: 'lou', quantity: 1 })).status).toBe(500);
   // Another dies once its tally (the first transaction: tally and stage together) is written.
   const dyingLater = createDocumentClient(config);
-  let tallied = false;
-  beforeCalls(
-    dyingLater,
-    () => true,
-    () => {
-      if (tallied) throw sdkError('ProcessKilled');
-    },
-  );
-  afterCalls(
-    dyingLater,
-    (call) => call.operation === 'TransactWriteItems',
-    () => {
-      tallied = true;
-    },
-  );
+  killAfterFirst(dyingLater, (call) => call.operation === 'TransactWriteItems');
   expect((await stampede(inProcessApi(appOnItsTable(dyingLater))).reserve(event.eventId, { buyer: 'max', quantity: 1 })).status).toBe(500);
   const { body: queuedEvent } = await api.createEvent({ name: 'Sweeper permissions, queued', capacity: 1, strategy: 'queued', shards: 1 });
   expect((await api.reserve(queuedEvent.eventId, { buyer: 'nia', quantity: 1 })).status).toBe(202);

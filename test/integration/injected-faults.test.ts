@@ -5,7 +5,7 @@ import { ManualClock } from '../../functions/domain/clock';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, beforeCalls, sdkError, transactionConflict } from '../support/faults';
+import { afterCalls, beforeCalls, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { appFor } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -240,25 +240,17 @@ describe('a lost answer to the claim, retried by the SDK', () => {
     "%s: the retry refused by the attempt's own claim goes on with it, instead of waiting for itself and answering 503",
     async (strategy) => {
       const db = createDocumentClient(ownConfig());
-      let lost = 0;
       // The claim (PutItem of the PENDING reservation) happened, its answer timed out, and the
       // SDK's retry of the same put found the item there: what the strategy sees is the retry's
       // ConditionalCheckFailedException, for a claim that is its own.
-      afterCalls(
-        db,
-        (call) => call.operation === 'PutItem' && call.input.Item?.status === 'PENDING' && lost === 0,
-        () => {
-          lost++;
-          throw sdkError('ConditionalCheckFailedException');
-        },
-      );
+      const lost = loseFirstAnswerToItsRetry(db, (call) => call.operation === 'PutItem' && call.input.Item?.status === 'PENDING');
       const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `lost claim ${strategy}`, capacity: 5, strategy });
 
       const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, `lost-claim-${strategy}`);
 
-      expect(lost).toBe(1);
+      expect(lost()).toBe(1);
       expect([answer.status, answer.body.status]).toEqual([201, 'HELD']);
       const report = await audit(app, event.eventId);
       expect(report.violations).toEqual([]);
@@ -270,20 +262,12 @@ describe('a lost answer to the claim, retried by the SDK', () => {
 describe('a lost answer to creating an event, retried by the SDK', () => {
   it('answers 201 with the event that was made, not a 500', async () => {
     const db = createDocumentClient(ownConfig());
-    let lost = 0;
-    afterCalls(
-      db,
-      (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT' && lost === 0,
-      () => {
-        lost++;
-        throw sdkError('ConditionalCheckFailedException');
-      },
-    );
+    const lost = loseFirstAnswerToItsRetry(db, (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT');
     const api = stampede(inProcessApi(testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries })));
 
     const created = await api.createEvent({ name: 'lost create', capacity: 7 });
 
-    expect([lost, created.status]).toEqual([1, 201]);
+    expect([lost(), created.status]).toEqual([1, 201]);
     expect((await api.getEvent(created.body.eventId)).body).toMatchObject({ name: 'lost create', capacity: 7, available: 7 });
   });
 });

@@ -70,6 +70,42 @@ export function callsInFlight(db: DynamoDBDocumentClient): { settled(): Promise<
   };
 }
 
+/**
+ * The process dies right after the first call that matches has succeeded: every later call of
+ * the client fails unsent (ProcessKilled), undo included, as if the process had gone.
+ */
+export function killAfterFirst(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean): void {
+  let killed = false;
+  beforeCalls(
+    db,
+    () => true,
+    () => {
+      if (killed) throw sdkError('ProcessKilled');
+    },
+  );
+  afterCalls(db, matches, () => {
+    killed = true;
+  });
+}
+
+/**
+ * The first matching conditional write happens, its answer is lost, and the SDK's retry of the same
+ * write finds its own item: the caller sees ConditionalCheckFailedException for a write that was
+ * its own. Returns how many answers were lost so far (at most 1).
+ */
+export function loseFirstAnswerToItsRetry(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean): () => number {
+  let lost = 0;
+  afterCalls(
+    db,
+    (call) => lost === 0 && matches(call),
+    () => {
+      lost++;
+      throw sdkError('ConditionalCheckFailedException');
+    },
+  );
+  return () => lost;
+}
+
 /** An SDK-shaped error (the data layer recognises errors by name, as for real SDK exceptions). */
 export function sdkError(name: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`Injected ${name}`), { name, $fault: 'client', $metadata: {}, ...extra });
