@@ -159,6 +159,34 @@ describe('InventorySnapshots', () => {
     ]);
   });
 
+  it('does not call a shared read fresh for a caller it started before, even if a newer read starts before that caller wakes', async () => {
+    let now = 1_000;
+    const started: ((value: number[]) => void)[] = [];
+    const reads: Promise<number[]>[] = [];
+    const snapshots = new InventorySnapshots(
+      () => {
+        const read = new Promise<number[]>((resolve) => started.push(resolve));
+        reads.push(read);
+        return read;
+      },
+      () => now,
+    );
+    const first = snapshots.latest(event, 1_000);
+    // Runs after the first read answers and clears itself, but before the next caller wakes: a strict caller starts a new read.
+    let strict: Promise<unknown> | undefined;
+    reads[0]!.then(() => {
+      strict = snapshots.latest(event, 0);
+    });
+    now += 1;
+    const joined = snapshots.latest(event, 1_000); // asks after the first read started, and may use it (1 ms old)
+    started[0]!([0, 0]);
+    expect(await first).toEqual({ available: [0, 0], startedAfterAsking: true });
+    expect(await joined).toEqual({ available: [0, 0], startedAfterAsking: false });
+    expect(started).toHaveLength(2); // the strict caller's read did start in between
+    started[1]!([1, 0]);
+    expect(await strict).toEqual({ available: [1, 0], startedAfterAsking: true });
+  });
+
   it('answers from a read at most maxAgeMs old, then reads again: a returned ticket is seen within the bound', async () => {
     let now = 0;
     let stock = [0, 0];
