@@ -46,6 +46,9 @@ const sandboxOnlyOptions = {
   loadTestIssuerJwk:
     'whoever holds the load-test private key can sign a token for any buyer or organizer, and the stage would trust it. ' +
     'A load-test stage is for rushes; real users use a stage that trusts a real issuer.',
+  jwtIssuer:
+    "names a sandbox stage's load-test issuer (its path or its audience): whoever holds that stage's load-test private key " +
+    'could sign a token for any buyer or organizer here. Trust a real issuer.',
 } as const;
 
 /** Refuses, on a protected stage, an option only a throwaway copy may use, saying why. */

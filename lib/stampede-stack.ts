@@ -4,6 +4,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { loadConfig } from '../functions/config';
+import { loadTestAudience, loadTestIssuerPath } from '../functions/handlers/load-test-issuer-config';
 import { StampedeApi, type TrustedIssuer } from './constructs/stampede-api';
 import { StampedeFunction } from './constructs/stampede-function';
 import { StampedeIdentity } from './constructs/stampede-identity';
@@ -87,6 +88,7 @@ export class StampedeStack extends Stack {
 
     const tokenIssuer = props.tokenIssuer ?? { kind: 'cognito' };
     if (tokenIssuer.kind === 'loadTest') requireSandboxStage(stage, 'loadTestIssuerJwk');
+    if (tokenIssuer.kind === 'oidc' && isLoadTestIssuer(tokenIssuer)) requireSandboxStage(stage, 'jwtIssuer');
     let tokens: TrustedIssuer;
     if (tokenIssuer.kind === 'cognito') {
       this.identity = new StampedeIdentity(this, 'Identity', {
@@ -178,6 +180,11 @@ function acknowledgeNagFindings(stack: StampedeStack): void {
 }
 
 /** The group the functions check organizers against (STAMPEDE_ORGANIZER_GROUP), read as they read it. */
+/** An OIDC issuer that is really some stage's load-test issuer (`-c jwtIssuer=https://…/load-test-issuer`). */
+function isLoadTestIssuer({ issuer, audience }: { readonly issuer: string; readonly audience: readonly string[] }): boolean {
+  return issuer.replace(/\/+$/, '').endsWith(loadTestIssuerPath) || audience.includes(loadTestAudience);
+}
+
 function organizerGroup(environment: Readonly<Record<string, string>> = {}): string {
   return loadConfig({ ...environment, TABLE_NAME: 'table-name-at-deploy', AWS_REGION: 'region-at-deploy' }).organizerGroup;
 }

@@ -25,6 +25,11 @@ export interface IssuerSettings {
 export const localAudience = 'stampede-local';
 type SigningKey = Awaited<ReturnType<typeof importJWK>>;
 const algorithm = 'RS256';
+/**
+ * Tokens are issued this far in the past: API Gateway's authorizer refuses an `iat` or `nbf` in its
+ * future with no leeway, and load-test tokens are minted on a machine whose clock may run ahead.
+ */
+export const issuedInThePastSeconds = 60;
 
 export class TokenIssuer {
   private constructor(
@@ -60,13 +65,14 @@ export class TokenIssuer {
 
   mint({ sub, groups = [], expiresInSeconds = 3_600 }: TokenRequest): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
+    const issuedAt = now - issuedInThePastSeconds;
     return new SignJWT({ ...(groups.length > 0 && { [this.settings.groupsClaim]: [...groups] }), token_use: 'id' })
       .setProtectedHeader({ alg: algorithm, kid: this.publicJwk.kid!, typ: 'JWT' })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
       .setSubject(sub)
-      .setIssuedAt(now)
-      .setNotBefore(now)
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
       .setExpirationTime(now + expiresInSeconds)
       .setJti(randomUUID())
       .sign(this.privateKey);

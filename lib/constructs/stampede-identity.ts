@@ -22,7 +22,7 @@ export class StampedeIdentity extends Construct {
   readonly userPool: UserPool;
   readonly client: UserPoolClient;
   readonly organizers: UserPoolGroup;
-  /** `https://cognito-idp.<region>.amazonaws.com/<poolId>`: the `iss` of the pool's tokens. */
+  /** `https://cognito-idp.<region>.<URL suffix>/<poolId>`: the `iss` of the pool's tokens. */
   readonly issuer: string;
 
   constructor(scope: Construct, id: string, props: StampedeIdentityProps) {
@@ -65,8 +65,8 @@ export class StampedeIdentity extends Construct {
       disableOAuth: true,
       preventUserExistenceErrors: true,
     });
-    // The form API Gateway documents for a user pool issuer (userPoolProviderUrl uses the URL suffix token).
-    this.issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${this.userPool.userPoolId}`;
+    // The form API Gateway documents for a user pool issuer; the URL suffix is amazonaws.com.cn in China regions.
+    this.issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${this.userPool.userPoolId}`;
 
     Validations.of(this.userPool).acknowledge(
       {

@@ -108,7 +108,7 @@ describe('the default issuer: a Cognito user pool of the stage', () => {
     const pool = logicalIdOf(cognito, cognito.stack.identity!.userPool);
     const client = logicalIdOf(cognito, cognito.stack.identity!.client);
     expect(theAuthorizer(cognito).JwtConfiguration).toEqual({
-      Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: pool }]] },
+      Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: pool }]] },
       Audience: [{ Ref: client }],
     });
   });
@@ -248,6 +248,17 @@ describe('the load-test issuer (-c loadTestIssuerJwk)', () => {
       expect(synth).toThrow(/'-c loadTestIssuerJwk' is refused on the protected stage '[a-z]+': whoever holds the load-test private key/);
     },
   );
+
+  it.each([
+    ['its URL', { jwtIssuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com/load-test-issuer', jwtAudience: 'stampede-api' }],
+    ['its URL with a trailing slash', { jwtIssuer: 'https://abc123.execute-api.eu-west-1.amazonaws.com/load-test-issuer/', jwtAudience: 'stampede-api' }],
+    ['its audience', { jwtIssuer: 'https://login.example.com/', jwtAudience: 'stampede-api,stampede-load-test' }],
+  ])('cannot be trusted by a protected stage through -c jwtIssuer either (%s)', (_, context) => {
+    const synth = () => synthStampede({ ...context, stage: 'prod' });
+    expect(synth).toThrow(ContextError);
+    expect(synth).toThrow(/'-c jwtIssuer' is refused on the protected stage 'prod': names a sandbox stage's load-test issuer/);
+    expect(() => synthStampede(context)).not.toThrow(); // a sandbox stage may
+  });
 
   it('is refused on a protected stage even when the stack is built without the CLI', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
