@@ -105,7 +105,10 @@ export class ConcurrencyLimiter {
     }
     const now = this.now();
     if (this.lastFreedWhileQueued !== undefined) {
-      const interval = now - this.lastFreedWhileQueued;
+      // Capped at the wait limit: past it every waiter was shed anyway, and a longer sample (one
+      // stall) would predict even the first in line past the limit, so no queue would ever form
+      // again to learn that the stall is over.
+      const interval = Math.min(now - this.lastFreedWhileQueued, this.maxWaitMs);
       this.placeMs = this.placeMs === undefined ? interval : this.placeMs + placeTimeSmoothing * (interval - this.placeMs);
     }
     this.lastFreedWhileQueued = now;

@@ -115,6 +115,25 @@ describe('ConcurrencyLimiter under sustained overload', () => {
     for (let finished = 0; finished < 3; finished++) await gated.finishNext();
     expect(await Promise.all(burst)).toEqual(['served', 'served', 'served']);
   });
+
+  it('queues again after a stall: one long gap between slots freeing does not make it shed every newcomer for good', async () => {
+    let now = 0;
+    const limiter = new ConcurrencyLimiter(1, 100, 1_000, () => now);
+    const gated = gatedTasks();
+    const [a, b] = [limiter.run(gated.task('a')), limiter.run(gated.task('b'))];
+    const c = expect(limiter.run(gated.task('c'))).rejects.toBeInstanceOf(ThroughputExceeded); // waits through the stall
+    await settle();
+    await gated.finishNext(); // a frees its slot while b and c wait
+    now += 2_500; // a stalled DynamoDB: b takes 2.5 s
+    await gated.finishNext();
+    await Promise.all([a, b, c]);
+    // Normal again: one running, the next two wait their turn instead of being refused at once.
+    const after = [1, 2, 3].map(() => limiter.run(gated.task('served')));
+    await settle();
+    expect(limiter.queued).toBe(2);
+    for (let finished = 0; finished < 3; finished++) await gated.finishNext();
+    expect(await Promise.all(after)).toEqual(['served', 'served', 'served']);
+  });
 });
 
 describe('ConcurrencyLimiter when every task in flight is stuck', () => {
