@@ -22,17 +22,16 @@ export interface StampedeStreamJobProps extends Omit<StampedeFunctionProps, 'def
    */
   readonly timeout?: Duration;
   /**
-   * Batches of one stream shard that run at once. Order is kept per partition key (one log key of
-   * an event) whatever the factor: Lambda never runs two batches of one key at once. Concurrent
-   * deciders of one event (its other log keys) are safe: every decision is a conditional
-   * transaction (`available >= :total`, `status = QUEUED`), and a chunk that loses a race reads
-   * again and redoes itself (functions/data/queue-decisions.ts). With 1, a record that arrives while
-   * its shard's batch runs waits for that batch and then its own, past the second buyers wait at
-   * the door; with 4 the next keys start meanwhile. Contention stays low: winners are written 99 to
-   * a transaction, so a 10,000-ticket event is about 100 inventory writes in all, and rejections
-   * (most of a rush's log) touch only their own reservation and tally. Not 10: each concurrent batch
-   * is a Lambda execution taken from the Region's concurrency the rush's route functions need.
-   * @default 4
+   * Batches of one stream shard that run at once. 1, because first come, first served needs it:
+   * above 1, Lambda keeps order only per item (partition *and* sort key, "Concurrent reads of a
+   * shard" in https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), and every log entry is
+   * an item of its own, so two entries of one log key could be decided in two batches at once, the
+   * later one first. At 1 a shard's batches run one after another, in the shard's order. (Higher
+   * would stay safe, never fair: every decision is a conditional transaction, `available >= :total`
+   * and `status = QUEUED`, functions/data/queue-decisions.ts.) The cost: a record that arrives while
+   * its shard's batch runs waits for that batch, then its own, and one stream shard is decided at
+   * about a batch of up to 500 a second.
+   * @default 1
    */
   readonly parallelizationFactor?: number;
 }
@@ -104,7 +103,7 @@ export class StampedeStreamJob extends StampedeFunction {
       bisectBatchOnError: true,
       retryAttempts: job.maxRetries,
       maxRecordAge: maxRecordAge(job, props.environment),
-      parallelizationFactor: props.parallelizationFactor ?? 4,
+      parallelizationFactor: props.parallelizationFactor ?? 1,
       onFailure: { bind: () => ({ destination: this.failures.queueArn }) },
     });
   }

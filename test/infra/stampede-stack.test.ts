@@ -217,7 +217,8 @@ describe('the functions', () => {
       MaximumRetryAttempts: queueDeciderJob.maxRetries,
       // The decision timeout (STAMPEDE_QUEUE_DECISION_TIMEOUT_MS): an older request is the sweeper's to reject.
       MaximumRecordAgeInSeconds: 300,
-      ParallelizationFactor: 4,
+      // Above 1, Lambda keeps order per item only, and every log entry is an item: arrival order needs 1.
+      ParallelizationFactor: 1,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(sandbox.stack, sandbox.stack.queueDecider.failures), 'Arn'] } } },
       Tags: expect.any(Array),
     });
