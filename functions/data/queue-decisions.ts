@@ -111,11 +111,23 @@ export class DynamoQueueDecisions implements QueueDecisions {
    * Moves the tickets in the event's return bins into its stock, up to maxTransactionItems − 1
    * bins per transaction: each bin `available >= :x` (so two consumers folding at once cannot
    * move a ticket twice), the stock `+ sum`. A bin another consumer emptied first cancels that
-   * transaction: its tickets are in the stock already, which the caller reads next.
+   * transaction, and with it the other bins it would have moved (tickets that came back after that
+   * consumer read the bins): read the bins again and fold what is left, until a fold goes through
+   * or the bins are empty, so no request is turned down while a ticket this consumer saw waits in
+   * a bin.
    */
   private async foldReturnBins(event: TicketEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (await this.foldOnce(event)) return;
+      if (attempt >= this.retrier.policy.maxAttempts * 3) throw this.retrier.exhausted('conflict', attempt);
+    }
+  }
+
+  /** One fold of the bins as read now; false if a concurrent fold cancelled part of it. */
+  private async foldOnce(event: TicketEvent): Promise<boolean> {
     const keys = Array.from({ length: queueReturnBins }, (_, bin) => inventoryKey(event.eventId, bin + 1));
     const bins = (await consistentBatchGet(this.db, this.tableName, keys, this.retrier)).map(fromInventoryItem).filter((bin) => bin.available > 0);
+    let folded = true;
     for (let start = 0; start < bins.length; start += this.maxTransactionItems - 1) {
       const takes = bins.slice(start, start + this.maxTransactionItems - 1).map((bin) => ({ shard: bin.shard, quantity: bin.available }));
       const total = takes.reduce((sum, take) => sum + take.quantity, 0);
@@ -132,8 +144,10 @@ export class DynamoQueueDecisions implements QueueDecisions {
         );
       } catch (error) {
         if (!cancellationReasons(error)?.some((reason) => reason.code === 'ConditionalCheckFailed')) throw error;
+        folded = false;
       }
     }
+    return folded;
   }
 
   private async holdChunk(event: TicketEvent, winners: readonly QueuedRequest[], now: number): Promise<ChunkOutcome> {

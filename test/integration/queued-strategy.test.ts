@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { inventoryKey } from '../../functions/data/items/inventory-item';
+import { inventoryKey, returnBinOf } from '../../functions/data/items/inventory-item';
 import { ManualClock } from '../../functions/domain/clock';
 import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, barrier, beforeCalls, sdkError } from '../support/faults';
+import { afterCalls, barrier, beforeCalls, type CallInfo, sdkError } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { queuedTestApp, startDecider } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -182,6 +182,68 @@ describe('queued strategy', () => {
     const report = await audit(app, event.eventId);
     expect(report.violations).toEqual([]);
     expect(report).toMatchObject({ sold: 2, remaining: 0, released: 2, rejected: 0 });
+  });
+
+  it('folds again when a concurrent fold cancels its own, so a ticket it saw in another bin is not left there while it turns a request down', async () => {
+    const { app, api } = await setUp('cancelled-fold', { config: { queueWaitMs: 0 }, decide: false });
+    const { body: event } = await api.createEvent({ name: 'cancelled fold', capacity: 8, strategy: 'queued', shards: 2 });
+    const sold = await Promise.all(Array.from({ length: 8 }, (_, i) => api.reserve(event.eventId, { buyer: `s${i}`, quantity: 1 })));
+    const decider = await startDecider(app);
+    await decider.caughtUp();
+    await decider.stop();
+    const held = await Promise.all(sold.map((r) => api.getReservation(r.body)));
+    expect(held.map((r) => r.body.status)).toEqual(Array(8).fill('HELD'));
+    // Two holds whose tickets go back to two different return bins.
+    const a = held[0]!.body;
+    const b = held.find((r) => returnBinOf(r.body.reservationId) !== returnBinOf(a.reservationId))!.body;
+    await api.release(a); // the stock is empty; a's bin holds one ticket
+    const entryOf = (r: ApiResponse) => ({ request: { ...r.body, createdAt: 0 }, position: r.body.reservationId });
+    const x = await api.reserve(event.eventId, { buyer: 'x', quantity: 1 });
+    const y = await api.reserve(event.eventId, { buyer: 'y', quantity: 1 });
+
+    // Y reads the bins (a's ticket); b's ticket comes back; X reads the bins (both); Y folds a's bin
+    // and holds y; X's fold of both bins is cancelled by a's, now empty. X must still find b's.
+    const consumerX = testApp({ config: app.config });
+    const consumerY = testApp({ config: app.config });
+    const readsBins = (call: CallInfo) =>
+      call.operation === 'BatchGetItem' &&
+      Object.values(call.input.RequestItems as Record<string, { Keys: { pk: string; sk: string }[] }>).some((request) =>
+        request.Keys.some((key) => key.pk === inventoryKey(event.eventId, 1).pk && key.sk === inventoryKey(event.eventId, 1).sk),
+      );
+    let xReadBins!: () => void;
+    const xHasReadBins = new Promise<void>((resolve) => {
+      xReadBins = resolve;
+    });
+    let decidingX: Promise<unknown> | undefined;
+    let yPaused = false;
+    afterCalls(
+      consumerY.db,
+      (call) => readsBins(call) && !yPaused,
+      async () => {
+        yPaused = true;
+        await api.release(b);
+        decidingX = consumerX.queueConsumer.consume([entryOf(x)]);
+        await xHasReadBins;
+      },
+    );
+    let decidingY!: Promise<unknown>;
+    let xPaused = false;
+    afterCalls(
+      consumerX.db,
+      (call) => readsBins(call) && !xPaused,
+      async () => {
+        xPaused = true;
+        xReadBins();
+        await decidingY;
+      },
+    );
+    decidingY = consumerY.queueConsumer.consume([entryOf(y)]);
+
+    expect(await decidingY).toMatchObject({ held: 1, rejected: 0 });
+    expect(await decidingX).toMatchObject({ held: 1, rejected: 0 }); // b's ticket, not sold_out
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ sold: 8, remaining: 0, released: 2, rejected: 0 });
   });
 
   it('sells exactly 1,000 tickets when 5,000 buyers rush at once, spread over log keys', async () => {
