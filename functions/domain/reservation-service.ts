@@ -91,7 +91,9 @@ export class ReservationService {
       repairAt: now + (event.strategy === 'queued' ? this.settings.queueDecisionTimeoutMs : this.settings.holdBudgetMs + this.settings.repairMarginMs),
     };
     const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
-    if (outcome.kind === 'existing') {
+    // Without a key the reservation id is this request's own: a reservation with it is the hold
+    // this request made (an attempt whose answer was lost), answered as made, not as a replay.
+    if (outcome.kind === 'existing' && command.idempotencyKey) {
       if (outcome.reservation.requestFingerprint !== fingerprint) throw new IdempotencyKeyReused();
       this.telemetry.count('ReservationReplayed', event.strategy);
       return { reservation: this.present(await this.decisionOf(outcome.reservation)), replayed: true };
@@ -159,15 +161,18 @@ export class ReservationService {
   }
 
   /**
-   * A refusal decided without writing (a sold-out read) never looked at the reservation: if
-   * this key already made a hold (whose answer the client lost), the replay must get it.
+   * A refusal decided without writing (a sold-out read) never looked at the reservation: if this
+   * reservation id already made a hold, that hold is the answer. With a key, a replay whose first
+   * answer the client lost; with or without one, an attempt of this very request that committed
+   * while its answer was lost and the SDK's retry of it failed (a throttle): the next attempt then
+   * reads the tickets its own hold took and would refuse. One read of a key nobody else uses.
    */
   private async holdOrFindReplay(event: TicketEvent, hold: HoldRequest): Promise<HoldOutcome> {
     try {
       return await this.strategies[event.strategy].hold(event, hold);
     } catch (error) {
       const refused = error instanceof SoldOut || error instanceof BuyerLimitExceeded;
-      if (!hold.idempotencyKey || !refused) throw error;
+      if (!refused) throw error;
       const existing = await this.reservations.find(hold.reservationId);
       if (!existing || existing.status === 'PENDING') throw error;
       return { kind: 'existing', reservation: existing };

@@ -235,6 +235,39 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
   );
 });
 
+describe('a hold that was made, its answer lost and the SDK retry of it throttled (no Idempotency-Key)', () => {
+  it.each(['sharded', 'transactional', 'pessimistic'] as const)(
+    '%s answers with the hold it made, not 409 sold_out from the read of its next attempt',
+    async (strategy) => {
+      const db = createDocumentClient(ownConfig());
+      let lose = true;
+      // The transaction committed; its answer timed out and the SDK's retries of it were throttled.
+      afterCalls(
+        db,
+        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
+        () => {
+          if (lose) {
+            lose = false;
+            throw sdkError('ThrottlingException');
+          }
+        },
+      );
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+      const api = stampede(inProcessApi(app));
+      const { body: event } = await api.createEvent({ name: `throttled retry ${strategy}`, capacity: 1, strategy });
+
+      const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
+
+      expect(lose).toBe(false);
+      expect([answer.status, answer.body.status, answer.body.buyerId]).toEqual([201, 'HELD', 'a']);
+      expect((await api.getReservation(answer.body, 'a')).body.status).toBe('HELD');
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]);
+      expect(report).toMatchObject({ held: 1, remaining: 0, reservations: 1 });
+    },
+  );
+});
+
 describe('a lost answer to the claim, retried by the SDK', () => {
   it.each(['conditional', 'optimistic'] as const)(
     "%s: the retry refused by the attempt's own claim goes on with it, instead of waiting for itself and answering 503",
