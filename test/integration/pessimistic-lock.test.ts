@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
@@ -239,6 +240,79 @@ describe('pessimistic: the lease and the fencing token', () => {
     const books = await audit(app, event.eventId);
     expect(books.violations).toEqual([]);
     expect(books).toMatchObject({ held: 3, remaining: 2, reservations: 2 });
+  });
+
+  it.each([
+    ['timed out through the SDK retries', () => sdkError('TimeoutError')],
+    ['found by the SDK retry, whose condition then failed on its own lock', () => sdkError('ConditionalCheckFailedException')],
+  ])('goes on with a lock its acquire took when the answer was lost (%s), instead of blocking the event for a lease', async (_, lostAnswer) => {
+    const clock = new ManualClock();
+    const { api: organizer, app, db } = apiProcess({ clock });
+    const { body: event } = await organizer.createEvent({ name: 'lost acquire', capacity: 5, strategy: 'pessimistic' });
+    const aDb = createDocumentClient(loadConfig());
+    let lost = 0;
+    afterCalls(
+      aDb,
+      (call) => isAcquire(call) && lost === 0,
+      () => {
+        lost++;
+        throw lostAnswer();
+      },
+    );
+    const a = apiProcess({ db: aDb, clock, sleep: async (ms) => clock.advance(ms) });
+    const started = clock.now();
+
+    const answer = await a.api.reserve(event.eventId, { buyer: 'alice', quantity: 2 });
+
+    expect(lost).toBe(1);
+    expect([answer.status, answer.body.status]).toEqual([201, 'HELD']);
+    expect(clock.now() - started).toBeLessThan(lease); // never waited for its own lease to run out
+    const lock = await lockOf(db, event.eventId);
+    expect([lock.fencingToken, lock.owner]).toEqual([1, undefined]); // one acquire, released by the hold
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ held: 2, remaining: 3, reservations: 1 });
+  });
+
+  it('learns the holder from a refused acquire without reading the lock, where DynamoDB returns the old item (as AWS does)', async () => {
+    const { api: organizer, app } = apiProcess();
+    const { body: event } = await organizer.createEvent({ name: 'refused acquire', capacity: 5, strategy: 'pessimistic' });
+    const aDb = createDocumentClient(loadConfig());
+    const paused = pauseAfterReadsUnderLock(aDb);
+    const aAnswer = apiProcess({ db: aDb }).api.reserve(event.eventId, { buyer: 'alice', quantity: 1 });
+    await paused.read;
+
+    // AWS answers a failed condition with the item when asked (ReturnValuesOnConditionCheckFailure);
+    // DynamoDB Local does not, so B's client adds it as AWS would, only when the acquire asks.
+    const bDb = createDocumentClient(loadConfig());
+    let lockReads = 0;
+    let refused = 0;
+    bDb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const call = { operation: (context.commandName ?? '').replace(/Command$/, ''), input: args.input as Record<string, any> };
+        if (/GetItem$/.test(call.operation) && touchesLock(call)) lockReads++;
+        try {
+          return await next(args);
+        } catch (error) {
+          if (!isAcquire(call)) throw error;
+          refused++;
+          if (call.input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD') throw error;
+          throw Object.assign(error as object, { Item: marshall(await lockOf(aDb, event.eventId)) });
+        }
+      },
+      { step: 'initialize', name: 'awsConditionFailureItem' },
+    );
+    const b = apiProcess({ db: bDb, sleep: () => new Promise((resolve) => setImmediate(resolve)) });
+    const bAnswer = b.api.reserve(event.eventId, { buyer: 'bob', quantity: 1 });
+    while (refused < 3) await new Promise((resolve) => setImmediate(resolve)); // B keeps looking while A holds the lock
+    paused.resume();
+
+    expect((await aAnswer).status).toBe(201);
+    expect((await bAnswer).status).toBe(201);
+    expect(lockReads).toBe(0);
+    const books = await audit(app, event.eventId);
+    expect(books.violations).toEqual([]);
+    expect(books).toMatchObject({ held: 2, remaining: 3, reservations: 2 });
   });
 
   it('sells exactly the capacity when the buyers of four processes race for the lock in DynamoDB', async () => {

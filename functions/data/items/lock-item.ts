@@ -81,6 +81,8 @@ export function acquireLock(tableName: string, eventId: string, request: Acquire
       ...(takeOver && { ':stale': request.staleVersion }),
     },
     ReturnValues: 'UPDATED_NEW' as const,
+    // A refused acquire learns the lock's holder and version from the refusal, without a read (AWS; DynamoDB Local ignores it).
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 

@@ -7,7 +7,7 @@ import { backoffDelay, type Sleep } from '../../domain/retry';
 import { cancellationReasons, conditionFailureItem, isConditionalCheckFailed, isRetryableReason } from '../dynamodb-errors';
 import { buyerTallyItemType, buyerTallyKey } from '../items/buyer-tally-item';
 import { fromInventoryItem, inventoryKey } from '../items/inventory-item';
-import { acquireLock, fromLockItem, heartbeatLock, type Lease, lockKey, releaseLock } from '../items/lock-item';
+import { acquireLock, fromLockItem, heartbeatLock, type Lease, type LockState, lockKey, releaseLock } from '../items/lock-item';
 import { fromReservationItem, putNewReservation, toReservationItem } from '../items/reservation-item';
 import { consistentGet } from '../reads';
 import { type RetryReason, retryReason } from '../retrier';
@@ -111,16 +111,21 @@ export class PessimisticStrategy implements ReservationStrategy {
         const { Attributes } = await deps.retrier.run(() => deps.db.send(new UpdateCommand(acquireLock(deps.tableName, eventId, request))));
         return { eventId, owner: this.owner, fencingToken: Number(Attributes?.fencingToken), leaseDurationMs: options.leaseMs };
       } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
+        if (!isConditionalCheckFailed(error)) {
+          // No answer (e.g. timed out through the SDK's retries): the acquire may have happened.
+          // If it did, the lock is ours; left alone it would block the event, us included, a lease long.
+          const lease = await this.ownLeaseAfterUnclearAcquire(eventId, request.recordVersion);
+          if (lease) return lease;
+          throw error;
+        }
         refusal = error;
       }
       // AWS returns the lock with the failed condition; DynamoDB Local does not, so read it.
       const item = conditionFailureItem(refusal) ?? (await consistentGet(deps.db, deps.tableName, lockKey(eventId), deps.retrier));
       const lock = item && fromLockItem(item);
       // Our own acquire whose answer was lost (the SDK retried it): the lock is ours.
-      if (lock?.owner === this.owner && lock.recordVersion === request.recordVersion) {
-        return { eventId, owner: this.owner, fencingToken: lock.fencingToken, leaseDurationMs: options.leaseMs };
-      }
+      const own = lock && this.ownLease(eventId, lock, request.recordVersion);
+      if (own) return own;
       deps.telemetry.count('Conflict', this.name);
       let delayMs = 0;
       if (!lock?.owner || !lock.recordVersion) {
@@ -133,6 +138,23 @@ export class PessimisticStrategy implements ReservationStrategy {
       } // else: stale by now, take it over at once
       if (deps.retrier.now() + delayMs >= deadline) throw deps.retrier.exhausted('conflict', attempt);
       if (delayMs > 0) await options.sleep(delayMs);
+    }
+  }
+
+  /** The lease, if `lock` is the one this process's acquire with `recordVersion` took. */
+  private ownLease(eventId: string, lock: LockState, recordVersion: string): Lease | undefined {
+    if (lock.owner !== this.owner || lock.recordVersion !== recordVersion) return undefined;
+    return { eventId, owner: this.owner, fencingToken: lock.fencingToken, leaseDurationMs: this.options.leaseMs };
+  }
+
+  /** After an acquire with no answer: the lease if it did take the lock; undefined if not, or if that cannot be read either. */
+  private async ownLeaseAfterUnclearAcquire(eventId: string, recordVersion: string): Promise<Lease | undefined> {
+    const { deps } = this;
+    try {
+      const item = await consistentGet(deps.db, deps.tableName, lockKey(eventId), deps.retrier);
+      return item && this.ownLease(eventId, fromLockItem(item), recordVersion);
+    } catch {
+      return undefined; // the lease frees it
     }
   }
 
