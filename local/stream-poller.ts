@@ -79,16 +79,11 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 
   /** One pass over every shard until each has nothing new; true if anything came. */
   const poll = async (): Promise<boolean> => {
-    if (!shards || Date.now() - shards.at > describeEveryMs) {
-      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-      shards = { list: StreamDescription?.Shards ?? [], at: Date.now() };
-    }
+    if (!shards || Date.now() - shards.at > describeEveryMs) shards = { list: await describeShards(streams, streamArn), at: Date.now() };
     let anything = false;
-    for (const shard of shards.list) {
+    for (const shard of shardsToRead(shards.list, positions)) {
       const shardId = shard.ShardId!;
       let position = positions.get(shardId);
-      if (position?.closed) continue;
-      if (shard.ParentShardId && positions.has(shard.ParentShardId) && !positions.get(shard.ParentShardId)!.closed) continue;
       if (!position) {
         const { ShardIterator } = await streams.send(
           new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
@@ -143,6 +138,30 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 }
 
 const describeEveryMs = 5_000;
+
+/** Every shard of the stream: DescribeStream answers a page at a time. */
+async function describeShards(streams: DynamoDBStreamsClient, streamArn: string): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let exclusiveStartShardId: string | undefined;
+  do {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }));
+    shards.push(...(StreamDescription?.Shards ?? []));
+    exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
+  } while (exclusiveStartShardId);
+  return shards;
+}
+
+/**
+ * The shards to read now, parents first: DescribeStream lists shards in no guaranteed order, and a
+ * child's records come after its parent's, so a child waits while its parent is listed and not
+ * read to its end (as the event source mapping does). A parent no longer listed (trimmed) holds
+ * nothing more to wait for.
+ */
+export function shardsToRead(listed: readonly Shard[], positions: ReadonlyMap<string, { readonly closed: boolean }>): Shard[] {
+  const listedIds = new Set(listed.map((shard) => shard.ShardId));
+  const finished = (shardId: string | undefined) => shardId === undefined || !listedIds.has(shardId) || positions.get(shardId)?.closed === true;
+  return listed.filter((shard) => !finished(shard.ShardId) && finished(shard.ParentShardId));
+}
 
 interface Delivery {
   readonly batchSize: number;

@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { deliverInBatches } from '../../local/stream-poller';
+import { deliverInBatches, shardsToRead } from '../../local/stream-poller';
 
 const records = (count: number): DynamoDBRecord[] => Array.from({ length: count }, (_, i) => ({ dynamodb: { SequenceNumber: String(i + 1) } }));
 const numbers = (batch: DynamoDBRecord[]) => batch.map((record) => Number(record.dynamodb!.SequenceNumber));
@@ -59,5 +59,22 @@ describe('the local poller delivers stream records as the event source mapping d
     const { batches, givenUp } = await deliver(4, (_call, batch) => (batch.includes(1) ? 1 : undefined), 2);
     expect(batches).toEqual([[1, 2, 3], [1, 2, 3], [1, 2, 3], [4]]);
     expect(givenUp).toEqual([['1', 3]]);
+  });
+});
+
+describe('the local poller reads shards as the event source mapping does', () => {
+  const shard = (ShardId: string, ParentShardId?: string) => ({ ShardId, ...(ParentShardId && { ParentShardId }) });
+  const ids = (shards: { ShardId?: string }[]) => shards.map((s) => s.ShardId);
+
+  it('reads a parent to its end before its child, whatever order DescribeStream lists them in', () => {
+    const listed = [shard('child', 'parent'), shard('parent')];
+    expect(ids(shardsToRead(listed, new Map()))).toEqual(['parent']);
+    expect(ids(shardsToRead(listed, new Map([['parent', { closed: false }]])))).toEqual(['parent']);
+    expect(ids(shardsToRead(listed, new Map([['parent', { closed: true }]])))).toEqual(['child']);
+  });
+
+  it('reads a child whose parent is no longer listed (trimmed), and never a closed shard again', () => {
+    const listed = [shard('child', 'trimmed'), shard('done')];
+    expect(ids(shardsToRead(listed, new Map([['done', { closed: true }]])))).toEqual(['child']);
   });
 });
