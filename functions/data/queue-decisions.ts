@@ -31,7 +31,7 @@ export class DynamoQueueDecisions implements QueueDecisions {
     private readonly maxTransactionItems: number,
   ) {}
 
-  async decide(event: TicketEvent, entries: readonly QueuedRequest[], now: number): Promise<QueueDecisionTally> {
+  async decide(event: TicketEvent, entries: readonly QueuedRequest[], now: () => number): Promise<QueueDecisionTally> {
     const tally = { held: 0, ticketsHeld: 0, rejected: 0, alreadyDecided: 0, chunks: 0 };
     const maxWinners = this.maxTransactionItems - 1;
     const stillQueued = await this.stillQueued(entries);
@@ -59,7 +59,7 @@ export class DynamoQueueDecisions implements QueueDecisions {
           losers.push(entry);
         }
       }
-      const outcome = winners.length === 0 ? { kind: 'written' as const } : await this.holdChunk(event, winners, now);
+      const outcome = winners.length === 0 ? { kind: 'written' as const } : await this.holdChunk(event, winners, now());
       if (outcome.kind === 'written') {
         tally.chunks += winners.length > 0 ? 1 : 0;
         tally.held += winners.length;
@@ -199,10 +199,10 @@ export class DynamoQueueDecisions implements QueueDecisions {
   }
 
   /** Sold out for these: each REJECTED with its tally given back, together. Returns how many this call rejected. */
-  private async reject(event: TicketEvent, losers: readonly QueuedRequest[], now: number): Promise<number> {
+  private async reject(event: TicketEvent, losers: readonly QueuedRequest[], now: () => number): Promise<number> {
     let rejected = 0;
     for (let start = 0; start < losers.length; start += rejectionsAtOnce) {
-      const results = await Promise.all(losers.slice(start, start + rejectionsAtOnce).map((entry) => this.rejectOne(event.eventId, entry, 'sold_out', now)));
+      const results = await Promise.all(losers.slice(start, start + rejectionsAtOnce).map((entry) => this.rejectOne(event.eventId, entry, 'sold_out', now())));
       rejected += results.reduce<number>((sum, one) => sum + one, 0);
     }
     return rejected;

@@ -80,8 +80,12 @@ export interface QueueDecisionTally {
 }
 
 export interface QueueDecisions {
-  /** Decide one event's requests, in the order given: the earliest that fit win. */
-  decide(event: TicketEvent, requests: readonly QueuedRequest[], now: number): Promise<QueueDecisionTally>;
+  /**
+   * Decide one event's requests, in the order given: the earliest that fit win. `now` is read as
+   * each decision is written (a batch takes several transactions), so a decision's time and a
+   * hold's expiry count from when it was made.
+   */
+  decide(event: TicketEvent, requests: readonly QueuedRequest[], now: () => number): Promise<QueueDecisionTally>;
   /** The sweeper's half: a request never decided by `now` is REJECTED (not_decided), its tally given back. True if this call did it. */
   rejectUndecided(reservation: Reservation, now: number): Promise<boolean>;
 }

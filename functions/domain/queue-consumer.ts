@@ -42,7 +42,7 @@ export class QueueConsumer {
           const tally = await this.decisions.decide(
             event,
             delivered.map((entry) => entry.request),
-            this.clock.now(),
+            () => this.clock.now(),
           );
           for (const key of Object.keys(totals) as (keyof QueueDecisionTally)[]) totals[key] += tally[key];
           this.telemetry.count('QueueHeld', 'queued', tally.held);

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inventoryKey, returnBinOf } from '../../functions/data/items/inventory-item';
+import { reservationKey } from '../../functions/data/items/reservation-item';
 import { ManualClock } from '../../functions/domain/clock';
 import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
@@ -295,6 +296,36 @@ describe('queued strategy', () => {
     const report = await audit(app, event.eventId);
     expect(report.violations).toEqual([]);
     expect(report).toMatchObject({ sold, queued: 0, oversold: 0, lost: 0 });
+  });
+
+  it('stamps each decision with the time it is written, not the time its batch began: later chunks decide later and hold as long', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 6, 12));
+    const { app, api } = await setUp('decided-at', { config: { queueWaitMs: 0 }, decide: false, clock });
+    const { body: event } = await api.createEvent({ name: 'decided at', capacity: 10, strategy: 'queued', shards: 1, holdSeconds: 60 });
+    const requests = [];
+    for (let i = 0; i < 12; i++) requests.push(await api.reserve(event.eventId, { buyer: `b${i}`, quantity: 1 }));
+    // Every transaction takes 100 ms of the consumer's clock: chunks of 9 winners, then rejections.
+    const consumer = testApp({ config: app.config, clock });
+    beforeCalls(
+      consumer.db,
+      (call) => call.operation === 'TransactWriteItems',
+      () => clock.advance(100),
+    );
+    const started = clock.now();
+    await consumer.queueConsumer.consume(requests.map((r) => ({ request: { ...r.body, createdAt: 0 }, position: r.body.reservationId })));
+
+    const items = await Promise.all(
+      requests.map(
+        async (r) =>
+          (await app.db.send(new GetCommand({ TableName: app.config.tableName, Key: reservationKey(r.body.reservationId), ConsistentRead: true }))).Item!,
+      ),
+    );
+    expect(items.map((item) => item.status)).toEqual([...Array(10).fill('HELD'), 'REJECTED', 'REJECTED']);
+    const decidedAt = items.map((item) => Number(item.decidedAt) - started);
+    expect(new Set(decidedAt.slice(0, 9)).size).toBe(1); // one chunk, one write
+    expect(decidedAt[9]).toBeGreaterThan(decidedAt[0]!); // the second chunk, a transaction later
+    expect(decidedAt[10]).toBeGreaterThan(decidedAt[9]!); // the rejections, after the chunk before them
+    for (const item of items.slice(0, 10)) expect(Number(item.expiresAt) - Number(item.decidedAt)).toBe(60_000);
   });
 
   it('turns concurrent replays of one Idempotency-Key into a single request, decided once', async () => {
