@@ -87,7 +87,8 @@ export class HoldSweeper {
     const reservation = await this.reservations.find(reservationId);
     if (reservation?.status === 'HELD' && reservation.expiresAt <= now) {
       const result = await this.reservations.expire(reservation, now);
-      if (result.kind === 'done') return { kind: 'expired', tickets: reservation.quantity, lagMs: now - reservation.expiresAt };
+      // The lag ends when the tickets are back: after the read and the return, not when this settle began.
+      if (result.kind === 'done') return { kind: 'expired', tickets: reservation.quantity, lagMs: this.clock.now() - reservation.expiresAt };
     } else if (reservation?.status === 'PENDING' && (await this.index.repairPending(reservation, now))) {
       return { kind: 'repaired' };
     } else if (reservation?.status === 'QUEUED' && (await this.queue.rejectUndecided(reservation, now))) {

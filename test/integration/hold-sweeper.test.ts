@@ -43,6 +43,24 @@ async function sale(strategy: (typeof strategies)[number], clock = new ManualClo
   return { app, api, clock, event, hold, available };
 }
 
+describe('sweep lag', () => {
+  it('runs from the hold’s expiry until its tickets are back, the sweeper’s own read and return included', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 6, 12));
+    const { hold, available } = await sale('sharded', clock);
+    await hold('wanda', 3);
+    clock.advance(holdSeconds * 1000 + 2_000); // swept 2 s after its expiry
+    const db = client();
+    beforeCalls(db, isExpiry, () => clock.advance(500)); // and the return takes half a second
+    const sweeper = testApp({ db, clock }).sweeper;
+
+    const report = await sweeper.sweep();
+
+    expect(report).toMatchObject({ expired: 1, ticketsReturned: 3 });
+    expect(report.lagsMs).toEqual([2_500]);
+    expect(await available()).toBe(20);
+  });
+});
+
 describe.each(strategies)('%s: expired holds come back by themselves', (strategy) => {
   it("returns an untouched expired hold's tickets to their shards and its count to the buyer's tally, exactly once", async () => {
     const { app, api, clock, event, hold, available } = await sale(strategy);
