@@ -55,7 +55,7 @@ function describe(report: AuditReport): string {
   const lines = [
     `Event ${report.eventId} (${report.strategy}), capacity ${report.capacity}`,
     `  remaining ${report.remaining}, held ${report.held} (${report.heldExpired} expired, not yet returned), confirmed ${report.confirmed}`,
-    `  sold ${report.sold}, oversold ${report.oversold}, lost ${report.lost}; returned by release ${report.released}, by expiry ${report.expired}`,
+    `  sold ${report.sold}, oversold ${report.oversold}, never existed ${report.inflated}, lost ${report.lost}; returned by release ${report.released}, by expiry ${report.expired}`,
     `  ${report.reservations} reservation(s), ${report.buyers} buyer(s), ${report.buyersOverLimit} over the limit, ${report.doubleHolds} double hold(s), ${report.pending} interrupted and not repaired, ${report.unsweptExpired} expired and not swept`,
   ];
   if (report.violations.length === 0) lines.push('OK: no violations.');

@@ -8,6 +8,7 @@ import { inventoryItemsOf, type Reservation, type TicketEvent } from '../domain/
 
 type ViolationKind =
   | 'oversold'
+  | 'inventory_inflated'
   | 'lost_tickets'
   | 'shard_out_of_range'
   | 'shard_mismatch'
@@ -39,8 +40,13 @@ export interface AuditReport {
   readonly expired: number;
   /** Tickets out of inventory in buyers' hands: held + confirmed. */
   readonly sold: number;
-  /** Tickets handed out beyond what existed (remaining + held + confirmed - capacity, if > 0). */
+  /** Tickets handed out beyond what existed: held + confirmed - capacity, if > 0. */
   readonly oversold: number;
+  /**
+   * Tickets on the books that never existed besides those oversold: remaining + held + confirmed
+   * exceeds capacity by this much more (a ticket given back twice; the control's lost updates).
+   */
+  readonly inflated: number;
   /** Tickets taken from inventory that no reservation accounts for. */
   readonly lost: number;
   readonly reservations: number;
@@ -141,12 +147,19 @@ export async function auditEvent(
   const released = sum(reservations.filter((r) => r.status === 'RELEASED').map((r) => r.quantity));
   const expired = sum(reservations.filter((r) => r.status === 'EXPIRED').map((r) => r.quantity));
   const accountedTotal = remaining + held + confirmed;
-  const oversold = Math.max(0, accountedTotal - event.capacity);
+  const oversold = Math.max(0, held + confirmed - event.capacity);
+  const inflated = Math.max(0, accountedTotal - event.capacity) - oversold;
   const lost = Math.max(0, event.capacity - accountedTotal);
   if (oversold > 0) {
     violations.push({
       kind: 'oversold',
-      message: `${oversold} ticket(s) oversold: ${remaining} remaining + ${held} held + ${confirmed} confirmed > capacity ${event.capacity}`,
+      message: `${oversold} ticket(s) oversold: ${held} held + ${confirmed} confirmed > capacity ${event.capacity}`,
+    });
+  }
+  if (inflated > 0) {
+    violations.push({
+      kind: 'inventory_inflated',
+      message: `${inflated} ticket(s) on the books that never existed: ${remaining} remaining + ${held} held + ${confirmed} confirmed > capacity ${event.capacity}${oversold > 0 ? ` + ${oversold} oversold` : ''}`,
     });
   }
   if (lost > 0) {
@@ -257,6 +270,7 @@ export async function auditEvent(
     expired,
     sold: held + confirmed,
     oversold,
+    inflated,
     lost,
     reservations: reservations.length,
     buyers: perBuyer.size,

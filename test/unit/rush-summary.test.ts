@@ -19,6 +19,7 @@ function audit(violations: number, oversold = 0): AuditReport {
     confirmed: 180 + oversold,
     sold: 200 + oversold,
     oversold,
+    inflated: 0,
     lost: 0,
     reservations: 190,
     buyers: 190,
