@@ -30,6 +30,12 @@ export const rushDefaults = {
   artilleryNice: 10,
 } as const;
 
+/**
+ * Upper bounds of a rush: a load test is bounded in count and time. A million buyers is ten
+ * default rushes; 10,000 arrivals a second is 30 times what this machine serves end to end.
+ */
+const rushMaximums = { buyers: 1_000_000, arrivalRate: 10_000, rawSeconds: 600, warmUpSeconds: 600 } as const;
+
 /** The lowest priority a Unix process can have (nice 19). */
 export const maxNice = 19;
 
@@ -59,6 +65,13 @@ export function readRushFlags(values: Record<string, string | boolean | undefine
   if (artilleryNice > maxNice) throw new UsageError(`--artillery-nice must be at most ${maxNice}, got ${artilleryNice}`);
   const { max } = limits.capacity;
   if (tickets > max) throw new UsageError(`--tickets must be at most ${max} (the API's capacity limit), got ${tickets}`);
+  const bounded: [flag: string, value: number, most: number][] = [
+    ['buyers', buyers, rushMaximums.buyers],
+    ['arrival-rate', arrivalRate, rushMaximums.arrivalRate],
+    ['raw-seconds', rawSeconds, rushMaximums.rawSeconds],
+    ['warm-up-seconds', warmUpSeconds, rushMaximums.warmUpSeconds],
+  ];
+  for (const [flag, value, most] of bounded) if (value > most) throw new UsageError(`--${flag} must be at most ${most}, got ${value}`);
   return { buyers, tickets, shards, arrivalRate, rawSeconds, warmUpSeconds, holdSeconds, artilleryNice };
 }
 

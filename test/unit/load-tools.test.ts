@@ -196,6 +196,12 @@ describe('rush flags', () => {
     expect(() => readRushFlags({ 'artillery-nice': '20' })).toThrow(/--artillery-nice must be at most 19/);
     expect(() => readRushFlags({ 'artillery-nice': '-1' })).toThrow(/--artillery-nice must be an integer >= 0/);
     expect(() => readRushFlags({ tickets: '2000000' })).toThrow(/at most 1000000 \(the API's capacity limit\)/);
+    // Bounded in count and time.
+    expect(() => readRushFlags({ buyers: '1000001' })).toThrow(/--buyers must be at most 1000000, got 1000001/);
+    expect(() => readRushFlags({ 'arrival-rate': '10001' })).toThrow(/--arrival-rate must be at most 10000/);
+    expect(() => readRushFlags({ 'raw-seconds': '601' })).toThrow(/--raw-seconds must be at most 600/);
+    expect(() => readRushFlags({ 'warm-up-seconds': '601' })).toThrow(/--warm-up-seconds must be at most 600/);
+    expect(readRushFlags({ buyers: '1000000', 'raw-seconds': '600' })).toMatchObject({ buyers: 1_000_000, rawSeconds: 600 });
     expect(() => readStrategy('fast')).toThrow(/sharded, transactional/);
     expect(readStrategy(undefined)).toBe('sharded');
     expect(readStrategies('sharded, unsafe')).toEqual(['sharded', 'unsafe']);
