@@ -89,7 +89,8 @@ export function buildOpenApi(routes: readonly RouteDefinition[] = routeTable, ve
           ]),
         ),
         ...(route.access !== 'public' && { 401: gatewayUnauthorized }),
-        ...(contract.body && { 413: gatewayTooLarge }),
+        // API Gateway's payload limit holds on every route, with a body or not.
+        413: gatewayTooLarge,
         429: gatewayThrottled,
         ...errorResponses([...contract.errors, ...everyRouteErrors]),
         500: { description: '`internal_error`: an unexpected failure; the cause goes to the log only.', content: json({ $ref: '#/components/schemas/Error' }) },

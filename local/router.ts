@@ -1,4 +1,3 @@
-import { InvalidRequest } from '../functions/domain/errors';
 import type { RouteDefinition } from '../lib/routes';
 
 export interface RouteMatch<R extends RouteDefinition = RouteDefinition> {
@@ -41,11 +40,15 @@ export class Router<R extends RouteDefinition = RouteDefinition> {
   }
 }
 
-/** A path segment that is not valid percent-encoding (a lone `%`, a cut UTF-8 sequence) is the client's error. */
+/**
+ * A path segment that is not valid percent-encoding (a lone `%`, a cut UTF-8 sequence) is passed
+ * on as it came: no id looks like that, so the route answers 404 as for any unknown id, a status
+ * its contract lists, instead of an error the router would add.
+ */
 function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new InvalidRequest('The request path is not valid percent-encoding.', [{ field: 'path', problem: 'is not valid percent-encoding' }]);
+    return segment;
   }
 }

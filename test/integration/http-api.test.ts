@@ -78,9 +78,9 @@ describe('the local HTTP API', () => {
       raw.request('POST', `/events/${event.eventId}/reservations`, { body: { quantity: 1 }, headers: { 'idempotency-key': 'x'.repeat(129) }, caller: buyer }),
       raw.request('GET', '/no/such/route'),
       raw.request('PUT', '/events'),
-      // Broken percent-encoding (a cut UTF-8 sequence, a lone %) is the client's error, not a 500.
-      raw.request('GET', '/reservations/%E0%A4%A'),
-      raw.request('POST', '/reservations/%/confirm'),
+      // Broken percent-encoding (a cut UTF-8 sequence, a lone %) names no reservation: 404, not a 500.
+      raw.request('GET', '/reservations/%E0%A4%A', { caller: buyer }),
+      raw.request('POST', '/reservations/%/confirm', { caller: buyer }),
       // A path that a URL resolver would read as a host (`//%`) once threw outside the error mapping and stopped the server.
       raw.request('GET', '//%'),
       raw.request('GET', '//['),
@@ -92,12 +92,27 @@ describe('the local HTTP API', () => {
       [400, 'invalid_request'],
       [404, 'route_not_found'],
       [404, 'route_not_found'],
-      [400, 'invalid_request'],
-      [400, 'invalid_request'],
+      [404, 'reservation_not_found'],
+      [404, 'reservation_not_found'],
       [404, 'route_not_found'],
       [404, 'route_not_found'],
     ]);
     for (const answer of answers) v.parse(errorBody, answer.body);
+    // Every answer of a route that exists is one its published contract lists.
+    const document = JSON.parse(readFileSync(resolve(__dirname, '../../docs/openapi.json'), 'utf8'));
+    const routeOf = [
+      'post /events',
+      ...Array(3).fill('post /events/{eventId}/reservations'),
+      '',
+      '',
+      'get /reservations/{reservationId}',
+      'post /reservations/{reservationId}/confirm',
+    ];
+    routeOf.forEach((route, index) => {
+      if (!route) return;
+      const [method, path] = route.split(' ');
+      expect(Object.keys(document.paths[path!][method!].responses), route).toContain(String(answers[index]!.status));
+    });
     expect((await api.getEvent(event.eventId)).body.available).toBe(5);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { ManualClock } from '../../functions/domain/clock';
+import { buildOpenApi } from '../../lib/openapi';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
@@ -162,6 +163,32 @@ describe('retries that run out', () => {
 
     expect([response.status, response.body.error]).toEqual([503, 'throughput_exceeded']);
     expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await api.getEvent(event.eventId)).body.available).toBe(10);
+  });
+});
+
+describe('the event page while holds write its shards', () => {
+  it('answers 503 contention with Retry-After, as its contract says, when every inventory read is cancelled by a conflict', async () => {
+    const db = createDocumentClient(ownConfig());
+    let conflicting = true;
+    beforeCalls(
+      db,
+      (call) => call.operation === 'TransactGetItems' && conflicting,
+      (call) => {
+        throw transactionConflict(call.input.TransactItems.length);
+      },
+    );
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'busy page', capacity: 10, strategy: 'sharded', shards: 4 });
+
+    const busy = await api.getEvent(event.eventId);
+
+    expect([busy.status, busy.body.error]).toEqual([503, 'contention']);
+    expect(Number(busy.headers['retry-after'])).toBeGreaterThan(0);
+    const contract = (buildOpenApi() as any).paths['/events/{eventId}'].get.responses['503'];
+    expect(JSON.stringify(contract)).toContain('"contention"');
+    conflicting = false;
     expect((await api.getEvent(event.eventId)).body.available).toBe(10);
   });
 });
