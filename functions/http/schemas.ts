@@ -25,6 +25,8 @@ type Range = { readonly min: number; readonly max: number };
 // Control characters in names only ever come from bugs or attacks.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
 const controlCharacters = /[\u0000-\u001f\u007f]/;
+/** With the `u` flag a surrogate pair is one code point, so this matches only unpaired halves. */
+const loneSurrogate = /\p{Surrogate}/u;
 
 /**
  * Text of `min`..`max` characters (code points, as JSON Schema counts them), not blank. The
@@ -35,6 +37,8 @@ function text({ min, max }: Range) {
     v.string('must be a string'),
     v.check((value) => value.trim().length > 0, 'must not be blank'),
     v.check((value) => !controlCharacters.test(value), 'must not contain control characters'),
+    // A lone UTF-16 surrogate (`"\ud800"` in JSON) has no UTF-8 form: DynamoDB could not store it as sent.
+    v.check((value) => !loneSurrogate.test(value), 'must be valid Unicode'),
     v.check((value) => [...value].length >= min && [...value].length <= max, `must be ${min} to ${max} characters long`),
     v.metadata({ minLength: min, maxLength: max, pattern: '^(?=.*\\S)[^\\x00-\\x1f\\x7f]*$' }),
   );

@@ -40,6 +40,12 @@ describe('POST /events body', () => {
     expect(problems(() => parseNewEvent(body))).toEqual([{ field: 'body', problem: 'must be a JSON object' }]);
   });
 
+  it('rejects a name with a lone UTF-16 surrogate, which has no UTF-8 form, and accepts paired ones (emoji)', () => {
+    expect(problems(() => parseNewEvent(JSON.parse('{"name": "Gig \\ud800", "capacity": 1}')))).toEqual([{ field: 'name', problem: 'must be valid Unicode' }]);
+    expect(problems(() => parseNewEvent(JSON.parse('{"name": "\\udc00 Gig", "capacity": 1}')))).toEqual([{ field: 'name', problem: 'must be valid Unicode' }]);
+    expect(parseNewEvent({ name: 'Gig 🎸', capacity: 1 })).toEqual({ name: 'Gig 🎸', capacity: 1 });
+  });
+
   it('rejects numbers sent as strings and names that are too long', () => {
     expect(problems(() => parseNewEvent({ name: 'x'.repeat(201), capacity: '10' }))).toEqual([
       { field: 'name', problem: 'must be 1 to 200 characters long' },
