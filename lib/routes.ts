@@ -127,7 +127,7 @@ export const routes: readonly RouteDefinition[] = [
     tableAccess: 'readWrite',
     access: 'buyer',
     // The hold transaction (Put reservation, Update shards and tally), the sold-out read
-    // (GetItem or TransactGetItems), a refused replay's lookup of its hold (BatchGetItem),
+    // (GetItem or TransactGetItems), a refusal's lookup of its own hold (BatchGetItem),
     // the stepwise strategies' writes and undo (DeleteItem).
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     description: 'Hold tickets for the calling buyer (idempotent with Idempotency-Key)',
@@ -139,10 +139,16 @@ export const routes: readonly RouteDefinition[] = [
         {
           status: 202,
           schema: reservationView,
-          description: '`queued` events: the request is in line (QUEUED); `Location` is where its decision will show (HELD or REJECTED).',
+          description:
+            '`queued` events: the request is in line (QUEUED), first asked or replayed; `Location` is where its decision will show (HELD or REJECTED).',
           headers: { Location: 'The reservation to read for the decision: `/reservations/{reservationId}`.' },
         },
-        { status: 200, schema: reservationView, description: 'The hold an earlier request with this Idempotency-Key made (a replay).' },
+        {
+          status: 200,
+          schema: reservationView,
+          description:
+            'A replay: the reservation an earlier request with this Idempotency-Key made, as it is now (HELD, CONFIRMED, RELEASED, EXPIRED, or REJECTED for `queued`).',
+        },
       ],
       errors: ['invalid_request', 'event_not_found', 'unsafe_strategy_disabled', 'sold_out', 'buyer_limit_exceeded', 'idempotency_key_reused', 'contention'],
     },

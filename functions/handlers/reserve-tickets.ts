@@ -9,7 +9,8 @@ import { reservationView } from '../http/views';
 
 /**
  * POST /events/{eventId}/reservations: the caller holds tickets; 201 for a new hold, 200 for a
- * replay of the same key, 202 for a `queued` request still waiting for its turn.
+ * replay of the same key, 202 for a `queued` request still waiting for its turn (a replay of one
+ * too: the client is told where to look, as the first time, not 200 as if it held tickets).
  */
 export function createHandler(app: App) {
   return httpHandler(app, async (request) => {
@@ -19,8 +20,7 @@ export function createHandler(app: App) {
     const { quantity } = parseReserveBody(request.jsonBody());
     const { reservation, replayed } = await app.reservations.reserve({ eventId, buyerId: sub, quantity, idempotencyKey });
     // A `queued` request whose turn has not come yet: accepted, and where to look for the decision.
-    if (!replayed && reservation.status === 'QUEUED')
-      return json(202, reservationView(reservation), { location: `/reservations/${reservation.reservationId}` });
+    if (reservation.status === 'QUEUED') return json(202, reservationView(reservation), { location: `/reservations/${reservation.reservationId}` });
     return json(replayed ? 200 : 201, reservationView(reservation));
   });
 }
