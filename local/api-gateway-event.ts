@@ -15,19 +15,25 @@ export interface IncomingRequest {
 
 /**
  * The event API Gateway HTTP API (payload format 2.0) would send the Lambda for this request,
- * so local calls exercise exactly what runs on AWS: header names lowercased, the caller's
+ * so local calls exercise exactly what runs on AWS: header names lowercased and repeats joined
+ * with commas, cookies in `cookies`, repeated query parameters comma-joined, the caller's
  * verified claims (if the route is protected) in `requestContext.authorizer.jwt.claims`.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
 export function toApiGatewayEvent(request: IncomingRequest, match: RouteMatch, claims?: Readonly<Record<string, string>>): HttpApiEvent {
   const now = Date.now();
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const { cookie, ...headers } = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const cookies = cookie?.split(/;\s*|,/).filter((pair) => pair.length > 0);
+  const queryStringParameters = queryParameters(request.rawQueryString ?? '');
   return {
     version: '2.0',
     routeKey: routeKey(match.route),
     rawPath: request.path,
     rawQueryString: request.rawQueryString ?? '',
+    // Cookies travel in `cookies`, not in the headers; repeated query parameters are comma-joined.
+    ...(cookies && cookies.length > 0 && { cookies }),
     headers,
+    ...(queryStringParameters && { queryStringParameters }),
     pathParameters: match.pathParameters,
     requestContext: {
       accountId: 'local',
@@ -52,6 +58,12 @@ export function toApiGatewayEvent(request: IncomingRequest, match: RouteMatch, c
     body: request.body === undefined || request.body === '' ? undefined : request.body,
     isBase64Encoded: false,
   };
+}
+
+function queryParameters(rawQueryString: string): Record<string, string> | undefined {
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(rawQueryString)) parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
+  return Object.keys(parameters).length > 0 ? parameters : undefined;
 }
 
 /** A Lambda context for local invocations (only the fields the handlers and Powertools read). */

@@ -43,8 +43,8 @@ export interface LocalApiOptions {
  * A local stand-in for API Gateway: matches the route table, checks the bearer token of a
  * protected route (401 as API Gateway answers it), builds the payload 2.0 event with the
  * token's claims, calls the handler and writes its structured result. What else it answers
- * itself (no such route, a body past the limit, a path that is not valid percent-encoding, its
- * own failures) goes through the same error mapping as the functions' answers.
+ * itself (no such route, a body past the limit, its own failures) goes through the same error
+ * mapping as the functions' answers.
  */
 export function createLocalApi(routes: readonly RouteDefinition[], handlers: ReadonlyMap<RouteDefinition, RouteHandler>, options: LocalApiOptions): Server {
   const router = new Router(routes);
@@ -118,13 +118,13 @@ function stringHeaders(headers: HttpResult['headers']): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name, String(value)]));
 }
 
-/** As API Gateway delivers them: repeated headers joined with commas. */
+/**
+ * As API Gateway delivers them: repeated headers joined with a bare comma. From the headers as
+ * sent (`headersDistinct`): Node's `headers` has already joined repeats with ", " (and kept only
+ * the first of some, such as Authorization), which API Gateway does not.
+ */
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  return headers;
+  return Object.fromEntries(Object.entries(request.headersDistinct).map(([name, values]) => [name, (values ?? []).join(',')]));
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
