@@ -12,7 +12,7 @@ import {
   UnsafeStrategyDisabled,
 } from './errors';
 import { newReservationId, requestFingerprint, reservationIdForKey } from './ids';
-import { effectiveStatus, type HoldOutcome, type HoldRequest, type Reservation, type StrategyName, type TicketEvent } from './model';
+import { effectiveStatus, HoldAttempts, type HoldOutcome, type HoldRequest, type Reservation, type StrategyName, type TicketEvent } from './model';
 import type { EventRepository, ReservationRepository, ReservationStrategy, Telemetry, Transition } from './ports';
 import type { Sleep } from './retry';
 
@@ -89,6 +89,7 @@ export class ReservationService {
       expiresAt: now + event.holdSeconds * 1000,
       deadline: now + this.settings.holdBudgetMs,
       repairAt: now + (event.strategy === 'queued' ? this.settings.queueDecisionTimeoutMs : this.settings.holdBudgetMs + this.settings.repairMarginMs),
+      attempts: new HoldAttempts(),
     };
     const outcome = await this.countOutcome(event.strategy, () => this.holdOrFindReplay(event, hold));
     // Without a key the reservation id is this request's own: a reservation with it is the hold
@@ -163,16 +164,16 @@ export class ReservationService {
   /**
    * A refusal decided without writing (a sold-out read) never looked at the reservation: if this
    * reservation id already made a hold, that hold is the answer. With a key, a replay whose first
-   * answer the client lost; with or without one, an attempt of this very request that committed
-   * while its answer was lost and the SDK's retry of it failed (a throttle): the next attempt then
-   * reads the tickets its own hold took and would refuse. One read of a key nobody else uses.
+   * answer the client lost; with or without one, an attempt of this very request whose write may
+   * have happened unseen (HoldAttempts): the next attempt then read the tickets its own hold took.
+   * One read of a key nobody else uses, only in those cases.
    */
   private async holdOrFindReplay(event: TicketEvent, hold: HoldRequest): Promise<HoldOutcome> {
     try {
       return await this.strategies[event.strategy].hold(event, hold);
     } catch (error) {
       const refused = error instanceof SoldOut || error instanceof BuyerLimitExceeded;
-      if (!refused) throw error;
+      if (!refused || (!hold.idempotencyKey && !hold.attempts?.anyUnclear)) throw error;
       const existing = await this.reservations.find(hold.reservationId);
       if (!existing || existing.status === 'PENDING') throw error;
       return { kind: 'existing', reservation: existing };

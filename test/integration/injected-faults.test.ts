@@ -287,6 +287,15 @@ describe('a hold that was made, its answer lost and the SDK retry of it throttle
 
       expect(lose).toBe(false);
       expect([answer.status, answer.body.status, answer.body.buyerId]).toEqual([201, 'HELD', 'a']);
+      // The next buyer is refused as usual, and without a look for a hold of its own: nothing of its went unseen.
+      let reservationReads = 0;
+      beforeCalls(
+        db,
+        (call) => /Get/.test(call.operation) && JSON.stringify(call.input).includes('RESERVATION#'),
+        () => void reservationReads++,
+      );
+      const refused = await api.reserve(event.eventId, { buyer: 'b', quantity: 1 });
+      expect([refused.status, refused.body.error, reservationReads]).toEqual([409, 'sold_out', 0]);
       expect((await api.getReservation(answer.body, 'a')).body.status).toBe('HELD');
       const report = await audit(app, event.eventId);
       expect(report.violations).toEqual([]);

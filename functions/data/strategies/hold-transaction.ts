@@ -53,14 +53,16 @@ async function attemptHoldTransaction(deps: StrategyDeps, event: TicketEvent, ho
     );
     return { kind: 'held', reservation: fromReservationItem(reservationItem) };
   } catch (error) {
-    return interpretCancellation(deps, error, takes, hold.reservationId);
+    return interpretCancellation(deps, error, takes, hold);
   }
 }
 
-async function interpretCancellation(deps: StrategyDeps, error: unknown, takes: readonly ShardTake[], reservationId: string): Promise<HoldVerdict> {
+async function interpretCancellation(deps: StrategyDeps, error: unknown, takes: readonly ShardTake[], hold: HoldRequest): Promise<HoldVerdict> {
   const reasons = cancellationReasons(error);
   if (!reasons) {
     const reason = retryReason(error);
+    // Not a cancellation: the SDK may have retried a transaction that had committed.
+    hold.attempts?.markUnclear();
     if (reason) return { kind: 'retry', reason };
     throw error;
   }
@@ -71,7 +73,7 @@ async function interpretCancellation(deps: StrategyDeps, error: unknown, takes: 
   // Precedence: a replay beats everything, then the buyer's limit, then empty shards.
   if (failed(reservationIndex)) {
     const item = reasons[reservationIndex]?.item;
-    const existing = item ? fromReservationItem(item) : await findReservation(deps, reservationId);
+    const existing = item ? fromReservationItem(item) : await findReservation(deps, hold.reservationId);
     return existing ? { kind: 'existing', reservation: existing } : { kind: 'retry', reason: 'conflict' };
   }
   if (failed(tallyIndex)) {

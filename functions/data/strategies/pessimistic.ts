@@ -194,7 +194,7 @@ export class PessimisticStrategy implements ReservationStrategy {
       try {
         await deps.db.send(new TransactWriteCommand({ TransactItems: transaction.items, ClientRequestToken: randomUUID() }));
       } catch (error) {
-        return await this.interpret(error, request.reservationId);
+        return await this.interpret(error, request);
       }
       released = true;
       claim.taken();
@@ -206,9 +206,12 @@ export class PessimisticStrategy implements ReservationStrategy {
   }
 
   /** Why the transaction was cancelled, in the order of its items (see commitUnderLock). */
-  private async interpret(error: unknown, reservationId: string): Promise<Verdict> {
+  private async interpret(error: unknown, request: HoldRequest): Promise<Verdict> {
+    const { reservationId } = request;
     const reasons = cancellationReasons(error);
     if (!reasons) {
+      // Not a cancellation: the SDK may have retried a transaction that had committed.
+      request.attempts?.markUnclear();
       const reason = retryReason(error);
       if (reason) return { kind: 'retry', reason };
       throw error; // unknown outcome (e.g. a timeout): the buyer's retry of the key finds the hold if it was made
