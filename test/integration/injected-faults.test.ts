@@ -6,7 +6,7 @@ import { buildOpenApi } from '../../lib/openapi';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, beforeCalls, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
+import { afterCalls, beforeCalls, loseFirstAnswer, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { appFor } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -234,17 +234,11 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
     '%s: a lost response to the take is no lost ticket: the reservation says HELD and the buyer gets it',
     async (strategy) => {
       const db = createDocumentClient(ownConfig());
-      let lose = true;
       // The take and the step to HELD are one transaction: its answer is lost once, after it happened.
-      afterCalls(
+      const lost = loseFirstAnswer(
         db,
         (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => {
-          if (lose) {
-            lose = false;
-            throw sdkError('TimeoutError');
-          }
-        },
+        () => sdkError('TimeoutError'),
       );
       const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
@@ -253,6 +247,7 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
       const first = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, `lost-take-${strategy}`);
       const retried = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, `lost-take-${strategy}`);
 
+      expect(lost()).toBe(1);
       expect([first.status, first.body.status, retried.status]).toEqual([201, 'HELD', 200]);
       expect(retried.body.reservationId).toBe(first.body.reservationId);
       const report = await audit(app, event.eventId);
@@ -267,17 +262,11 @@ describe('a hold that was made, its answer lost and the SDK retry of it throttle
     '%s answers with the hold it made, not 409 sold_out from the read of its next attempt',
     async (strategy) => {
       const db = createDocumentClient(ownConfig());
-      let lose = true;
       // The transaction committed; its answer timed out and the SDK's retries of it were throttled.
-      afterCalls(
+      const lost = loseFirstAnswer(
         db,
         (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => {
-          if (lose) {
-            lose = false;
-            throw sdkError('ThrottlingException');
-          }
-        },
+        () => sdkError('ThrottlingException'),
       );
       const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
       const api = stampede(inProcessApi(app));
@@ -285,7 +274,7 @@ describe('a hold that was made, its answer lost and the SDK retry of it throttle
 
       const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
 
-      expect(lose).toBe(false);
+      expect(lost()).toBe(1);
       expect([answer.status, answer.body.status, answer.body.buyerId]).toEqual([201, 'HELD', 'a']);
       // The next buyer is refused as usual, and without a look for a hold of its own: nothing of its went unseen.
       let reservationReads = 0;

@@ -8,7 +8,7 @@ import { ManualClock } from '../../functions/domain/clock';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, beforeCalls, type CallInfo, sdkError } from '../support/faults';
+import { afterCalls, beforeCalls, type CallInfo, loseFirstAnswer, sdkError } from '../support/faults';
 import { type TestAppOptions, testApp } from '../support/test-app';
 
 // The lease and the fencing token of the `pessimistic` strategy, forced through the interleavings
@@ -250,21 +250,13 @@ describe('pessimistic: the lease and the fencing token', () => {
     const { api: organizer, app, db } = apiProcess({ clock });
     const { body: event } = await organizer.createEvent({ name: 'lost acquire', capacity: 5, strategy: 'pessimistic' });
     const aDb = createDocumentClient(loadConfig());
-    let lost = 0;
-    afterCalls(
-      aDb,
-      (call) => isAcquire(call) && lost === 0,
-      () => {
-        lost++;
-        throw lostAnswer();
-      },
-    );
+    const lost = loseFirstAnswer(aDb, isAcquire, lostAnswer);
     const a = apiProcess({ db: aDb, clock, sleep: async (ms) => clock.advance(ms) });
     const started = clock.now();
 
     const answer = await a.api.reserve(event.eventId, { buyer: 'alice', quantity: 2 });
 
-    expect(lost).toBe(1);
+    expect(lost()).toBe(1);
     expect([answer.status, answer.body.status]).toEqual([201, 'HELD']);
     expect(clock.now() - started).toBeLessThan(lease); // never waited for its own lease to run out
     const lock = await lockOf(db, event.eventId);

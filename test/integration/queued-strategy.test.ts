@@ -7,7 +7,7 @@ import type { StreamPoller } from '../../local/stream-poller';
 import { type ApiResponse, inProcessApi, type Stampede, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, barrier, beforeCalls, type CallInfo, sdkError } from '../support/faults';
+import { afterCalls, afterFirstCall, barrier, beforeCalls, type CallInfo, sdkError } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { queuedTestApp, startDecider } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -216,28 +216,16 @@ describe('queued strategy', () => {
       xReadBins = resolve;
     });
     let decidingX: Promise<unknown> | undefined;
-    let yPaused = false;
-    afterCalls(
-      consumerY.db,
-      (call) => readsBins(call) && !yPaused,
-      async () => {
-        yPaused = true;
-        await api.release(b);
-        decidingX = consumerX.queueConsumer.consume([entryOf(x)]);
-        await xHasReadBins;
-      },
-    );
+    afterFirstCall(consumerY.db, readsBins, async () => {
+      await api.release(b);
+      decidingX = consumerX.queueConsumer.consume([entryOf(x)]);
+      await xHasReadBins;
+    });
     let decidingY!: Promise<unknown>;
-    let xPaused = false;
-    afterCalls(
-      consumerX.db,
-      (call) => readsBins(call) && !xPaused,
-      async () => {
-        xPaused = true;
-        xReadBins();
-        await decidingY;
-      },
-    );
+    afterFirstCall(consumerX.db, readsBins, async () => {
+      xReadBins();
+      await decidingY;
+    });
     decidingY = consumerY.queueConsumer.consume([entryOf(y)]);
 
     expect(await decidingY).toMatchObject({ held: 1, rejected: 0 });

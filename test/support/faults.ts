@@ -88,22 +88,40 @@ export function killAfterFirst(db: DynamoDBDocumentClient, matches: (call: CallI
   });
 }
 
+/** Runs `after` once, after the first call that matches has succeeded (it may throw to lose that answer). */
+export function afterFirstCall(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean, after: (call: CallInfo) => Promise<void> | void) {
+  let done = false;
+  afterCalls(
+    db,
+    (call) => !done && matches(call),
+    (call) => {
+      done = true;
+      return after(call);
+    },
+  );
+}
+
+/**
+ * The first matching write happens and the caller gets `error` instead of its answer (e.g. a
+ * TimeoutError, or a ThrottlingException from the SDK's retry of it). Returns how many answers were
+ * lost so far (at most 1).
+ */
+export function loseFirstAnswer(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean, error: () => Error): () => number {
+  let lost = 0;
+  afterFirstCall(db, matches, () => {
+    lost++;
+    throw error();
+  });
+  return () => lost;
+}
+
 /**
  * The first matching conditional write happens, its answer is lost, and the SDK's retry of the same
  * write finds its own item: the caller sees ConditionalCheckFailedException for a write that was
  * its own. Returns how many answers were lost so far (at most 1).
  */
 export function loseFirstAnswerToItsRetry(db: DynamoDBDocumentClient, matches: (call: CallInfo) => boolean): () => number {
-  let lost = 0;
-  afterCalls(
-    db,
-    (call) => lost === 0 && matches(call),
-    () => {
-      lost++;
-      throw sdkError('ConditionalCheckFailedException');
-    },
-  );
-  return () => lost;
+  return loseFirstAnswer(db, matches, () => sdkError('ConditionalCheckFailedException'));
 }
 
 /** An SDK-shaped error (the data layer recognises errors by name, as for real SDK exceptions). */
