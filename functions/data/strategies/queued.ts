@@ -50,8 +50,6 @@ export class QueuedStrategy implements ReservationStrategy {
         return { kind: 'created', reservation: fromReservationItem(reservation) };
       } catch (error) {
         const reasons = cancellationReasons(error);
-        // Not a cancellation: the SDK may have retried a transaction that had committed.
-        if (!reasons) request.attempts?.markUnclear();
         if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
           const existing = reasons[0].item ? fromReservationItem(reasons[0].item) : await findReservation(deps, request.reservationId);
           if (existing) return { kind: 'existing', reservation: existing };
