@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -14,11 +14,13 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { sweepIndex } from '../../functions/data/sweep-index';
 import { type StrategyName, strategies } from '../../functions/domain/model';
 import type { MetricName } from '../../functions/domain/ports';
 
@@ -118,6 +120,9 @@ const minute = Duration.minutes(1);
 /** Strategies a deployed stage can run: `unsafe` is refused unless STAMPEDE_ALLOW_UNSAFE, never set on AWS. */
 const deployedStrategies = strategies.filter((strategy) => strategy !== 'unsafe');
 
+/** Every alarm of a stage is named `stampede-<stage>-<id>`: the topic lets exactly those publish. */
+const alarmNamePrefix = (stageName: string) => `stampede-${stageName}-`;
+
 /**
  * Alarms to an SNS topic and a dashboard of the rush: requests and errors at the door, holds
  * and sold-outs by strategy, Lambda latency and concurrency, DynamoDB capacity, throttles and
@@ -137,6 +142,27 @@ export class StampedeMonitoring extends Construct {
     const { api, table, stageName } = props;
 
     this.topic = new Topic(this, 'AlarmTopic', { displayName: `Stampede ${stageName} alarms`, enforceSSL: true });
+    // enforceSSL gives the topic a policy of its own, which replaces SNS's default policy (the one
+    // that lets the account's alarms publish): without this Allow, every alarm would change state
+    // and fail to notify, visible only in its history ("not authorized to perform: SNS:Publish").
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': Stack.of(this).formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${alarmNamePrefix(stageName)}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const requests = api.metricCount({ period: minute, statistic: 'Sum', label: 'requests' });
@@ -171,11 +197,23 @@ export class StampedeMonitoring extends Construct {
     }
 
     const tableMetric = (metricName: string, label: string) => table.metric(metricName, { period: minute, statistic: 'Sum', label });
+    // The TableName dimension alone leaves out the indexes' throttles, and a throttled sweep index
+    // throttles the table's writes (functions/data/sweep-index.ts): its own series are added.
+    const indexMetric = (metricName: string, label: string) =>
+      table.metric(metricName, {
+        period: minute,
+        statistic: 'Sum',
+        label,
+        dimensionsMap: { TableName: table.tableName, GlobalSecondaryIndexName: sweepIndex.name },
+      });
+    // A throttle metric has points only when something was throttled, so each term is filled with 0.
     const throttleEvents = new MathExpression({
-      expression: 'reads + writes',
+      expression: 'FILL(reads, 0) + FILL(writes, 0) + FILL(indexReads, 0) + FILL(indexWrites, 0)',
       usingMetrics: {
         reads: tableMetric('ReadThrottleEvents', 'read throttle events'),
         writes: tableMetric('WriteThrottleEvents', 'write throttle events'),
+        indexReads: indexMetric('ReadThrottleEvents', 'sweep index read throttle events'),
+        indexWrites: indexMetric('WriteThrottleEvents', 'sweep index write throttle events'),
       },
       period: minute,
       label: 'throttle events',
@@ -184,7 +222,7 @@ export class StampedeMonitoring extends Construct {
       metric: throttleEvents,
       threshold: thresholds.tableThrottleEvents,
       evaluationPeriods: 1,
-      description: 'DynamoDB throttled reads or writes on the Stampede table.',
+      description: 'DynamoDB throttled reads or writes on the Stampede table or its sweep index.',
     });
     const conflicts = tableMetric('TransactionConflict', 'transaction conflicts');
     this.alarm('TransactionConflicts', {
@@ -388,7 +426,7 @@ export class StampedeMonitoring extends Construct {
     options: { metric: IMetric; threshold: number; evaluationPeriods: number; description: string; treatMissingData?: TreatMissingData },
   ): void {
     const alarm = new Alarm(this, id, {
-      alarmName: `stampede-${this.stageName}-${id}`,
+      alarmName: `${alarmNamePrefix(this.stageName)}${id}`,
       alarmDescription: options.description,
       metric: options.metric,
       threshold: options.threshold,

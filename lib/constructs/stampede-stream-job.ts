@@ -93,7 +93,8 @@ export class StampedeStreamJob extends StampedeFunction {
     this.mapping = this.function.addEventSourceMapping('TableStream', {
       eventSourceArn: streamArn,
       // From the oldest record the stream keeps: a mapping created (or re-created) after requests
-      // came still decides them; what is decided already is skipped.
+      // came still decides those younger than maxRecordAge (older ones go to the failure queue: the
+      // sweeper rejects their requests at the decision timeout); what is decided already is skipped.
       startingPosition: StartingPosition.TRIM_HORIZON,
       batchSize: job.batchSize,
       // Latency over batching: buyers wait about a second at the door for their decision.

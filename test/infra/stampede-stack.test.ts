@@ -418,11 +418,21 @@ describe('the alarms', () => {
     const tableRef = { Ref: logicalId(sandbox.stack, sandbox.stack.table.table) };
     const throttles = alarmNamed(sandbox, 'TableThrottles');
     expect(throttles).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, AlarmActions: [topicRef()] });
-    expect(throttles.Metrics.find((metric: { Expression?: string }) => metric.Expression).Expression).toBe('reads + writes');
+    // A throttle metric has points only when something was throttled: each term is filled with 0, or one quiet series would blank the sum.
+    expect(throttles.Metrics.find((metric: { Expression?: string }) => metric.Expression).Expression).toBe(
+      'FILL(reads, 0) + FILL(writes, 0) + FILL(indexReads, 0) + FILL(indexWrites, 0)',
+    );
     const throttleInputs = throttles.Metrics.filter((metric: any) => metric.MetricStat).map((metric: any) => metric.MetricStat.Metric);
+    // The table's TableName dimension leaves out its indexes' throttles, and a throttled sweep index throttles the table's writes.
+    const indexDimensions = [
+      { Name: 'GlobalSecondaryIndexName', Value: 'sweep' },
+      { Name: 'TableName', Value: tableRef },
+    ];
     expect(throttleInputs).toEqual([
       { Namespace: 'AWS/DynamoDB', MetricName: 'ReadThrottleEvents', Dimensions: [{ Name: 'TableName', Value: tableRef }] },
       { Namespace: 'AWS/DynamoDB', MetricName: 'WriteThrottleEvents', Dimensions: [{ Name: 'TableName', Value: tableRef }] },
+      { Namespace: 'AWS/DynamoDB', MetricName: 'ReadThrottleEvents', Dimensions: indexDimensions },
+      { Namespace: 'AWS/DynamoDB', MetricName: 'WriteThrottleEvents', Dimensions: indexDimensions },
     ]);
     expect(alarmNamed(sandbox, 'TransactionConflicts')).toMatchObject({
       Metrics: [
@@ -557,6 +567,30 @@ describe('the alarms', () => {
         Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
+  });
+
+  it("may publish to that topic: its policy replaces SNS's default one, so CloudWatch needs an Allow of its own", () => {
+    const [policy] = Object.values(resourcesOf(sandbox, 'AWS::SNS::TopicPolicy'));
+    const allows = policy!.Properties.PolicyDocument.Statement.filter((statement: { Effect: string }) => statement.Effect === 'Allow');
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topicRef(),
+        // Only this stage's alarms, of this account: not any CloudWatch alarm anywhere.
+        Condition: {
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:stampede-test-*'],
+              ],
+            },
+          },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
   });
 
   it('subscribe the address given with -c alarmEmail', () => {
