@@ -22,7 +22,12 @@ export interface CancellationReason {
   readonly item?: Record<string, unknown>;
 }
 
-const throttleNames = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+/**
+ * Errors that say "not now, try again": throttling, and a transaction whose earlier send with the
+ * same token is still in flight (the SDK's own retry policy classes it with throttling too). Every
+ * write the retrier repeats is conditional, so a repeat after one of these is decided by its condition.
+ */
+const throttleNames = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionInProgressException']);
 
 const throttleReasonCodes = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 

@@ -1,3 +1,4 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
@@ -6,7 +7,7 @@ import { buildOpenApi } from '../../lib/openapi';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, beforeCalls, loseFirstAnswer, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
+import { afterCalls, afterFirstCall, beforeCalls, loseFirstAnswer, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { appFor } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -392,5 +393,169 @@ describe('queued: conflicts and lost responses at the door and in the consumer',
     const report = await audit(app, event.eventId);
     expect(report.violations).toEqual([]);
     expect(report).toMatchObject({ sold: 50, doubleHolds: 0, queued: 0 });
+  });
+});
+
+// Step 2 of a stepwise hold: the buyer's tally and the reservation's stage, one transaction without the inventory.
+const isTallyStep = (call: { operation: string; input: unknown }) =>
+  call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"TALLY"') && !touchesInventory(call.input);
+
+describe('a lost answer to the step that counts tickets against the buyer', () => {
+  it.each([
+    ['conditional', 'ThrottlingException'],
+    ['conditional', 'TimeoutError'],
+    ['optimistic', 'ThrottlingException'],
+    ['optimistic', 'TimeoutError'],
+  ] as const)('%s, lost as %s: the hold goes on from its own step instead of answering 503 and leaving it half-made', async (strategy, errorName) => {
+    const db = createDocumentClient(ownConfig());
+    // The step happened; the caller got the error instead (a throttle is retried by a new send, which finds the stage moved).
+    const lost = loseFirstAnswer(db, isTallyStep, () => sdkError(errorName));
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: `lost tally ${strategy}`, capacity: 5, strategy, maxPerBuyer: 3 });
+
+    const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
+
+    expect(lost()).toBe(1);
+    expect([answer.status, answer.body.status]).toEqual([201, 'HELD']);
+    // The tally counted those 2 once: 2 more would pass the limit of 3, 1 more does not.
+    const overLimit = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
+    expect([overLimit.status, overLimit.body.error]).toEqual([409, 'buyer_limit_exceeded']);
+    expect((await api.reserve(event.eventId, { buyer: 'a', quantity: 1 })).status).toBe(201);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ held: 3, remaining: 2, pending: 0, reservations: 2 });
+  });
+});
+
+describe('a refusal whose undo is throttled past its retries', () => {
+  it.each(['conditional', 'optimistic'] as const)(
+    '%s still answers 409 buyer_limit_exceeded (no ticket was taken), not 500; its claim waits for the sweeper',
+    async (strategy) => {
+      const db = createDocumentClient(ownConfig());
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+      const api = stampede(inProcessApi(app));
+      const { body: event } = await api.createEvent({ name: `undo throttled ${strategy}`, capacity: 5, strategy, maxPerBuyer: 2 });
+      expect((await api.reserve(event.eventId, { buyer: 'a', quantity: 2 })).status).toBe(201);
+      let undoAttempts = 0;
+      beforeCalls(
+        db,
+        (call) => call.operation === 'DeleteItem' && JSON.stringify(call.input).includes('RESERVATION#'),
+        () => {
+          undoAttempts++;
+          throw sdkError('ThrottlingException');
+        },
+      );
+
+      const refused = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
+
+      expect(undoAttempts).toBeGreaterThan(1); // retried, then given up on
+      expect([refused.status, refused.body.error]).toEqual([409, 'buyer_limit_exceeded']);
+      expect((await api.getEvent(event.eventId)).body.available).toBe(3);
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]);
+      // The claim left behind holds nothing: PENDING at stage `claimed`, for the sweeper once it is due.
+      expect(report).toMatchObject({ held: 2, remaining: 3, pending: 0, pendingNotYetDue: 1 });
+    },
+  );
+});
+
+describe('a take whose answer was lost while a replay of its key confirmed the hold', () => {
+  it.each(['conditional', 'optimistic'] as const)(
+    '%s answers with the reservation it made (now CONFIRMED), not 500 from an undo that found the stage moved',
+    async (strategy) => {
+      const db = createDocumentClient(ownConfig());
+      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+      const api = stampede(inProcessApi(app));
+      const { body: event } = await api.createEvent({ name: `confirmed meanwhile ${strategy}`, capacity: 5, strategy });
+      const key = `confirmed-meanwhile-${strategy}`;
+      let replay: Awaited<ReturnType<typeof api.reserve>> | undefined;
+      // The take lands; before its caller hears of it, the buyer's retry with the key finds the hold and confirms it.
+      afterFirstCall(
+        db,
+        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
+        async () => {
+          replay = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, key);
+          await api.confirm(replay.body as { reservationId: string; buyerId: string });
+          throw sdkError('TimeoutError');
+        },
+      );
+
+      const first = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, key);
+
+      expect([replay?.status, replay?.body.status]).toEqual([200, 'HELD']);
+      expect([first.status, first.body.status, first.body.reservationId]).toEqual([201, 'CONFIRMED', replay?.body.reservationId]);
+      const report = await audit(app, event.eventId);
+      expect(report.violations).toEqual([]);
+      expect(report).toMatchObject({ confirmed: 2, held: 0, remaining: 3, pending: 0, reservations: 1 });
+    },
+  );
+});
+
+describe('a transaction still in flight under the same token (TransactionInProgressException)', () => {
+  it('is retried like a throttle, and past the retries answered 503 with Retry-After, not 500', async () => {
+    const db = createDocumentClient(ownConfig());
+    let inProgress = 0;
+    let busy = true;
+    beforeCalls(
+      db,
+      (call) => busy && call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"RELEASED"'),
+      () => {
+        inProgress++;
+        throw sdkError('TransactionInProgressException');
+      },
+    );
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: 'release in progress', capacity: 5 });
+    const { body: held } = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
+
+    const busyAnswer = await api.release(held);
+    expect([busyAnswer.status, busyAnswer.body.error, inProgress]).toEqual([503, 'throughput_exceeded', fastRetries.maxAttempts]);
+    expect(busyAnswer.headers['retry-after']).toMatch(/^\d+$/);
+    expect((await api.getReservation(held)).body.status).toBe('HELD');
+
+    busy = false;
+    expect((await api.release(held)).body.status).toBe('RELEASED');
+    expect((await api.getEvent(event.eventId)).body.available).toBe(5);
+  });
+});
+
+describe('a take still in flight when its call gave up, landing between the read and the undo', () => {
+  it.each(['conditional', 'optimistic'] as const)('%s answers with the hold that landed, not the error of the call', async (strategy) => {
+    const db = createDocumentClient(ownConfig());
+    const other = createDocumentClient(ownConfig());
+    let inFlight: Record<string, any> | undefined;
+    let timedOut = 0;
+    // The take's call gives up (unsent here); the take itself is sent later, just before the undo, as a slow request lands.
+    beforeCalls(
+      db,
+      (call) => timedOut === 0 && call.operation === 'TransactWriteItems' && touchesInventory(call.input),
+      (call) => {
+        timedOut++;
+        inFlight = call.input;
+        throw sdkError('TimeoutError');
+      },
+    );
+    beforeCalls(
+      db,
+      (call) => inFlight !== undefined && call.operation === 'TransactWriteItems' && JSON.stringify(call.input).includes('"Delete"'),
+      async () => {
+        const input = inFlight!;
+        inFlight = undefined;
+        await other.send(new TransactWriteCommand(input as ConstructorParameters<typeof TransactWriteCommand>[0]));
+      },
+    );
+    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+    const api = stampede(inProcessApi(app));
+    const { body: event } = await api.createEvent({ name: `late take ${strategy}`, capacity: 5, strategy });
+
+    const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
+
+    expect([timedOut, inFlight]).toEqual([1, undefined]);
+    expect([answer.status, answer.body.status]).toEqual([201, 'HELD']);
+    const report = await audit(app, event.eventId);
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ held: 2, remaining: 3, pending: 0, reservations: 1 });
   });
 });

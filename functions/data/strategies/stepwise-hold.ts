@@ -60,15 +60,29 @@ export async function holdInSteps(deps: StrategyDeps, event: TicketEvent, hold: 
   try {
     await takeTickets(markHeld(deps.tableName, claimed, hold.expiresAt));
   } catch (error) {
-    // A timeout may hide a take that happened: the reservation says which. If the sweeper
-    // repaired this attempt meanwhile and a later request with the key made the hold, it is
-    // that request's (told apart by its creation time), and this one is a replay of it.
-    const now = await findReservation(deps, hold.reservationId);
-    if (now?.status === 'HELD') return { kind: now.createdAt === hold.createdAt ? 'created' : 'existing', reservation: now };
-    await undo(error, () => forgetTallied(deps, event, claimed));
-    throw error;
+    // A timeout may hide a take that happened: the reservation says which.
+    const settled = await settledReservation(deps, hold);
+    if (settled) return settled;
+    if (await undo(error, () => forgetTallied(deps, event, claimed))) throw error;
+    // It left `tallied` under this attempt between the read and the undo: a take still in flight
+    // when its call gave up has landed since, or the sweeper repaired this attempt.
+    const late = await settledReservation(deps, hold);
+    if (late) return late;
+    throw interruptedIfRepaired(error);
   }
   return { kind: 'created', reservation: fromReservationItem({ ...pending, status: 'HELD', sweepAt: hold.expiresAt }) };
+}
+
+/**
+ * The reservation once it is no longer PENDING: this attempt's hold if its creation time is this
+ * attempt's (HELD, or already confirmed or released by a replay of the key that found it), or,
+ * if the sweeper repaired this attempt and a later request with the key made the hold, that
+ * request's, of which this one is then a replay.
+ */
+async function settledReservation(deps: StrategyDeps, hold: HoldRequest): Promise<HoldOutcome | undefined> {
+  const now = await findReservation(deps, hold.reservationId);
+  if (!now || now.status === 'PENDING') return undefined;
+  return { kind: now.createdAt === hold.createdAt ? 'created' : 'existing', reservation: now };
 }
 
 /** Step 2: the tally and the stage move together, so the stage always says whether the tally counts this hold. */
@@ -92,11 +106,25 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
     );
   } catch (error) {
     const reasons = cancellationReasons(error);
-    if (reasons?.[1]?.code === 'ConditionalCheckFailed') throw new HoldInterrupted(1, 1);
-    await undo(error, () => forgetClaimed(deps, hold));
-    if (reasons?.[0]?.code !== 'ConditionalCheckFailed') throw error;
-    const tickets = reasons[0].item?.tickets;
-    throw new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets));
+    const stageMoved = reasons?.[1]?.code === 'ConditionalCheckFailed';
+    if (!stageMoved) {
+      // Refused by the buyer's limit, or an unknown outcome: the claim is undone if it is still only claimed.
+      const tickets = reasons?.[0]?.code === 'ConditionalCheckFailed' ? reasons[0].item?.tickets : undefined;
+      const refusal =
+        reasons?.[0]?.code === 'ConditionalCheckFailed'
+          ? new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets))
+          : undefined;
+      const undone = await undo(refusal ?? error, () => forgetClaimed(deps, hold));
+      if (refusal) throw refusal;
+      if (undone) throw error;
+    }
+    // The reservation is no longer `claimed` under this attempt. Either this very step took
+    // effect and its answer was lost (the SDK gave up, and the retrier's new send, with a new
+    // token, found the stage moved, or the outcome is unknown): then the hold goes on. Or the
+    // sweeper repaired this attempt meanwhile.
+    const now = await findReservation(deps, hold.reservationId);
+    if (now?.status === 'PENDING' && now.pendingStage === 'tallied' && now.claimId === hold.claimId) return;
+    throw new HoldInterrupted(1, 1);
   }
 }
 
@@ -159,15 +187,17 @@ async function claim(deps: StrategyDeps, item: ReturnType<typeof toPendingReserv
   }
 }
 
-/** Run a compensation; if it fails too, say so loudly (the sweeper repairs what is left once it is due). */
-async function undo(original: unknown, compensate: () => Promise<unknown>): Promise<void> {
+/**
+ * Run a compensation and return what it says (true: this call undid the step). If it fails too
+ * (throttled past its retries), the answer stays the original one: a refusal is still a refusal
+ * (no ticket was taken), a throttle still a 503. What is left PENDING the sweeper repairs once it
+ * is due, and counts (HoldsRepaired).
+ */
+async function undo(original: unknown, compensate: () => Promise<boolean>): Promise<boolean> {
   try {
-    await compensate();
-  } catch (compensationError) {
-    throw new AggregateError(
-      [original, compensationError],
-      'A refused hold could not be undone yet; its reservation stays PENDING until the sweeper repairs it.',
-    );
+    return await compensate();
+  } catch {
+    throw original;
   }
 }
 
