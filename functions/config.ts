@@ -21,7 +21,7 @@ export interface StampedeConfig {
   /**
    * Longest a hold may keep retrying (conflicts, shard misses, waiting for claimed tickets)
    * before it undoes what it did and answers 503 + Retry-After: well inside the function's
-   * timeout, so a hold is never cut off half-way, and inside a client's patience.
+   * timeout, so a hold that runs out of it has time to undo its steps, and inside a client's patience.
    */
   readonly holdBudgetMs: number;
   /**
