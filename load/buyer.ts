@@ -220,7 +220,9 @@ export function setReservationRequest(params: RequestParams, context: Context, _
 export function recordReservation(_params: RequestParams, response: Response, context: Context, events: Events, done: Done): void {
   const { vars } = context;
   const status = response.statusCode;
-  const elapsed = response.timings?.phases?.firstByte;
+  // What the buyer waited for the answer: from the first attempt, so the retries after 503s count
+  // (as a queued request's win is timed); the attempt's own time to first byte without one.
+  const elapsed = vars.firstAttemptAt !== undefined ? Date.now() - vars.firstAttemptAt : response.timings?.phases?.firstByte;
   vars.retryInMs = undefined;
   const body = status === 200 || status === 201 || status === 202 ? (parse(response.body) as { reservationId?: unknown; status?: unknown }) : {};
   const decision = status === 202 ? 'queued' : decisionOf(body.status);

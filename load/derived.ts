@@ -128,7 +128,7 @@ export function derive(
 ): Derived {
   const { arrivalRate, holdTimeline } = loops;
   const holdSeconds = holdTimeline ?? capacity?.timeline;
-  const selling = holdSeconds && sellingWindow(holdSeconds);
+  const selling = holdSeconds && sellingWindow(holdSeconds, capacity?.timeline ?? holdSeconds);
   const peak = holdSeconds && peakHoldsPerSecond(holdSeconds);
   const sold = audit?.sold ?? load.ticketsWon;
   const soldOutAnswers = capacity?.outcomes[outcomes.soldOut];

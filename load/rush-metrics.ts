@@ -30,21 +30,31 @@ export interface SellingWindow {
 }
 
 /**
- * From the first hold to the second by which `share` of all holds were made. The last few
- * holds (tickets a buyer released, sold again later) would otherwise stretch the window over
- * the whole tail and understate the rate.
+ * The first sale: from the first hold to the sell-out, the first second with a sold-out answer
+ * (`soldOutTimeline`, the API's answers; the holds may come from elsewhere, as `queued`'s
+ * decisions do). Holds after it are tickets that came back (releases, expired holds) sold again,
+ * spread over the rest of the run: counted in, they would stretch the window and understate the
+ * rate. A rush that never sells out (the unsafe control) ends at the second by which `share` of
+ * all holds were made, so its last few holds do not stretch it either.
  */
-export function sellingWindow(timeline: readonly SecondOfAnswers[], share = 0.99): SellingWindow | undefined {
+export function sellingWindow(
+  timeline: readonly SecondOfAnswers[],
+  soldOutTimeline: readonly SecondOfAnswers[] = timeline,
+  share = 0.99,
+): SellingWindow | undefined {
   const withHolds = timeline.filter((s) => (s.answers[outcomes.hold] ?? 0) > 0).sort((a, b) => a.second - b.second);
   const total = withHolds.reduce((sum, s) => sum + (s.answers[outcomes.hold] ?? 0), 0);
   if (total === 0) return undefined;
   const firstSecond = withHolds[0]!.second;
+  const soldOutSeconds = soldOutTimeline.filter((s) => s.second >= firstSecond && (s.answers[outcomes.soldOut] ?? 0) > 0).map((s) => s.second);
+  const soldOutAt = soldOutSeconds.length > 0 ? Math.min(...soldOutSeconds) : undefined;
   let holds = 0;
   let lastSecond = firstSecond;
   for (const second of withHolds) {
+    if (soldOutAt !== undefined && second.second > soldOutAt) break;
     holds += second.answers[outcomes.hold] ?? 0;
     lastSecond = second.second;
-    if (holds >= Math.ceil(total * share)) break;
+    if (soldOutAt === undefined && holds >= Math.ceil(total * share)) break;
   }
   const seconds = lastSecond - firstSecond + 1;
   return { firstSecond, lastSecond, seconds, holds, holdsPerSecond: holds / seconds };
@@ -82,7 +92,7 @@ export interface SoldOutPath {
   readonly writesPerAnswer: number;
 }
 
-/** The sold-out answers after `afterSecond` (the end of the selling window). */
+/** The sold-out answers after `afterSecond` (the end of the selling window: the sell-out). */
 export function soldOutPath(timeline: readonly SecondOfAnswers[], afterSecond: number): SoldOutPath | undefined {
   const after = timeline.filter((s) => s.second > afterSecond && (s.answers[outcomes.soldOut] ?? 0) > 0);
   if (after.length === 0) return undefined;

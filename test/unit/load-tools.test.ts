@@ -141,6 +141,22 @@ describe('a buyer on a queued event', () => {
     expect(loser.histogram('stampede.sold_out_ms')).toEqual([7]);
   });
 
+  it('times a win or a sold-out answer from the first attempt, retries after 503 included', () => {
+    const winner = newBuyer();
+    winner.reserve();
+    winner.answer(503, { error: 'contention' }, { 'retry-after': '1' }, 4_000);
+    winner.vars.firstAttemptAt = Date.now() - 5_500; // the 503 took 4 s, the Retry-After 1 s
+    winner.reserve();
+    winner.answer(201, { reservationId: 'res_1', status: 'HELD' }, {}, 500);
+    expect(winner.counter('stampede.won')).toBe(1);
+    expect(winner.histogram('stampede.win_ms')[0]).toBeGreaterThanOrEqual(5_500);
+    const loser = newBuyer();
+    loser.reserve();
+    loser.vars.firstAttemptAt = Date.now() - 3_000;
+    loser.answer(409, { error: 'sold_out' }, {}, 7);
+    expect(loser.histogram('stampede.sold_out_ms')[0]).toBeGreaterThanOrEqual(3_000);
+  });
+
   it('looks at the decision sooner first, then backs off to a cap', () => {
     expect(decisionPollDelayMs(1, () => 0.5)).toBe(buyerMix.decisionPollMs.first);
     expect(decisionPollDelayMs(2, () => 0.5)).toBe(2 * buyerMix.decisionPollMs.first);

@@ -66,9 +66,36 @@ describe('rush phases', () => {
 });
 
 describe('the selling window', () => {
-  it('runs from the first hold to the second by which 99% of the holds were made', () => {
-    const timeline = [second(0, 0, 0), second(1, 100, 0), second(2, 300, 5), second(3, 595, 50), second(4, 0, 900), second(9, 5, 800)];
+  // 1,000 tickets sold in seconds 1-20, then refusals, and tickets that came back (releases, expiries) sold again at 35, 50 and 75.
+  const firstSale = Array.from({ length: 20 }, (_, i) => second(i + 1, 50, i === 19 ? 3 : 0));
+  const afterIt = [second(21, 0, 400), second(35, 5, 300), second(37, 0, 200, 1), second(50, 5, 100), second(75, 5, 50)];
+
+  it('runs from the first hold to the sell-out: resales of returned tickets later do not stretch it', () => {
+    expect(sellingWindow([second(0, 0, 0), ...firstSale, ...afterIt])).toEqual({
+      firstSecond: 1,
+      lastSecond: 20,
+      seconds: 20,
+      holds: 1_000,
+      holdsPerSecond: 50,
+    });
+    // The 99% rule alone would have ended it at second 50 (1,005 of 1,015 holds): 20 holds/s.
+  });
+
+  it('takes the sell-out from the API’s answers when the holds come from elsewhere (queued’s decisions)', () => {
+    const decided = [...firstSale.map((s) => second(s.second, 50, 0)), second(40, 15, 0)];
+    const answers = [second(22, 0, 10), second(23, 0, 500)];
+    expect(sellingWindow(decided, answers)).toMatchObject({ firstSecond: 1, lastSecond: 20, holds: 1_000 });
+  });
+
+  it('ends where 99% of the holds were made when nothing was ever sold out (the unsafe control)', () => {
+    const timeline = [second(0, 0, 0), second(1, 100, 0), second(2, 300, 0), second(3, 595, 0), second(4, 0, 0), second(9, 5, 0)];
     expect(sellingWindow(timeline)).toEqual({ firstSecond: 1, lastSecond: 3, seconds: 3, holds: 995, holdsPerSecond: 995 / 3 });
+  });
+
+  it('leads to a sold-out path that starts at the sell-out, so a write for a refusal in the resale tail counts', () => {
+    const timeline = [...firstSale, ...afterIt];
+    const path = soldOutPath(timeline, sellingWindow(timeline)!.lastSecond)!;
+    expect(path).toMatchObject({ answers: 1_050, writes: 1 });
   });
 
   it('is undefined when nobody got a hold', () => {
