@@ -223,9 +223,11 @@ export async function auditEvent(
     }
   }
 
-  // Buyers: tallies match their live reservations (and requests still queued) and stay within the limit.
+  // Buyers: tallies match their live reservations (and requests still queued, and stepwise holds
+  // half-way that their tally already counts: PENDING at stage `tallied`) and stay within the limit.
+  const talliedHalfWay = reservations.filter((r) => r.status === 'PENDING' && r.pendingStage === 'tallied');
   const perBuyer = new Map<string, number>();
-  for (const reservation of [...outstanding, ...queuedRequests])
+  for (const reservation of [...outstanding, ...queuedRequests, ...talliedHalfWay])
     perBuyer.set(reservation.buyerId, (perBuyer.get(reservation.buyerId) ?? 0) + reservation.quantity);
   const tallyByBuyer = new Map(tallies.map((tally) => [tally.buyerId, tally.tickets]));
   let buyersOverLimit = 0;

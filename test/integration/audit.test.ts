@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
-import { buyerTallyKey, subtractFromBuyerTally } from '../../functions/data/items/buyer-tally-item';
+import { addToBuyerTally, buyerTallyKey, subtractFromBuyerTally } from '../../functions/data/items/buyer-tally-item';
 import { inventoryKey } from '../../functions/data/items/inventory-item';
 import { reservationKey } from '../../functions/data/items/reservation-item';
 import { ManualClock } from '../../functions/domain/clock';
@@ -107,6 +107,29 @@ describe('the audit', () => {
 
     clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
     expect(await kinds({ repairAfterMs: undefined })).toEqual([]); // its own repair time alone would hide it
+    expect(await kinds()).toEqual(['pending_hold']);
+  });
+
+  it('counts a stepwise hold half-way at stage `tallied` in its buyer’s tally: no mismatch, and only `pending_hold` once it is due', async () => {
+    const { app, clock, event, alice, itemOf, put, kinds } = await sale();
+    const { idempotencyKey: _key, ...rest } = await itemOf(alice.reservationId);
+    const halfWayId = `res_tallied_${randomUUID()}`;
+    // Step 2 done (carol's tally counts the 2 it plans to take from alice's shard), the take not yet: no tickets taken.
+    await put({
+      ...rest,
+      ...reservationKey(halfWayId),
+      reservationId: halfWayId,
+      buyerId: 'carol',
+      status: 'PENDING',
+      stage: 'tallied',
+      claimId: 'c3',
+      sweepAt: clock.now() + 36_000,
+    });
+    await app.db.send(new UpdateCommand(addToBuyerTally(app.config.tableName, event.eventId, 'carol', 2, event.maxPerBuyer)));
+    const report = await audit(app, event.eventId);
+    expect([report.violations, report.pendingNotYetDue]).toEqual([[], 1]);
+
+    clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
     expect(await kinds()).toEqual(['pending_hold']);
   });
 
