@@ -166,15 +166,18 @@ export class ReservationService {
    * reservation id already made a hold, that hold is the answer. With a key, a replay whose first
    * answer the client lost; with or without one, an attempt of this very request whose write may
    * have happened unseen (HoldAttempts): the next attempt then read the tickets its own hold took.
-   * One read of a key nobody else uses, only in those cases.
+   * After such an attempt, any failure looks too (a timeout, a throttle past the retries): the hold
+   * may exist, and without a key its buyer could never learn its id. One read of a key nobody else
+   * uses, only in those cases; if the read fails too, the original error stands.
    */
   private async holdOrFindReplay(event: TicketEvent, hold: HoldRequest): Promise<HoldOutcome> {
     try {
       return await this.strategies[event.strategy].hold(event, hold);
     } catch (error) {
       const refused = error instanceof SoldOut || error instanceof BuyerLimitExceeded;
-      if (!refused || (!hold.idempotencyKey && !hold.attempts?.anyUnclear)) throw error;
-      const existing = await this.reservations.find(hold.reservationId);
+      const unclear = hold.attempts?.anyUnclear === true;
+      if (!unclear && (!refused || !hold.idempotencyKey)) throw error;
+      const existing = await this.reservations.find(hold.reservationId).catch(() => undefined);
       if (!existing || existing.status === 'PENDING') throw error;
       return { kind: 'existing', reservation: existing };
     }

@@ -214,7 +214,7 @@ export class PessimisticStrategy implements ReservationStrategy {
       request.attempts?.markUnclear();
       const reason = retryReason(error);
       if (reason) return { kind: 'retry', reason };
-      throw error; // unknown outcome (e.g. a timeout): the buyer's retry of the key finds the hold if it was made
+      throw error; // unknown outcome (e.g. a timeout): the service looks the reservation up (ReservationService.holdOrFindReplay)
     }
     const failed = (index: number) => reasons[index]?.code === 'ConditionalCheckFailed';
     // Fenced: our lease ran out and another holder took the lock. Nothing was written; start over.
