@@ -151,7 +151,6 @@ interface Response {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
-  timings?: { phases?: { firstByte?: number } };
 }
 
 type Done = (error?: Error) => void;
@@ -220,9 +219,9 @@ export function setReservationRequest(params: RequestParams, context: Context, _
 export function recordReservation(_params: RequestParams, response: Response, context: Context, events: Events, done: Done): void {
   const { vars } = context;
   const status = response.statusCode;
-  // What the buyer waited for the answer: from the first attempt, so the retries after 503s count
-  // (as a queued request's win is timed); the attempt's own time to first byte without one.
-  const elapsed = vars.firstAttemptAt !== undefined ? Date.now() - vars.firstAttemptAt : response.timings?.phases?.firstByte;
+  // What the buyer waited for the answer: from the first attempt (setReservationRequest), so the
+  // retries after 503s count, as a queued request's win is timed.
+  const elapsed = vars.firstAttemptAt !== undefined ? Date.now() - vars.firstAttemptAt : undefined;
   vars.retryInMs = undefined;
   const body = status === 200 || status === 201 || status === 202 ? (parse(response.body) as { reservationId?: unknown; status?: unknown }) : {};
   const decision = status === 202 ? 'queued' : decisionOf(body.status);

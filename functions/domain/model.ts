@@ -124,11 +124,11 @@ export interface HoldRequest {
 }
 
 /**
- * Whether a write of one hold request may have happened without its answer: the write's answer
- * was lost and the SDK's retry of it failed (a throttle), so a later attempt cannot tell its own
- * hold from someone else's. A refusal after that looks up the request's own reservation before it
- * goes out (ReservationService). Only then: an extra read for every refusal halved the local
- * sold-out path (measured 6 December 2026).
+ * Whether a write of one hold request may have happened without its answer: the write failed
+ * with no verdict from DynamoDB (a timeout, a lost connection, the SDK's retry of it throttled), so
+ * a later attempt cannot tell its own hold from someone else's. After that, a refusal or any other
+ * failure looks up the request's own reservation before it goes out (ReservationService). Only
+ * then: an extra read for every refusal halved the local sold-out path (measured 6 December 2026).
  */
 export class HoldAttempts {
   private unclear = false;

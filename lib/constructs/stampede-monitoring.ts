@@ -120,7 +120,7 @@ const minute = Duration.minutes(1);
 /** Strategies a deployed stage can run: `unsafe` is refused unless STAMPEDE_ALLOW_UNSAFE, never set on AWS. */
 const deployedStrategies = strategies.filter((strategy) => strategy !== 'unsafe');
 
-/** Every alarm of a stage is named `stampede-<stage>-<id>`: the topic lets exactly those publish. */
+/** Every alarm of a stage is named `stampede-<stage>-<id>`: the topic lets those publish (and, by the prefix, those of a stage of the same account named `<stage>-…`). */
 const alarmNamePrefix = (stageName: string) => `stampede-${stageName}-`;
 
 /**

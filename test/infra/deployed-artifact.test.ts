@@ -70,11 +70,11 @@ interface ReservationBody {
 
 /** One request through the HTTP API, to the function the template routes it to. */
 async function call<Body = Record<string, unknown>>(request: HttpApiRequest) {
-  const deniedBefore = stampede.denials.length;
+  const deniedBefore = stampede.denialMark();
   const response = await stampede.request<Body>(request);
   // A denied DynamoDB call reaches the client as a generic 500: the denial names the missing permission.
   // Only this request's denials: one that failed a test above is not blamed on every later request.
-  expect(stampede.denials.slice(deniedBefore), `DynamoDB calls denied by the functions' IAM policies (during ${request.routeKey})`).toEqual([]);
+  expect(stampede.deniedSince(deniedBefore), `DynamoDB calls denied by the functions' IAM policies (during ${request.routeKey})`).toEqual([]);
   expect(response.status, `${request.routeKey} answered ${JSON.stringify(response.body)}; the function logged:\n${response.logs}`).toBeLessThan(500);
   return response;
 }
@@ -196,10 +196,10 @@ describe('the deployed functions', () => {
       db.destroy();
     }
 
-    const deniedBefore = stampede.denials.length;
+    const deniedBefore = stampede.denialMark();
     const swept = await stampede.runSchedule<Record<string, number>>(sweeper!);
     // Its Query went to the index ARN its role is granted, its writes to the table.
-    expect(stampede.denials.slice(deniedBefore), "DynamoDB calls denied by the sweeper's IAM policy").toEqual([]);
+    expect(stampede.deniedSince(deniedBefore), "DynamoDB calls denied by the sweeper's IAM policy").toEqual([]);
     expect(swept.result, swept.logs).toMatchObject({ due: 1, expired: 1, ticketsReturned: 3, repaired: 0 });
     // The first read of this event by the event page's function: no earlier snapshot of it to be stale.
     expect(await call({ routeKey: 'GET /events/{eventId}', path: `/events/${eventId}` })).toMatchObject({ status: 200, body: { available: 3 } });
@@ -257,9 +257,9 @@ describe('the deployed functions', () => {
     }
     const statuses = async () => Promise.all(queued.map(async (body) => (await call<{ status: string; rejection?: string }>(reservation(body))).body));
 
-    const deniedBefore = stampede.denials.length;
+    const deniedBefore = stampede.denialMark();
     const delivered = await stampede.deliverStream<DynamoDBBatchResponse>(mapping!);
-    expect(stampede.denials.slice(deniedBefore), "DynamoDB calls denied by the decider's IAM policy").toEqual([]);
+    expect(stampede.deniedSince(deniedBefore), "DynamoDB calls denied by the decider's IAM policy").toEqual([]);
     // Of everything the table's stream holds (events, reservations, tallies of every test above), the filter kept the three log entries.
     expect(delivered.records.map((record) => [record.eventName, record.dynamodb?.Keys?.pk?.S])).toEqual(Array(3).fill(['INSERT', `QUEUE#${eventId}#0`]));
     expect(delivered.invocations.map(({ result, logs }) => [result, logs])).toEqual([[{ batchItemFailures: [] }, expect.any(String)]]);
@@ -281,7 +281,7 @@ describe('the deployed functions', () => {
 
     // Every record delivered again, as a mapping started anew from the oldest record would: nothing is decided twice.
     const again = await stampede.deliverStream<DynamoDBBatchResponse>(mapping!, { fromOldest: true });
-    expect(stampede.denials.slice(deniedBefore)).toEqual([]);
+    expect(stampede.deniedSince(deniedBefore)).toEqual([]);
     expect(again.records).toHaveLength(3);
     expect(again.invocations.map(({ result }) => result)).toEqual([{ batchItemFailures: [] }]);
     expect(emfDocuments(again.invocations[0]!.logs).find((document) => 'QueueHeld' in document)).toMatchObject({ QueueHeld: 0, QueueRejected: 0 });

@@ -107,6 +107,16 @@ export class LocalDeployment {
     return this.proxies.flatMap((proxy) => proxy.denials);
   }
 
+  /** Where each function's denials stand now, for `deniedSince`. */
+  denialMark(): readonly number[] {
+    return this.proxies.map((proxy) => proxy.denials.length);
+  }
+
+  /** The DynamoDB calls denied after `mark`, by any function's IAM policy (a proxy started since counts from none). */
+  deniedSince(mark: readonly number[]): string[] {
+    return this.proxies.flatMap((proxy, index) => proxy.denials.slice(mark[index] ?? 0));
+  }
+
   /** Stops the proxies and deletes the tables. */
   async destroy(): Promise<void> {
     await Promise.all(this.proxies.map((proxy) => proxy.close()));

@@ -1,5 +1,5 @@
 import { DeleteCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { BuyerLimitExceeded, Contention } from '../../domain/errors';
+import { BuyerLimitExceeded, Contention, ThroughputExceeded } from '../../domain/errors';
 import type { HoldOutcome, HoldRequest, PendingStage, ShardTake, TicketEvent } from '../../domain/model';
 import { cancellationReasons, isConditionalCheckFailed } from '../dynamodb-errors';
 import { addToBuyerTally, subtractFromBuyerTally } from '../items/buyer-tally-item';
@@ -107,24 +107,18 @@ async function countAgainstBuyer(deps: StrategyDeps, event: TicketEvent, hold: H
   } catch (error) {
     const reasons = cancellationReasons(error);
     const stageMoved = reasons?.[1]?.code === 'ConditionalCheckFailed';
-    if (!stageMoved) {
-      // Refused by the buyer's limit, or an unknown outcome: the claim is undone if it is still only claimed.
-      const tickets = reasons?.[0]?.code === 'ConditionalCheckFailed' ? reasons[0].item?.tickets : undefined;
-      const refusal =
-        reasons?.[0]?.code === 'ConditionalCheckFailed'
-          ? new BuyerLimitExceeded(event.maxPerBuyer, tickets === undefined ? undefined : Number(tickets))
-          : undefined;
-      const undone = await undo(refusal ?? error, () => forgetClaimed(deps, hold));
-      if (refusal) throw refusal;
-      if (undone) throw error;
-    }
+    const tally = reasons?.[0]?.code === 'ConditionalCheckFailed' && !stageMoved ? reasons[0] : undefined;
+    const tallied = tally?.item?.tickets;
+    const refusal = tally && new BuyerLimitExceeded(event.maxPerBuyer, tallied === undefined ? undefined : Number(tallied));
+    // Refused by the buyer's limit, or an unknown outcome: the claim is undone if it is still only claimed.
+    if (!stageMoved && (await undo(refusal ?? error, () => forgetClaimed(deps, hold)))) throw refusal ?? error;
     // The reservation is no longer `claimed` under this attempt. Either this very step took
     // effect and its answer was lost (the SDK gave up, and the retrier's new send, with a new
     // token, found the stage moved, or the outcome is unknown): then the hold goes on. Or the
     // sweeper repaired this attempt meanwhile.
     const now = await findReservation(deps, hold.reservationId);
     if (now?.status === 'PENDING' && now.pendingStage === 'tallied' && now.claimId === hold.claimId) return;
-    throw new HoldInterrupted(1, 1);
+    throw refusal ?? new HoldInterrupted(1, 1);
   }
 }
 
@@ -188,16 +182,18 @@ async function claim(deps: StrategyDeps, item: ReturnType<typeof toPendingReserv
 }
 
 /**
- * Run a compensation and return what it says (true: this call undid the step). If it fails too
- * (throttled past its retries), the answer stays the original one: a refusal is still a refusal
- * (no ticket was taken), a throttle still a 503. What is left PENDING the sweeper repairs once it
- * is due, and counts (HoldsRepaired).
+ * Run a compensation and return what it says (true: this call undid the step). If it runs out of
+ * retries (throttled, contended), the answer stays the original one: a refusal is still a refusal
+ * (no ticket was taken), a throttle still a 503; what is left PENDING the sweeper repairs once it
+ * is due, and counts (HoldsRepaired). Any other failure (a missing permission, a bug) is loud: a
+ * 500 whose log carries both errors.
  */
 async function undo(original: unknown, compensate: () => Promise<boolean>): Promise<boolean> {
   try {
     return await compensate();
-  } catch {
-    throw original;
+  } catch (compensationError) {
+    if (compensationError instanceof Contention || compensationError instanceof ThroughputExceeded) throw original;
+    throw new AggregateError([original, compensationError], 'A refused hold could not be undone; its reservation stays PENDING until the sweeper repairs it.');
   }
 }
 
