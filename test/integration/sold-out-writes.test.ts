@@ -30,7 +30,9 @@ describe.each(races)('$strategy when 60 buyers race for the last $capacity ticke
       (call) => writeOperations.has(call.operation),
       (call) => void writes.push(call),
     );
-    const app = testApp({ db });
+    // Past its hold budget a waiting hold stops waiting for claims and lets its write decide
+    // (ticket-claims.ts): a slow DynamoDB Local late in a full run must not make that happen here.
+    const app = testApp({ db, config: { holdBudgetMs: 60_000 } });
     const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({
       name: `last tickets ${strategy}`,
