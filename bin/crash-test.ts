@@ -114,7 +114,8 @@ async function crashOnce(strategy: StrategyName, buyers: number, tickets: number
   killed = true;
   await first.kill();
   const killedAt = Date.now();
-  const atKill = (await auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs, apiOptions.environment)).audit!;
+  // The killed process's requests already sent still land at DynamoDB Local: audit once they have.
+  const atKill = await auditWhenQuiet(() => auditTable(event.eventId, { tableName, endpoint }, sweepIntervalMs, apiOptions.environment));
   console.log(`Killed after ${answered} answers; ${atKill.pendingNotYetDue} hold(s) left PENDING, ${atKill.held} ticket(s) held`);
 
   const second = await startStackChild({ ...apiOptions, logName: `${strategy}-api-after.log` });
@@ -130,6 +131,18 @@ async function crashOnce(strategy: StrategyName, buyers: number, tickets: number
     return { strategy, answered, unanswered: buyers - answered, pendingAtKill: atKill.pendingNotYetDue, repaired: sweeps.repaired, audit };
   } finally {
     await second.stop();
+  }
+}
+
+/** The audit refuses books that change under it (a killed process's last writes): ask again a second later, for up to 30 s. */
+async function auditWhenQuiet(audit: () => Promise<{ audit?: AuditReport }>): Promise<AuditReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await audit()).audit!;
+    } catch (error) {
+      if (attempt >= 30 || !(error instanceof Error && /kept changing/.test(error.message))) throw error;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+    }
   }
 }
 
