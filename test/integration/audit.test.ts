@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { BooksStillChanging } from '../../functions/audit/audit-event';
 import { createDocumentClient } from '../../functions/data/dynamodb-client';
 import { addToBuyerTally, buyerTallyKey, subtractFromBuyerTally } from '../../functions/data/items/buyer-tally-item';
 import { inventoryKey } from '../../functions/data/items/inventory-item';
@@ -34,7 +35,15 @@ async function sale(config: Parameters<typeof testApp>[0] = {}) {
   /** A shard alice's hold took tickets from. */
   const aliceShard = Number(Object.keys((await itemOf(alice.reservationId)).takes)[0]);
   const kinds = async (options = {}) => (await audit(app, event.eventId, options)).violations.map((violation) => violation.kind).sort();
-  return { app, api, clock, event, alice, bob, itemOf, update, put, aliceShard, kinds };
+  /** A stepwise hold left half-way for `buyerId`, shaped like alice's hold (its takes planned, none taken). */
+  const plantPending = async (buyerId: string, stage: 'claimed' | 'tallied', fields: Record<string, unknown> = {}) => {
+    const { idempotencyKey: _key, ...rest } = await itemOf(alice.reservationId);
+    const reservationId = `res_pending_${randomUUID()}`;
+    const item = { ...rest, ...reservationKey(reservationId), reservationId, buyerId, status: 'PENDING', stage, claimId: randomUUID(), ...fields };
+    // A field given as undefined is left out (a reservation without it).
+    await put(Object.fromEntries(Object.entries(item).filter(([, value]) => value !== undefined)));
+  };
+  return { app, api, clock, event, alice, bob, itemOf, update, put, aliceShard, kinds, plantPending };
 }
 
 describe('the audit', () => {
@@ -87,22 +96,9 @@ describe('the audit', () => {
   });
 
   it('finds an interrupted hold past budget + margin by its age, even when its own repair time says later', async () => {
-    const { app, clock, alice, itemOf, put, kinds } = await sale();
+    const { app, clock, kinds, plantPending } = await sale();
     // A PENDING claim (no tickets taken, no tally yet) whose repair time a bug wrote a day late.
-    const original = await itemOf(alice.reservationId);
-    const interruptedId = `res_interrupted_${randomUUID()}`;
-    const { idempotencyKey: _key, ...rest } = original;
-    const late = clock.now() + 86_400_000;
-    await put({
-      ...rest,
-      ...reservationKey(interruptedId),
-      reservationId: interruptedId,
-      buyerId: 'carol',
-      status: 'PENDING',
-      stage: 'claimed',
-      claimId: 'c1',
-      sweepAt: late,
-    });
+    await plantPending('carol', 'claimed', { sweepAt: clock.now() + 86_400_000 });
     expect(await kinds()).toEqual([]); // not due yet by either clock
 
     clock.advance(app.config.holdBudgetMs + app.config.repairMarginMs);
@@ -111,20 +107,9 @@ describe('the audit', () => {
   });
 
   it('counts a stepwise hold half-way at stage `tallied` in its buyer’s tally: no mismatch, and only `pending_hold` once it is due', async () => {
-    const { app, clock, event, alice, itemOf, put, kinds } = await sale();
-    const { idempotencyKey: _key, ...rest } = await itemOf(alice.reservationId);
-    const halfWayId = `res_tallied_${randomUUID()}`;
+    const { app, clock, event, kinds, plantPending } = await sale();
     // Step 2 done (carol's tally counts the 2 it plans to take from alice's shard), the take not yet: no tickets taken.
-    await put({
-      ...rest,
-      ...reservationKey(halfWayId),
-      reservationId: halfWayId,
-      buyerId: 'carol',
-      status: 'PENDING',
-      stage: 'tallied',
-      claimId: 'c3',
-      sweepAt: clock.now() + 36_000,
-    });
+    await plantPending('carol', 'tallied', { sweepAt: clock.now() + 36_000 });
     await app.db.send(new UpdateCommand(addToBuyerTally(app.config.tableName, event.eventId, 'carol', 2, event.maxPerBuyer)));
     const report = await audit(app, event.eventId);
     expect([report.violations, report.pendingNotYetDue]).toEqual([[], 1]);
@@ -134,10 +119,8 @@ describe('the audit', () => {
   });
 
   it('fails closed on a PENDING reservation without a repair time (it has left the sweep index)', async () => {
-    const { alice, itemOf, put, kinds } = await sale();
-    const { idempotencyKey: _key, sweepAt: _sweepAt, ...rest } = await itemOf(alice.reservationId);
-    const noTimeId = `res_no_time_${randomUUID()}`;
-    await put({ ...rest, ...reservationKey(noTimeId), reservationId: noTimeId, buyerId: 'dan', status: 'PENDING', stage: 'claimed', claimId: 'c2' });
+    const { kinds, plantPending } = await sale();
+    await plantPending('dan', 'claimed', { sweepAt: undefined });
     expect(await kinds({ repairAfterMs: undefined })).toEqual(['pending_hold']);
   });
 
@@ -192,5 +175,27 @@ describe('the audit', () => {
     expect(report).toMatchObject({ held: 2, released: 1, remaining: 8 });
     expect(scans).toBeGreaterThan(4); // 4 segments, then all 4 again
     expect(await kinds()).toEqual([]);
+  });
+
+  it('refuses, by a BooksStillChanging error, books that change under every read of them', async () => {
+    const { app, event, aliceShard, kinds } = await sale();
+    const db = createDocumentClient(app.config);
+    // Every scan, a write lands on a shard: no two reads of the shards agree.
+    beforeCalls(
+      db,
+      (call) => call.operation === 'Scan',
+      async () => {
+        await app.db.send(
+          new UpdateCommand({
+            TableName: app.config.tableName,
+            Key: inventoryKey(event.eventId, aliceShard),
+            UpdateExpression: 'ADD version :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        );
+      },
+    );
+    await expect(audit({ ...app, db }, event.eventId)).rejects.toBeInstanceOf(BooksStillChanging);
+    expect(await kinds()).toEqual([]); // once quiet, the same books audit clean
   });
 });

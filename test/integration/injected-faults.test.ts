@@ -7,7 +7,16 @@ import { buildOpenApi } from '../../lib/openapi';
 import { inProcessApi, stampede } from '../support/api';
 import { audit } from '../support/audit';
 import { buy, countBy } from '../support/buyers';
-import { afterCalls, afterFirstCall, beforeCalls, loseFirstAnswer, loseFirstAnswerToItsRetry, sdkError, transactionConflict } from '../support/faults';
+import {
+  afterCalls,
+  afterFirstCall,
+  beforeCalls,
+  type CallInfo,
+  loseFirstAnswer,
+  loseFirstAnswerToItsRetry,
+  sdkError,
+  transactionConflict,
+} from '../support/faults';
 import { ownDynamoDbLocal } from '../support/own-dynamodb-local';
 import { appFor } from '../support/queued';
 import { testApp } from '../support/test-app';
@@ -21,6 +30,15 @@ const ownConfig = () => ({ ...loadConfig(), endpoint: endpoint() });
 // else is the real DynamoDB Local under real concurrency.
 const fastRetries = { maxAttempts: 6, baseDelayMs: 1, maxDelayMs: 5 };
 const touchesInventory = (input: unknown) => JSON.stringify(input).includes('#SHARD#');
+/** A hold's take: its transaction on the inventory. */
+const isTake = (call: CallInfo) => call.operation === 'TransactWriteItems' && touchesInventory(call.input);
+
+/** The app on a DynamoDB client of its own (faults injected into it reach every later call), with fast retries, and its API. */
+function appWithFaults() {
+  const db = createDocumentClient(ownConfig());
+  const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
+  return { db, app, api: stampede(inProcessApi(app)) };
+}
 
 function seeded(seed: number) {
   return () => {
@@ -33,17 +51,11 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s still sells exactly the capacity when a quarter of holds are cancelled',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       const chance = seeded(7);
-      beforeCalls(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        (call) => {
-          if (chance() < 0.25) throw transactionConflict(call.input.TransactItems.length);
-        },
-      );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      beforeCalls(db, isTake, (call) => {
+        if (chance() < 0.25) throw transactionConflict(call.input.TransactItems.length);
+      });
       const { body: event } = await api.createEvent({ name: `conflicts ${strategy}`, capacity: 300, strategy });
 
       const responses = await Promise.all(Array.from({ length: 900 }, (_, i) => buy(api, event.eventId, `b${i}`, 1, `${event.eventId}-${i}`)));
@@ -59,7 +71,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
   it.each(['conditional', 'optimistic'] as const)(
     '%s retries its steps when they hit conflicts: a single write (TransactionConflictException) or a cancelled transaction',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       const chance = seeded(11);
       let conflicts = 0;
       // The claim is a single PutItem; the tally and the take are transactions.
@@ -72,8 +84,6 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
           throw call.operation === 'PutItem' ? sdkError('TransactionConflictException') : transactionConflict(call.input.TransactItems.length);
         },
       );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `write conflicts ${strategy}`, capacity: 50, strategy });
 
       // Fewer buyers than the races of sell-out-race.test.ts: the point here is the injected conflicts, and
@@ -92,9 +102,7 @@ describe('transaction conflicts (as on AWS when buyers collide on a shard)', () 
 
 describe('retries that run out', () => {
   it('answers 503 with Retry-After and changes nothing when every hold conflicts', async () => {
-    const db = createDocumentClient(ownConfig());
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
+    const { db, app, api } = appWithFaults();
     const { body: event } = await api.createEvent({ name: 'hopeless', capacity: 10, strategy: 'transactional' });
     beforeCalls(
       db,
@@ -148,9 +156,7 @@ describe('retries that run out', () => {
   });
 
   it.each(['sharded', 'conditional', 'pessimistic'] as const)('%s answers 503 throughput_exceeded when DynamoDB keeps throttling', async (strategy) => {
-    const db = createDocumentClient(ownConfig());
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
+    const { db, api } = appWithFaults();
     const { body: event } = await api.createEvent({ name: 'throttled', capacity: 10, strategy });
     beforeCalls(
       db,
@@ -170,7 +176,7 @@ describe('retries that run out', () => {
 
 describe('the event page while holds write its shards', () => {
   it('answers 503 contention with Retry-After, as its contract says, when every inventory read is cancelled by a conflict', async () => {
-    const db = createDocumentClient(ownConfig());
+    const { db, api } = appWithFaults();
     let conflicting = true;
     beforeCalls(
       db,
@@ -179,8 +185,6 @@ describe('the event page while holds write its shards', () => {
         throw transactionConflict(call.input.TransactItems.length);
       },
     );
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'busy page', capacity: 10, strategy: 'sharded', shards: 4 });
 
     const busy = await api.getEvent(event.eventId);
@@ -198,21 +202,15 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s: a buyer gets the one hold that was made, whether its request finds it or a retry with the same Idempotency-Key does',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       const chance = seeded(3);
       let lostAnswers = 0;
-      afterCalls(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => {
-          if (chance() < 0.3) {
-            lostAnswers++;
-            throw sdkError('TimeoutError');
-          }
-        },
-      );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      afterCalls(db, isTake, () => {
+        if (chance() < 0.3) {
+          lostAnswers++;
+          throw sdkError('TimeoutError');
+        }
+      });
       const { body: event } = await api.createEvent({ name: `lost ${strategy}`, capacity: 100, strategy });
 
       // Each buyer retries on anything but a definite answer, as a client should after a 500
@@ -240,15 +238,9 @@ describe('lost responses (the write happened, the answer did not arrive)', () =>
   it.each(['conditional', 'optimistic'] as const)(
     '%s: a lost response to the take is no lost ticket: the reservation says HELD and the buyer gets it',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       // The take and the step to HELD are one transaction: its answer is lost once, after it happened.
-      const lost = loseFirstAnswer(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => sdkError('TimeoutError'),
-      );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      const lost = loseFirstAnswer(db, isTake, () => sdkError('TimeoutError'));
       const { body: event } = await api.createEvent({ name: `lost take ${strategy}`, capacity: 5, strategy });
 
       const first = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, `lost-take-${strategy}`);
@@ -268,15 +260,9 @@ describe('a hold that was made, its answer lost and the SDK retry of it throttle
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s answers with the hold it made, not 409 sold_out from the read of its next attempt',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       // The transaction committed; its answer timed out and the SDK's retries of it were throttled.
-      const lost = loseFirstAnswer(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => sdkError('ThrottlingException'),
-      );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      const lost = loseFirstAnswer(db, isTake, () => sdkError('ThrottlingException'));
       const { body: event } = await api.createEvent({ name: `throttled retry ${strategy}`, capacity: 1, strategy });
 
       const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
@@ -304,13 +290,11 @@ describe('a lost answer to the claim, retried by the SDK', () => {
   it.each(['conditional', 'optimistic'] as const)(
     "%s: the retry refused by the attempt's own claim goes on with it, instead of waiting for itself and answering 503",
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
+      const { db, app, api } = appWithFaults();
       // The claim (PutItem of the PENDING reservation) happened, its answer timed out, and the
       // SDK's retry of the same put found the item there: what the strategy sees is the retry's
       // ConditionalCheckFailedException, for a claim that is its own.
       const lost = loseFirstAnswerToItsRetry(db, (call) => call.operation === 'PutItem' && call.input.Item?.status === 'PENDING');
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
       const { body: event } = await api.createEvent({ name: `lost claim ${strategy}`, capacity: 5, strategy });
 
       const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, `lost-claim-${strategy}`);
@@ -326,9 +310,8 @@ describe('a lost answer to the claim, retried by the SDK', () => {
 
 describe('a lost answer to creating an event, retried by the SDK', () => {
   it('answers 201 with the event that was made, not a 500', async () => {
-    const db = createDocumentClient(ownConfig());
+    const { db, api } = appWithFaults();
     const lost = loseFirstAnswerToItsRetry(db, (call) => call.operation === 'PutItem' && call.input.Item?.sk === 'EVENT');
-    const api = stampede(inProcessApi(testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries })));
 
     const created = await api.createEvent({ name: 'lost create', capacity: 7 });
 
@@ -413,11 +396,9 @@ describe('a lost answer to the step that counts tickets against the buyer', () =
     ['optimistic', 'ThrottlingException'],
     ['optimistic', 'TimeoutError'],
   ] as const)('%s, lost as %s: the hold goes on from its own step instead of answering 503 and leaving it half-made', async (strategy, errorName) => {
-    const db = createDocumentClient(ownConfig());
+    const { db, app, api } = appWithFaults();
     // The step happened; the caller got the error instead (a throttle is retried by a new send, which finds the stage moved).
     const lost = loseFirstAnswer(db, isTallyStep, () => sdkError(errorName));
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: `lost tally ${strategy}`, capacity: 5, strategy, maxPerBuyer: 3 });
 
     const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
@@ -438,9 +419,7 @@ describe('a refusal whose undo is throttled past its retries', () => {
   it.each(['conditional', 'optimistic'] as const)(
     '%s still answers 409 buyer_limit_exceeded (no ticket was taken), not 500; its claim waits for the sweeper',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      const { db, app, api } = appWithFaults();
       const { body: event } = await api.createEvent({ name: `undo throttled ${strategy}`, capacity: 5, strategy, maxPerBuyer: 2 });
       expect((await api.reserve(event.eventId, { buyer: 'a', quantity: 2 })).status).toBe(201);
       let undoAttempts = 0;
@@ -470,22 +449,16 @@ describe('a take whose answer was lost while a replay of its key confirmed the h
   it.each(['conditional', 'optimistic'] as const)(
     '%s answers with the reservation it made (now CONFIRMED), not 500 from an undo that found the stage moved',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      const { db, app, api } = appWithFaults();
       const { body: event } = await api.createEvent({ name: `confirmed meanwhile ${strategy}`, capacity: 5, strategy });
       const key = `confirmed-meanwhile-${strategy}`;
       let replay: Awaited<ReturnType<typeof api.reserve>> | undefined;
       // The take lands; before its caller hears of it, the buyer's retry with the key finds the hold and confirms it.
-      afterFirstCall(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        async () => {
-          replay = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, key);
-          await api.confirm(replay.body as { reservationId: string; buyerId: string });
-          throw sdkError('TimeoutError');
-        },
-      );
+      afterFirstCall(db, isTake, async () => {
+        replay = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, key);
+        await api.confirm(replay.body as { reservationId: string; buyerId: string });
+        throw sdkError('TimeoutError');
+      });
 
       const first = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 }, key);
 
@@ -500,7 +473,7 @@ describe('a take whose answer was lost while a replay of its key confirmed the h
 
 describe('a transaction still in flight under the same token (TransactionInProgressException)', () => {
   it('is retried like a throttle, and past the retries answered 503 with Retry-After, not 500', async () => {
-    const db = createDocumentClient(ownConfig());
+    const { db, api } = appWithFaults();
     let inProgress = 0;
     let busy = true;
     beforeCalls(
@@ -511,8 +484,6 @@ describe('a transaction still in flight under the same token (TransactionInProgr
         throw sdkError('TransactionInProgressException');
       },
     );
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'release in progress', capacity: 5 });
     const { body: held } = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
 
@@ -529,7 +500,7 @@ describe('a transaction still in flight under the same token (TransactionInProgr
 
 describe('a take still in flight when its call gave up, landing between the read and the undo', () => {
   it.each(['conditional', 'optimistic'] as const)('%s answers with the hold that landed, not the error of the call', async (strategy) => {
-    const db = createDocumentClient(ownConfig());
+    const { db, app, api } = appWithFaults();
     const other = createDocumentClient(ownConfig());
     let inFlight: Record<string, any> | undefined;
     let timedOut = 0;
@@ -552,8 +523,6 @@ describe('a take still in flight when its call gave up, landing between the read
         await other.send(new TransactWriteCommand(input as ConstructorParameters<typeof TransactWriteCommand>[0]));
       },
     );
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: `late take ${strategy}`, capacity: 5, strategy });
 
     const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
@@ -570,14 +539,8 @@ describe('a hold that was made and its answer lost for good (a timeout, no Idemp
   it.each(['sharded', 'transactional', 'pessimistic'] as const)(
     '%s looks its own reservation up and answers 201 with it, not 500 for a hold its buyer could never find',
     async (strategy) => {
-      const db = createDocumentClient(ownConfig());
-      const lost = loseFirstAnswer(
-        db,
-        (call) => call.operation === 'TransactWriteItems' && touchesInventory(call.input),
-        () => sdkError('TimeoutError'),
-      );
-      const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-      const api = stampede(inProcessApi(app));
+      const { db, app, api } = appWithFaults();
+      const lost = loseFirstAnswer(db, isTake, () => sdkError('TimeoutError'));
       const { body: event } = await api.createEvent({ name: `timed out ${strategy}`, capacity: 3, strategy });
 
       const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 2 });
@@ -592,7 +555,7 @@ describe('a hold that was made and its answer lost for good (a timeout, no Idemp
   );
 
   it('still answers the original error when its hold was not made', async () => {
-    const db = createDocumentClient(ownConfig());
+    const { db, app, api } = appWithFaults();
     let timedOut = 0;
     beforeCalls(
       db,
@@ -602,8 +565,6 @@ describe('a hold that was made and its answer lost for good (a timeout, no Idemp
         throw sdkError('TimeoutError'); // unsent: nothing was written
       },
     );
-    const app = testApp({ db, config: { endpoint: endpoint() }, retryPolicy: fastRetries });
-    const api = stampede(inProcessApi(app));
     const { body: event } = await api.createEvent({ name: 'timed out, unsent', capacity: 3 });
 
     const answer = await api.reserve(event.eventId, { buyer: 'a', quantity: 1 });
