@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuditReport } from '../functions/audit/audit-event';
+import { type AuditReport, BooksStillChanging } from '../functions/audit/audit-event';
 import type { StrategyName } from '../functions/domain/model';
 import { defaultOutputDir, readStrategies } from '../load/cli-options';
 import { getJson } from '../load/http-json';
@@ -140,7 +140,7 @@ async function auditWhenQuiet(audit: () => Promise<{ audit?: AuditReport }>): Pr
     try {
       return (await audit()).audit!;
     } catch (error) {
-      if (attempt >= 30 || !(error instanceof Error && /kept changing/.test(error.message))) throw error;
+      if (attempt >= 30 || !(error instanceof BooksStillChanging)) throw error;
       await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
     }
   }

@@ -197,6 +197,11 @@ export function newBuyer(context: Context, events: Events, done: Done): void {
   done();
 }
 
+/** What the buyer has waited so far: from its first attempt (setReservationRequest), so retries after 503s and decision polls count. */
+function waitedMs(vars: Context['vars']): number | undefined {
+  return vars.firstAttemptAt === undefined ? undefined : Date.now() - vars.firstAttemptAt;
+}
+
 /** beforeRequest of the reservation: the same body and key on every attempt. */
 export function setReservationRequest(params: RequestParams, context: Context, _events: Events, done: Done): void {
   const { quantity, idempotencyKey, authorization } = context.vars;
@@ -219,9 +224,7 @@ export function setReservationRequest(params: RequestParams, context: Context, _
 export function recordReservation(_params: RequestParams, response: Response, context: Context, events: Events, done: Done): void {
   const { vars } = context;
   const status = response.statusCode;
-  // What the buyer waited for the answer: from the first attempt (setReservationRequest), so the
-  // retries after 503s count, as a queued request's win is timed.
-  const elapsed = vars.firstAttemptAt !== undefined ? Date.now() - vars.firstAttemptAt : undefined;
+  const elapsed = waitedMs(vars);
   vars.retryInMs = undefined;
   const body = status === 200 || status === 201 || status === 202 ? (parse(response.body) as { reservationId?: unknown; status?: unknown }) : {};
   const decision = status === 202 ? 'queued' : decisionOf(body.status);
@@ -284,7 +287,8 @@ export function recordDecision(_params: RequestParams, response: Response, conte
   if (decision === 'won') {
     vars.reservationId = String(body.reservationId);
     recordWin(vars, vars.queuedByReplay ? 'stampede.replayed' : 'stampede.won', events);
-    if (vars.firstAttemptAt !== undefined) events.emit('histogram', 'stampede.win_ms', Date.now() - vars.firstAttemptAt);
+    const waited = waitedMs(vars);
+    if (waited !== undefined) events.emit('histogram', 'stampede.win_ms', waited);
   } else if (decision === 'rejected') {
     recordRejection(body.rejection, events);
   } else if (decision === 'queued' || isRetryable(status)) {

@@ -288,6 +288,14 @@ export async function auditEvent(
   };
 }
 
+/** The audit could not read the books as of one moment: writes kept landing. Ask again once the event is quiet. */
+export class BooksStillChanging extends Error {
+  constructor(eventId: string) {
+    super(`Event ${eventId}'s inventory kept changing during the audit: audit it once it is quiet.`);
+    this.name = 'BooksStillChanging';
+  }
+}
+
 /**
  * The inventory and the event's reservations and tallies, as of one moment: the shards are read
  * before and after the scan, and the reads are repeated if any shard changed meanwhile (every
@@ -300,7 +308,7 @@ async function readBooks(db: DynamoDBDocumentClient, tableName: string, event: T
     const items = await scanEventItems(db, tableName, event.eventId);
     const after = await readShards(db, tableName, event);
     if (after.every((shard, i) => shard.version === shards[i]!.version)) return { shards: after, items };
-    if (attempt >= maxReadAttempts) throw new Error(`Event ${event.eventId}'s inventory kept changing during the audit: audit it once it is quiet.`);
+    if (attempt >= maxReadAttempts) throw new BooksStillChanging(event.eventId);
     shards = after;
   }
 }
